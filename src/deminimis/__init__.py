@@ -1,0 +1,1 @@
+"""deminimis: exact customs duty, import VAT/GST, fees and de minimis reliefs."""

@@ -1,0 +1,18 @@
+from typing import Any
+
+import numpy as np
+
+OVERFLOW_WHAT: dict[int, str]
+MEASURE_DTYPE: np.dtype[Any]
+ITEM_OUTPUTS: tuple[str, ...]
+CONS_OUTPUTS: tuple[str, ...]
+
+def round_div(n: int, d: int, mode: int, quantum: int) -> int: ...
+def assess(
+    items: dict[str, np.ndarray[Any, Any]],
+    cons: dict[str, np.ndarray[Any, Any]],
+    tables: dict[str, np.ndarray[Any, Any]],
+    params: dict[str, Any],
+    out_items: dict[str, np.ndarray[Any, Any]],
+    out_cons: dict[str, np.ndarray[Any, Any]],
+) -> None: ...

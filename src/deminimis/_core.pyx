@@ -1,0 +1,304 @@
+# cython: language_level=3
+"""Thin Cython skin over csrc/assess.h: check arrays, release the GIL, raise.
+
+engine.py encodes the batch; this module only marshals numpy arrays into the C
+structs, runs dm_assess without the GIL and turns its status into exceptions.
+"""
+
+import numpy as np
+cimport numpy as cnp
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
+from libc.string cimport memset
+
+from .errors import AmountOverflowError
+
+cnp.import_array()
+
+cdef extern from "checked.h":
+    int dm_round_div_parts(int64_t hi, uint64_t lo, int64_t d, int mode, int64_t quantum, int64_t *out) nogil
+
+cdef extern from "assess.h":
+    enum: DM_MAX_CONDS, DM_MAX_WAIVERS, DM_MAX_FEES
+    enum: DM_OK, DM_OVERFLOW, DM_NOMEM, DM_BADARG
+    ctypedef struct dm_rounding:
+        int32_t mode, level
+        int64_t quantum
+    ctypedef struct dm_clause:
+        int64_t adv, mass, vol, qty, den
+    ctypedef struct dm_measure:
+        dm_clause main, lo, hi
+        int32_t has_lo, has_hi, cannot_assess
+    ctypedef struct dm_cond:
+        int32_t basis, per, inclusive
+        int64_t threshold
+        const int64_t *group
+        const int64_t *order
+        int64_t n_groups
+    ctypedef struct dm_rule:
+        int32_t enabled, n_conds, requires_flag
+        uint8_t excl_bit
+        const uint8_t *cons_ok
+        dm_cond conds[4]
+    ctypedef struct dm_waiver:
+        int32_t target, per, inclusive
+        int64_t threshold
+    ctypedef struct dm_fee:
+        int32_t per, when_due, has_min, has_max
+        int64_t fixed, adv_num, adv_den, min, max, value_above, value_up_to
+        const uint8_t *cons_ok
+    ctypedef struct dm_input:
+        int64_t n_items, n_cons
+        const int64_t *cons
+        const int64_t *value
+        const int64_t *qty
+        const int64_t *mass
+        const int64_t *vol
+        const int32_t *cur
+        const int32_t *measure
+        const int32_t *vat_rate
+        const int32_t *flat_key
+        const uint8_t *item_flags
+        const int64_t *freight
+        const int64_t *insurance
+        const int32_t *freight_cur
+        const uint8_t *at_sale_flag
+        const int64_t *conv_mul
+        const int64_t *conv_div
+        const dm_measure *measures
+        const int64_t *vat_num
+        const int64_t *vat_den
+    ctypedef struct dm_params:
+        int32_t cif, vat_adds_transport
+        dm_rounding conv, duty, vat, fee
+        dm_rule duty_relief, vat_relief, at_sale, flat
+        int64_t flat_amount
+        int32_t n_waivers, n_fees
+        dm_waiver waivers[4]
+        dm_fee fees[8]
+    ctypedef struct dm_output:
+        int64_t *intrinsic
+        int64_t *customs_value
+        int64_t *duty
+        int64_t *vat
+        int64_t *vat_at_sale
+        int64_t *fees
+        int64_t *total
+        int32_t *rule
+        int64_t *c_intrinsic
+        int64_t *c_customs
+        int64_t *c_duty
+        int64_t *c_vat
+        int64_t *c_vat_at_sale
+        int64_t *c_fees
+        int64_t *c_total
+        int64_t *c_items
+    ctypedef struct dm_error:
+        int64_t index
+        int32_t what
+    int dm_assess(const dm_input *inp, const dm_params *p, dm_output *out, dm_error *err) nogil
+
+#: what overflowed, by the kernel's DM_W_* code
+OVERFLOW_WHAT = {1: "converted value", 2: "freight and insurance", 3: "consignment value",
+                 4: "consignee aggregate value", 5: "duty", 6: "VAT", 7: "fee", 8: "total",
+                 9: "consignment quantity"}
+
+MEASURE_DTYPE = np.dtype([(f"{clause}_{field}", np.int64) for clause in ("main", "lo", "hi")
+                          for field in ("adv", "mass", "vol", "qty", "den")]
+                         + [("has_lo", np.int32), ("has_hi", np.int32),
+                            ("cannot_assess", np.int32), ("pad", np.int32)])
+
+ITEM_OUTPUTS = ("intrinsic", "customs_value", "duty", "vat", "vat_at_sale", "fees", "total")
+CONS_OUTPUTS = ("intrinsic", "customs_value", "duty", "vat", "vat_at_sale", "fees", "total", "items")
+
+
+def round_div(n: int, d: int, mode: int, quantum: int) -> int:
+    """quantum * R(n / (d * quantum)) with the core's helper (exposed for tests)."""
+    cdef int64_t out = 0
+    if d <= 0 or quantum <= 0:
+        raise ValueError("d and quantum must be positive")
+    if not (-(2**127) <= n < 2**127):
+        raise OverflowError("n must fit in 128 bits")
+    if not 0 <= mode <= 5:
+        raise ValueError("unknown rounding mode")
+    if dm_round_div_parts(<int64_t>(n >> 64), <uint64_t>(n & 0xFFFFFFFFFFFFFFFF), d, mode, quantum, &out):
+        raise OverflowError("result does not fit int64")
+    return out
+
+
+cdef const int64_t* _i64(object a, Py_ssize_t n, str name) except? NULL:
+    cdef const int64_t[::1] v = a
+    if v.shape[0] != n:
+        raise ValueError(f"{name}: expected {n} values, got {v.shape[0]}")
+    return &v[0] if n > 0 else NULL
+
+
+cdef const int32_t* _i32(object a, Py_ssize_t n, str name) except? NULL:
+    cdef const int32_t[::1] v = a
+    if v.shape[0] != n:
+        raise ValueError(f"{name}: expected {n} values, got {v.shape[0]}")
+    return &v[0] if n > 0 else NULL
+
+
+cdef const uint8_t* _u8(object a, Py_ssize_t n, str name) except? NULL:
+    if a is None:
+        return NULL
+    cdef const uint8_t[::1] v = a
+    if v.shape[0] != n:
+        raise ValueError(f"{name}: expected {n} values, got {v.shape[0]}")
+    return &v[0] if n > 0 else NULL
+
+
+cdef int _fill_rule(dm_rule *r, dict spec, Py_ssize_t n_cons, list keep) except -1:
+    memset(r, 0, sizeof(dm_rule))
+    if not spec:
+        return 0
+    r.enabled = 1
+    r.requires_flag = spec.get("requires_flag", 0)
+    r.excl_bit = spec.get("excl_bit", 0)
+    r.cons_ok = _u8(spec.get("cons_ok"), n_cons, "cons_ok")
+    conds = spec.get("conds", [])
+    if len(conds) > DM_MAX_CONDS:
+        raise ValueError(f"at most {DM_MAX_CONDS} conditions per rule")
+    r.n_conds = len(conds)
+    for k, cd in enumerate(conds):
+        r.conds[k].basis = cd["basis"]
+        r.conds[k].per = cd["per"]
+        r.conds[k].inclusive = cd["inclusive"]
+        r.conds[k].threshold = cd["threshold"]
+        r.conds[k].n_groups = cd.get("n_groups", 0)
+        if cd["per"] >= 2:
+            keep.append(cd["group"])
+            r.conds[k].group = _i64(cd["group"], n_cons, "group")
+        if cd["per"] == 3:
+            keep.append(cd["order"])
+            r.conds[k].order = _i64(cd["order"], n_cons, "order")
+    return 0
+
+
+cdef void _rounding(dm_rounding *r, tuple spec):
+    r.mode, r.quantum, r.level = spec
+
+
+def assess(dict items, dict cons, dict tables, dict params, dict out_items, dict out_cons):
+    """Run the kernel on encoded columns; fills out_items and out_cons in place.
+
+    Notes: every array must be C-contiguous with the dtype engine.py gives it;
+    outputs are caller-allocated (no zeroing needed).  Raises AmountOverflowError
+    with the position of the first item whose amount overflowed.
+    """
+    cdef Py_ssize_t n = len(items["value"])
+    cdef Py_ssize_t nc = len(cons["freight"])
+    cdef dm_input inp
+    cdef dm_params p
+    cdef dm_output o
+    cdef dm_error err
+    cdef int status
+    cdef list keep = []
+    memset(&inp, 0, sizeof(inp))
+    memset(&p, 0, sizeof(p))
+    memset(&o, 0, sizeof(o))
+
+    inp.n_items = n
+    inp.n_cons = nc
+    inp.cons = _i64(items["cons"], n, "cons")
+    inp.value = _i64(items["value"], n, "value")
+    inp.qty = _i64(items["qty"], n, "qty")
+    inp.mass = _i64(items["mass"], n, "mass")
+    inp.vol = _i64(items["vol"], n, "vol")
+    inp.cur = _i32(items["cur"], n, "cur")
+    inp.measure = _i32(items["measure"], n, "measure")
+    inp.vat_rate = _i32(items["vat_rate"], n, "vat_rate")
+    inp.flat_key = _i32(items["flat_key"], n, "flat_key")
+    inp.item_flags = _u8(items["flags"], n, "flags")
+    inp.freight = _i64(cons["freight"], nc, "freight")
+    inp.insurance = _i64(cons["insurance"], nc, "insurance")
+    inp.freight_cur = _i32(cons["freight_cur"], nc, "freight_cur")
+    inp.at_sale_flag = _u8(cons["at_sale"], nc, "at_sale")
+
+    cdef const int64_t[::1] conv_mul = tables["conv_mul"]
+    cdef const int64_t[::1] conv_div = tables["conv_div"]
+    cdef const int64_t[::1] vat_num = tables["vat_num"]
+    cdef const int64_t[::1] vat_den = tables["vat_den"]
+    measures = tables["measures"]
+    if measures.dtype != MEASURE_DTYPE or not measures.flags.c_contiguous:
+        raise ValueError("measures must be a contiguous MEASURE_DTYPE array")
+    cdef const uint8_t[::1] mbytes = measures.view(np.uint8)
+    if conv_mul.shape[0] == 0 or vat_num.shape[0] == 0 or mbytes.shape[0] == 0:
+        raise ValueError("conversion, VAT and measure tables must not be empty")
+    inp.conv_mul = &conv_mul[0]
+    inp.conv_div = &conv_div[0]
+    inp.vat_num = &vat_num[0]
+    inp.vat_den = &vat_den[0]
+    inp.measures = <const dm_measure*>&mbytes[0]
+
+    p.cif = params["cif"]
+    p.vat_adds_transport = params["vat_adds_transport"]
+    _rounding(&p.conv, params["conv"])
+    _rounding(&p.duty, params["duty"])
+    _rounding(&p.vat, params["vat"])
+    _rounding(&p.fee, params["fee"])
+    _fill_rule(&p.duty_relief, params.get("duty_relief"), nc, keep)
+    _fill_rule(&p.vat_relief, params.get("vat_relief"), nc, keep)
+    _fill_rule(&p.at_sale, params.get("at_sale"), nc, keep)
+    _fill_rule(&p.flat, params.get("flat"), nc, keep)
+    p.flat_amount = params.get("flat_amount", 0)
+    waivers = params.get("waivers", [])
+    fees = params.get("fees", [])
+    if len(waivers) > DM_MAX_WAIVERS or len(fees) > DM_MAX_FEES:
+        raise ValueError(f"at most {DM_MAX_WAIVERS} waivers and {DM_MAX_FEES} fees")
+    p.n_waivers = len(waivers)
+    for k, wv in enumerate(waivers):
+        p.waivers[k].target, p.waivers[k].per, p.waivers[k].inclusive, p.waivers[k].threshold = wv
+    p.n_fees = len(fees)
+    for k, fe in enumerate(fees):
+        p.fees[k].per = fe["per"]
+        p.fees[k].when_due = fe["when_due"]
+        p.fees[k].fixed = fe["fixed"]
+        p.fees[k].adv_num = fe["adv_num"]
+        p.fees[k].adv_den = fe["adv_den"]
+        p.fees[k].has_min = fe["min"] is not None
+        p.fees[k].min = fe["min"] or 0
+        p.fees[k].has_max = fe["max"] is not None
+        p.fees[k].max = fe["max"] or 0
+        p.fees[k].value_above = fe["value_above"]
+        p.fees[k].value_up_to = fe["value_up_to"]
+        p.fees[k].cons_ok = _u8(fe.get("cons_ok"), nc, "fee cons_ok")
+
+    cdef int64_t[::1] v
+    cdef int32_t[::1] r32
+    ptrs = []
+    for name in ITEM_OUTPUTS:
+        if out_items[name].shape[0] != n:
+            raise ValueError(f"output {name} has the wrong length")
+    for name in CONS_OUTPUTS:
+        if out_cons[name].shape[0] != nc:
+            raise ValueError(f"output {name} has the wrong length")
+    if n == 0:
+        return
+    v = out_items["intrinsic"]; o.intrinsic = &v[0]
+    v = out_items["customs_value"]; o.customs_value = &v[0]
+    v = out_items["duty"]; o.duty = &v[0]
+    v = out_items["vat"]; o.vat = &v[0]
+    v = out_items["vat_at_sale"]; o.vat_at_sale = &v[0]
+    v = out_items["fees"]; o.fees = &v[0]
+    v = out_items["total"]; o.total = &v[0]
+    r32 = out_items["rule"]; o.rule = &r32[0]
+    v = out_cons["intrinsic"]; o.c_intrinsic = &v[0]
+    v = out_cons["customs_value"]; o.c_customs = &v[0]
+    v = out_cons["duty"]; o.c_duty = &v[0]
+    v = out_cons["vat"]; o.c_vat = &v[0]
+    v = out_cons["vat_at_sale"]; o.c_vat_at_sale = &v[0]
+    v = out_cons["fees"]; o.c_fees = &v[0]
+    v = out_cons["total"]; o.c_total = &v[0]
+    v = out_cons["items"]; o.c_items = &v[0]
+
+    with nogil:
+        status = dm_assess(&inp, &p, &o, &err)
+    if status == DM_OVERFLOW:
+        raise AmountOverflowError(
+            f"{OVERFLOW_WHAT.get(err.what, 'amount')} does not fit in 64-bit minor units",
+            row=err.index)
+    if status == DM_NOMEM:
+        raise MemoryError("deminimis core could not allocate its scratch space")
+    if status != DM_OK:
+        raise RuntimeError(f"deminimis core failed with status {status}")

@@ -1,0 +1,79 @@
+"""Exceptions shared by the native engine and the pure-Python reference.
+
+Both sides raise the same types for the same bad input, so a caller (and the
+differential tests) can rely on the type.  Every input error names the column,
+the first offending row (0-based position in the input) and the value.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DeminimisError(Exception):
+    """Base class of every error this library raises on purpose."""
+
+
+class InputError(DeminimisError, ValueError):
+    """Bad input: names the column, the first offending row and its value."""
+
+    def __init__(self, message: str, *, column: str | None = None,
+                 row: int | None = None, value: Any = None) -> None:
+        parts = []
+        if column is not None:
+            parts.append(f"column {column!r}")
+        if row is not None:
+            parts.append(f"row {row}")
+        where = ", ".join(parts)
+        text = f"{where}: {message}" if where else message
+        if value is not None:
+            text += f" (got {value!r})"
+        super().__init__(text)
+        self.column = column
+        self.row = row
+        self.value = value
+
+
+class MissingColumnError(InputError):
+    """A required column is absent."""
+
+
+class LengthMismatchError(InputError):
+    """Columns of different lengths."""
+
+
+class InvalidValueError(InputError):
+    """A value that cannot be read, is negative, non-finite or too precise."""
+
+
+class UnknownCurrencyError(InputError):
+    """A currency that is not ISO 4217 or has no exchange rate."""
+
+
+class UnknownCodeError(InputError):
+    """An hs_code that the tariff does not cover (no prefix matches)."""
+
+
+class InconsistentConsignmentError(InputError):
+    """Items of one consignment disagree on a consignment-level field."""
+
+
+class AmountOverflowError(InputError, OverflowError):
+    """An amount does not fit in a signed 64-bit count of minor units."""
+
+
+class RegimeError(DeminimisError, ValueError):
+    """A regime definition that is incomplete or contradictory."""
+
+
+class TariffError(DeminimisError, ValueError):
+    """A tariff that cannot be built or compiled."""
+
+
+class TariffSyntaxError(TariffError):
+    """A duty expression that does not parse; names the position."""
+
+    def __init__(self, message: str, text: str, position: int) -> None:
+        super().__init__(f"{message} at position {position} in {text!r}")
+        self.text = text
+        self.position = position
