@@ -70,7 +70,7 @@ def to_decimal(x: Any, *, column: str | None = None, row: int | None = None) -> 
 
 
 def to_minor(x: Any, currency_exponent: int, *, from_float: bool = False,
-             column: str | None = None, row: int | None = None) -> int:
+             column: str | None = None, row: int | None = None, what: str = "its currency") -> int:
     """Exact count of minor units of a non-negative decimal amount.
 
     A decimal with more places than the currency has is an error (nothing is
@@ -79,12 +79,12 @@ def to_minor(x: Any, currency_exponent: int, *, from_float: bool = False,
     """
     d = to_decimal(x, column=column, row=row)
     if d < 0:
-        raise InvalidValueError("amount is negative", column=column, row=row, value=x)
+        raise InvalidValueError("must not be negative", column=column, row=row, value=x)
     scaled = d.scaleb(currency_exponent, context=decimal.Context(prec=200))
     integral = scaled.to_integral_value(rounding=decimal.ROUND_HALF_EVEN)
     if integral != scaled and not (from_float or isinstance(x, float)):
         raise InvalidValueError(
-            f"amount has more than {currency_exponent} decimal places for its currency",
+            f"has more than {currency_exponent} decimal places for {what}",
             column=column, row=row, value=x)
     n = int(integral)
     if n > INT64_MAX:

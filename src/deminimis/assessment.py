@@ -1,0 +1,129 @@
+"""The result of an assessment: item columns, a consignment table, a summary,
+provenance, and explain(i).
+
+All amounts are int64 counts of minor units of the customs currency.  Item
+columns always sum exactly to the consignment columns.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+
+#: rule bits of the ``rule`` column, as set by csrc/assess.h (DM_RULE_*)
+RULES = {
+    1: "duty_relief",      # value within the duty relief; no duty
+    2: "flat_duty",        # flat duty per distinct key instead of the tariff
+    4: "duty_waived",      # assessed duty at or below the waiver level
+    8: "vat_relief",       # value within the VAT relief; no VAT
+    16: "vat_at_sale",     # VAT collected at sale (IOSS, VOEC...), not at the border
+    32: "vat_waived",      # assessed VAT at or below the waiver level
+    64: "cannot_assess",   # the tariff line cannot be evaluated: duty NOT assessed (not zero)
+    128: "fee",            # a fee is allocated to the item
+}
+ITEM_AMOUNTS = ("intrinsic", "customs_value", "duty", "vat", "vat_at_sale", "fees", "total")
+CONSIGNMENT_AMOUNTS = ("intrinsic", "customs_value", "duty", "vat", "vat_at_sale", "fees", "total")
+
+
+def rule_names(bits: int) -> list[str]:
+    return [name for bit, name in RULES.items() if bits & bit]
+
+
+def make_provenance(regime: Any, tariff: Any, rates: Any, on: Any, *, engine: str) -> dict[str, Any]:
+    from . import __version__
+    return {
+        "library": "deminimis", "version": __version__, "engine": engine,
+        "regime": regime.id, "regime_hash": regime.content_hash,
+        "tariff_hash": tariff.content_hash,
+        "rates_hash": rates.content_hash if rates is not None else None,
+        "assessment_date": on.isoformat() if isinstance(on, (_dt.date, _dt.datetime)) else on,
+        "currency": regime.currency,
+    }
+
+
+@dataclass(eq=False)
+class Assessment:
+    """Amounts per item and per consignment, in minor units of ``currency``."""
+
+    items: dict[str, np.ndarray]
+    consignment_ids: list[Any]
+    consignments: dict[str, np.ndarray]
+    currency: str
+    provenance: dict[str, Any]
+    inputs: tuple[Any, ...] | None = field(default=None, repr=False)
+
+    def __len__(self) -> int:
+        return len(self.items["total"])
+
+    def __getitem__(self, column: str) -> np.ndarray:
+        return self.items[column]
+
+    @property
+    def rule(self) -> np.ndarray:
+        return self.items["rule"]
+
+    def summary(self) -> dict[str, Any]:
+        """Revenue totals (minor units) and counts over the batch."""
+        s: dict[str, Any] = {"items": len(self), "consignments": len(self.consignment_ids),
+                             "currency": self.currency}
+        for k in ("intrinsic", "customs_value", "duty", "vat", "vat_at_sale", "fees", "total"):
+            s[k] = int(self.items[k].sum(dtype=np.int64)) if len(self) else 0
+        for bit, name in RULES.items():
+            s[f"items_{name}"] = int(np.count_nonzero(self.items["rule"] & bit))
+        s["consignments_with_charges"] = int(np.count_nonzero(self.consignments["total"] > 0))
+        return s
+
+    def equals(self, other: "Assessment") -> bool:
+        """Same amounts, rules and consignments (provenance may differ in engine)."""
+        return not self.differences(other)
+
+    def differences(self, other: "Assessment") -> list[str]:
+        out = []
+        if self.currency != other.currency:
+            out.append(f"currency {self.currency} != {other.currency}")
+        if list(self.consignment_ids) != list(other.consignment_ids):
+            out.append("consignment ids differ")
+        for k in (*ITEM_AMOUNTS, "rule"):
+            a, b = self.items[k], other.items[k]
+            if a.shape != b.shape or not np.array_equal(a, b):
+                bad = np.flatnonzero(a != b) if a.shape == b.shape else [0]
+                i = int(bad[0])
+                out.append(f"item column {k} differs first at row {i}: "
+                           f"{a[i] if i < len(a) else None} != {b[i] if i < len(b) else None}")
+        for k in (*CONSIGNMENT_AMOUNTS, "items"):
+            if not np.array_equal(self.consignments[k], other.consignments[k]):
+                out.append(f"consignment column {k} differs")
+        return out
+
+    def to_pandas(self) -> Any:
+        """(items DataFrame, consignments DataFrame); needs pandas."""
+        import pandas as pd
+        items = pd.DataFrame({k: self.items[k] for k in (*ITEM_AMOUNTS, "rule")})
+        items["rules"] = [",".join(rule_names(int(b))) for b in self.items["rule"]]
+        cons = pd.DataFrame({"consignment": self.consignment_ids,
+                             **{k: self.consignments[k] for k in ("items", *CONSIGNMENT_AMOUNTS)}})
+        return items, cons
+
+    def to_arrow(self) -> Any:
+        """(items Table, consignments Table); needs pyarrow."""
+        import pyarrow as pa
+        items = pa.table({k: self.items[k] for k in (*ITEM_AMOUNTS, "rule")})
+        cons = pa.table({"consignment": pa.array(self.consignment_ids),
+                         **{k: self.consignments[k] for k in ("items", *CONSIGNMENT_AMOUNTS)}})
+        return items, cons
+
+    def as_decimal(self, column: str, i: int) -> Decimal:
+        """An item amount in major units, exactly."""
+        from .money import exponent
+        return Decimal(int(self.items[column][i])).scaleb(-exponent(self.currency))
+
+    def explain(self, i: int) -> str:
+        """The step-by-step derivation of item i's amounts, by the reference."""
+        if self.inputs is None:
+            raise ValueError("this assessment does not keep its inputs; cannot explain")
+        from .reference import explain
+        return explain(self.inputs, i)

@@ -1,0 +1,528 @@
+"""assess(): encode the batch, run the native core, assemble the Assessment.
+
+Data flows one way: columns -> per-distinct-value encoding (Python, O(distinct
+values) where it can) -> integer columns and compiled tables -> csrc/assess.h
+(no GIL, O(items)) -> Assessment.  Inputs are validated in the order
+docs/semantics.md gives, so the reference raises the same error first.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from . import _core
+from .assessment import Assessment, make_provenance
+from .columns import read_columns
+from .errors import (AmountOverflowError, InconsistentConsignmentError, InvalidValueError, MissingColumnError, RegimeError,
+                     UnknownCodeError, UnknownCurrencyError)
+from .money import INT64_MAX, CURRENCY_EXPONENTS, to_minor
+from .rates import ExchangeRates
+from .regimes.model import Regime, Rule
+from .tariff.compile import compile_measures
+from .tariff.expr import QUANTITY_COLUMNS, quantities_used
+from .tariff.table import Tariff
+
+_PER_CODE = {"item": 0, "consignment": 1, "consignee_day": 2, "consignee_year": 3}
+_BASIS_CODE = {"intrinsic": 0, "customs": 1}
+_RULE_BITS = {"duty_relief": 1, "vat_relief": 2, "collection_at_sale": 4, "flat_duty": 8}
+_LEVEL_CODE = {"item": 0, "consignment": 1}
+
+
+def factorize(a: np.ndarray) -> tuple[np.ndarray, list[Any]]:
+    """Codes (int64, first-appearance order) and the distinct values of a column."""
+    n = len(a)
+    if n and a.dtype.kind in "iubUS":
+        uniq, first, inv = np.unique(a, return_index=True, return_inverse=True)
+        order = np.argsort(first, kind="stable")
+        rank = np.empty(len(order), dtype=np.int64)
+        rank[order] = np.arange(len(order), dtype=np.int64)
+        return rank[inv.reshape(-1)], uniq[order].tolist()
+    index: dict[Any, int] = {}
+    codes = np.empty(n, dtype=np.int64)
+    for i, x in enumerate(a.tolist() if a.dtype != object else a):
+        codes[i] = index.setdefault(x, len(index))
+    return codes, list(index)
+
+
+def _first_bad(codes: np.ndarray, bad: Sequence[bool]) -> int | None:
+    """First row whose distinct value is bad."""
+    mask = np.asarray(bad, dtype=bool)
+    if not mask.any():
+        return None
+    hits = np.flatnonzero(mask[codes])
+    return int(hits[0])
+
+
+def _check_distinct(col: str, codes: np.ndarray, uniq: list[Any], check: Callable[[Any], str | None],
+                    error: type = InvalidValueError) -> None:
+    problems = [check(u) for u in uniq]
+    row = _first_bad(codes, [p is not None for p in problems])
+    if row is not None:
+        raise error(problems[codes[row]], column=col, row=row, value=uniq[codes[row]])
+
+
+def _is_missing(x: Any) -> bool:
+    return x is None or (isinstance(x, float) and x != x)
+
+
+def _hs_problem(x: Any) -> str | None:
+    if not isinstance(x, str) or not (4 <= len(x) <= 10) or not x.isdigit() or not x.isascii():
+        return "an hs_code must be a string of 4 to 10 digits"
+    return None
+
+
+def _origin_problem(x: Any) -> str | None:
+    if _is_missing(x) or x == "":
+        return None
+    if not isinstance(x, str) or len(x) != 2 or not x.isalpha() or not x.isupper():
+        return "an origin must be an ISO 3166 alpha-2 code (two capital letters)"
+    return None
+
+
+def _amounts(arr: np.ndarray, exps: np.ndarray, col: str, minor: bool, what: str,
+             optional: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Exact int64 minor units of a column (exps: exponent per row); and a missing mask."""
+    n = len(arr)
+    missing = np.zeros(n, dtype=bool)
+    if arr.dtype.kind in "iu":
+        scale = (10 ** exps.astype(np.int64)) if (n and not minor) else np.ones(n, dtype=np.int64)
+        negative = arr < 0
+        over = (arr.astype(np.uint64) > (INT64_MAX // scale).astype(np.uint64)) & ~negative
+        if negative.any() or over.any():
+            row = int(np.flatnonzero(negative | over)[0])
+            if negative[row]:
+                raise InvalidValueError("must not be negative", column=col, row=row, value=arr[row])
+            raise AmountOverflowError("does not fit in 64-bit minor units", column=col, row=row, value=arr[row])
+        return arr.astype(np.int64) * scale, missing
+    if minor and arr.dtype.kind == "f":
+        raise InvalidValueError("amounts='minor' needs integers, not floats", column=col, row=0, value=arr[0] if n else None)
+    out = np.empty(n, dtype=np.int64)
+    exps_l = exps.tolist()
+    for i, x in enumerate(arr.tolist() if arr.dtype != object else arr):
+        if _is_missing(x) or (optional and isinstance(x, str) and x == ""):
+            if not optional:
+                raise InvalidValueError("is missing", column=col, row=i, value=x)
+            missing[i] = True
+            out[i] = 0
+            continue
+        if minor:
+            if isinstance(x, bool) or not isinstance(x, (int, np.integer)):
+                raise InvalidValueError("amounts='minor' needs integers", column=col, row=i, value=x)
+            if x < 0:
+                raise InvalidValueError("must not be negative", column=col, row=i, value=x)
+            out[i] = to_minor(int(x), 0, column=col, row=i, what=what)
+        else:
+            out[i] = to_minor(x, exps_l[i], column=col, row=i, what=what)
+    return out, missing
+
+
+def _per_consignment(col: str, codes: np.ndarray, cons: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """Check a consignment-level column agrees within each consignment; its code per consignment."""
+    per_cons = codes[first]
+    bad = codes != per_cons[cons]
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise InconsistentConsignmentError(
+            f"items of one consignment disagree (row {int(first[cons[row]])} has another value)",
+            column=col, row=row)
+    return per_cons
+
+
+def _parse_date(x: Any) -> str | None:
+    if isinstance(x, (_dt.date, _dt.datetime)):
+        return None
+    if isinstance(x, np.datetime64):
+        return None if not np.isnat(x) else "is missing"
+    if isinstance(x, str):
+        try:
+            _dt.date.fromisoformat(x[:10])
+            return None
+        except ValueError:
+            return "not an ISO date (YYYY-MM-DD)"
+    return "not a date"
+
+
+def to_date(x: Any) -> _dt.date:
+    if isinstance(x, _dt.datetime):
+        return x.date()
+    if isinstance(x, _dt.date):
+        return x
+    if isinstance(x, np.datetime64):
+        return _dt.date.fromisoformat(str(x.astype("datetime64[D]")))
+    if hasattr(x, "date") and callable(x.date):  # pandas Timestamp
+        return x.date()
+    return _dt.date.fromisoformat(str(x)[:10])
+
+
+def _bool_problem(x: Any) -> str | None:
+    if isinstance(x, (bool, np.bool_)) or x in (0, 1):
+        return None
+    return "collected_at_sale must be true or false (or 0/1)"
+
+
+def prepare(items: Any, *, regime: Regime, tariff: Tariff, rates: ExchangeRates | None,
+            currency: str | None, amounts: str) -> dict[str, Any]:
+    """Validate and encode a batch for the core (see module docstring)."""
+    if amounts not in ("decimal", "minor"):
+        raise ValueError("amounts must be 'decimal' or 'minor'")
+    minor = amounts == "minor"
+    if rates is None:
+        rates = ExchangeRates({}, base=regime.currency)
+    if rates.base != regime.currency:
+        raise RegimeError(f"exchange rates are into {rates.base}, the regime's currency is {regime.currency}")
+    cols, n = read_columns(items)
+
+    # consignment ids, in first-appearance order
+    cons_col = cols["consignment"]
+    if cons_col.dtype == object or cons_col.dtype.kind == "f":
+        for i, x in enumerate(cons_col):
+            if _is_missing(x):
+                raise InvalidValueError("a consignment id is missing", column="consignment", row=i, value=x)
+    cons, cons_ids = factorize(cons_col)
+    n_cons = len(cons_ids)
+    first = np.full(n_cons, n, dtype=np.int64)
+    np.minimum.at(first, cons, np.arange(n, dtype=np.int64))
+
+    # hs codes
+    code_idx, codes = factorize(cols["hs_code"])
+    _check_distinct("hs_code", code_idx, codes, _hs_problem)
+
+    # currency per item
+    if "currency" in cols:
+        cur_idx, curs = factorize(cols["currency"])
+    elif currency is not None:
+        cur_idx, curs = np.zeros(n, dtype=np.int64), [currency]
+    else:
+        raise MissingColumnError("give a 'currency' column or currency= for the batch", column="currency")
+    _check_distinct("currency", cur_idx, curs,
+                    lambda c: None if isinstance(c, str) and c in CURRENCY_EXPONENTS else "not an ISO 4217 currency code",
+                    UnknownCurrencyError)
+    _check_distinct("currency", cur_idx, curs,
+                    lambda c: None if rates.has(c) else f"no exchange rate into {rates.base}", UnknownCurrencyError)
+    cur_exp = np.array([CURRENCY_EXPONENTS[c] for c in curs], dtype=np.int64)
+
+    # values
+    value, _ = _amounts(cols["value"], cur_exp[cur_idx] if n else cur_exp[:0], "value", minor, "its currency")
+
+    # origins
+    if "origin" in cols:
+        org_idx, origins = factorize(cols["origin"])
+        _check_distinct("origin", org_idx, origins, _origin_problem)
+        origins = ["" if (_is_missing(o) or o == "") else o for o in origins]
+    else:
+        org_idx, origins = np.zeros(n, dtype=np.int64), [""]
+
+    # quantities in milli-units
+    qty_cols: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    three = np.full(n, 3, dtype=np.int64)
+    for kind, col in QUANTITY_COLUMNS.items():
+        if col in cols:
+            qty_cols[kind] = _amounts(cols[col], three, col, False, "a quantity in thousandths", optional=True)
+        else:
+            qty_cols[kind] = (np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool))
+
+    # consignment-level fields, each checked for agreement within its consignment
+    percons: dict[str, list[Any]] = {}
+    if "freight_currency" in cols:
+        fc_idx, fcs = factorize(cols["freight_currency"])
+        _check_distinct("freight_currency", fc_idx, fcs,
+                        lambda c: None if isinstance(c, str) and c in CURRENCY_EXPONENTS and rates.has(c)
+                        else "not an ISO 4217 currency with an exchange rate", UnknownCurrencyError)
+        fcur_cons = _per_consignment("freight_currency", fc_idx, cons, first)
+        fcur_item = fc_idx
+        fcur_names = fcs
+    elif "freight" in cols or "insurance" in cols:
+        fcur_cons = _per_consignment("currency", cur_idx, cons, first)
+        fcur_item, fcur_names = cur_idx, curs
+    else:
+        fcur_cons = cur_idx[first] if n else np.zeros(0, dtype=np.int64)
+        fcur_item, fcur_names = cur_idx, curs
+    fexp = np.array([CURRENCY_EXPONENTS[c] for c in fcur_names], dtype=np.int64)
+    freight_ins = {}
+    for col in ("freight", "insurance"):
+        if col in cols:
+            amt, _ = _amounts(cols[col], fexp[fcur_item] if n else fexp[:0], col, minor, "its currency",
+                              optional=True)
+            a_idx, _u = factorize(amt)
+            _per_consignment(col, a_idx, cons, first)
+            freight_ins[col] = amt[first]
+        else:
+            freight_ins[col] = np.zeros(n_cons, dtype=np.int64)
+
+    if "collected_at_sale" in cols:
+        cas_idx, cas_u = factorize(cols["collected_at_sale"])
+        _check_distinct("collected_at_sale", cas_idx, cas_u, _bool_problem)
+        cas_cons = np.array([bool(cas_u[k]) for k in _per_consignment("collected_at_sale", cas_idx, cons, first)],
+                            dtype=np.uint8)
+    else:
+        cas_cons = np.zeros(n_cons, dtype=np.uint8)
+
+    vat = regime.vat
+    if "destination" in cols:
+        dst_idx, dsts = factorize(cols["destination"])
+        _check_distinct("destination", dst_idx, dsts,
+                        lambda d: None if d in vat.rates else f"no VAT rates for this destination in regime {regime.id}")
+        dst_cons = _per_consignment("destination", dst_idx, cons, first)
+    elif vat.default_destination is not None:
+        dst_idx, dsts = np.zeros(n, dtype=np.int64), [vat.default_destination]
+        dst_cons = np.zeros(n_cons, dtype=np.int64)
+    else:
+        raise MissingColumnError(f"regime {regime.id} has VAT rates for several destinations "
+                                 "and no default_destination", column="destination")
+
+    for col in ("transport", "consignee", "date"):
+        if col in cols:
+            idx, uniq = factorize(cols[col])
+            if col == "date":
+                _check_distinct("date", idx, uniq, _parse_date)
+            else:
+                _check_distinct(col, idx, uniq, lambda x: "is missing" if _is_missing(x) else None)
+            percons[col] = [uniq[k] for k in _per_consignment(col, idx, cons, first)]
+
+    # tariff measures, resolved once per distinct (code, origin)
+    pair = code_idx * len(origins) + org_idx
+    pair_idx, pairs = factorize(pair)
+    exprs, measure_of_pair, expr_row = [], np.empty(len(pairs), dtype=np.int32), {}
+    item_flags_pair = np.zeros(len(pairs), dtype=np.uint8)
+    rules = {"duty_relief": regime.duty_relief, "vat_relief": regime.vat_relief,
+             "collection_at_sale": regime.collection_at_sale,
+             "flat_duty": regime.flat_duty.rule if regime.flat_duty else None}
+    unknown = np.zeros(len(pairs), dtype=bool)
+    for p, key in enumerate(pairs):
+        code, origin = codes[key // len(origins)], origins[key % len(origins)]
+        found = tariff.lookup(code, origin)
+        if found is None:
+            unknown[p] = True
+            measure_of_pair[p] = 0
+            continue
+        expr = found[0]
+        measure_of_pair[p] = expr_row.setdefault(expr, len(exprs))
+        if measure_of_pair[p] == len(exprs):
+            exprs.append(expr)
+        for name, rule in rules.items():
+            if rule is not None and rule.excludes(code, origin):
+                item_flags_pair[p] |= _RULE_BITS[name]
+    row = _first_bad(pair_idx, unknown)
+    if row is not None:
+        raise UnknownCodeError("no tariff line covers this code", column="hs_code", row=row,
+                               value=codes[int(code_idx[row])])
+    measure = measure_of_pair[pair_idx] if n else np.zeros(0, dtype=np.int32)
+
+    # quantities the measures need must be present on those items
+    for kind, col in QUANTITY_COLUMNS.items():
+        needs = np.array([kind in quantities_used(e) for e in exprs] or [False], dtype=bool)
+        bad = needs[measure] & qty_cols[kind][1] if n else np.zeros(0, dtype=bool)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise (MissingColumnError if col not in cols else InvalidValueError)(
+                f"the tariff line for code {codes[int(code_idx[row])]} charges per unit of {kind}; "
+                f"give {col}", column=col, row=row)
+
+    exp = regime.exponent
+    measures = compile_measures(exprs or [tariff_free()], regime.currency, exp)
+
+    # VAT rates per distinct (destination, category), as exact effective rationals
+    cats = [vat.category_of(c) for c in codes]
+    cat_idx_of_code = {}
+    cat_names: list[str] = []
+    for c in cats:
+        cat_idx_of_code.setdefault(c, len(cat_names))
+        if len(cat_names) < len(cat_idx_of_code):
+            cat_names.append(c)
+    code_cat = np.array([cat_idx_of_code[c] for c in cats], dtype=np.int64)
+    item_dst = dst_cons[cons] if n else np.zeros(0, dtype=np.int64)
+    vat_key = item_dst * len(cat_names) + (code_cat[code_idx] if n else code_cat[:0])
+    pair_vat, vat_keys = factorize(vat_key)
+    rate_index: dict[tuple[int, int], int] = {}
+    rate_of_key = np.empty(len(vat_keys), dtype=np.int32)
+    for k, key in enumerate(vat_keys):
+        dest, cat = dsts[key // len(cat_names)], cat_names[key % len(cat_names)]
+        if cat not in vat.rates[dest]:
+            raise RegimeError(f"regime {regime.id}: destination {dest} has no {cat!r} VAT rate")
+        rate_of_key[k] = rate_index.setdefault(effective_vat_rate(vat.rates[dest][cat], vat.method, vat.factor),
+                                               len(rate_index))
+    vat_idx = rate_of_key[pair_vat] if n else np.zeros(0, dtype=np.int32)
+    vat_num = [num for num, _ in rate_index]
+    vat_den = [den for _, den in rate_index]
+
+    # flat-duty key per distinct code
+    if regime.flat_duty is not None:
+        kd = regime.flat_duty.key_digits
+        key_index: dict[str, int] = {}
+        code_key = np.array([key_index.setdefault(c[:kd], len(key_index)) for c in codes], dtype=np.int32)
+        flat_key = code_key[code_idx] if n else np.zeros(0, dtype=np.int32)
+    else:
+        flat_key = np.zeros(n, dtype=np.int32)
+
+    # conversion table
+    conv = [rates.mul_div(c) for c in curs]
+    fconv = [rates.mul_div(c) for c in fcur_names]
+    all_conv = conv + fconv
+
+    params = _params(regime, percons, cas_cons, n_cons)
+    return {
+        "n": n, "n_cons": n_cons, "cons_ids": cons_ids,
+        "items": {
+            "cons": cons.astype(np.int64), "value": value,
+            "qty": qty_cols["count"][0], "mass": qty_cols["mass"][0], "vol": qty_cols["volume"][0],
+            "cur": cur_idx.astype(np.int32), "measure": measure.astype(np.int32),
+            "vat_rate": vat_idx.astype(np.int32), "flat_key": flat_key.astype(np.int32),
+            "flags": item_flags_pair[pair_idx] if n else np.zeros(0, dtype=np.uint8),
+        },
+        "cons": {
+            "freight": freight_ins["freight"], "insurance": freight_ins["insurance"],
+            "freight_cur": (fcur_cons + len(conv)).astype(np.int32), "at_sale": cas_cons,
+        },
+        "tables": {
+            "conv_mul": np.array([m for m, _ in all_conv] or [1], dtype=np.int64),
+            "conv_div": np.array([d for _, d in all_conv] or [1], dtype=np.int64),
+            "measures": measures,
+            "vat_num": np.array(vat_num or [0], dtype=np.int64),
+            "vat_den": np.array(vat_den or [1], dtype=np.int64),
+        },
+        "params": params,
+    }
+
+
+def tariff_free():
+    from .tariff.expr import FREE
+    return FREE
+
+
+def effective_vat_rate(percent: Decimal, method: str, factor: Decimal) -> tuple[int, int]:
+    """The VAT due per unit of base, as an exact (numerator, denominator)."""
+    r = Fraction(percent) / 100
+    eff = (r if method == "exclusive" else r / (1 - r)) * Fraction(factor)
+    if eff.numerator > INT64_MAX or eff.denominator > INT64_MAX:
+        raise RegimeError(f"VAT rate {percent}% x {factor} has too many digits for 64-bit arithmetic")
+    return eff.numerator, eff.denominator
+
+
+def consignee_groups(per: str, consignee: list[Any], dates: list[_dt.date]) -> tuple[np.ndarray, np.ndarray, int]:
+    """Group id per consignment and the cumulative order (by group, date, first appearance)."""
+    if per == "consignee_day":
+        keys = [(c, d) for c, d in zip(consignee, dates)]
+    else:
+        keys = [(c, d.year) for c, d in zip(consignee, dates)]
+    index: dict[Any, int] = {}
+    group = np.array([index.setdefault(k, len(index)) for k in keys], dtype=np.int64)
+    ordinal = np.array([d.toordinal() for d in dates], dtype=np.int64)
+    order = np.lexsort((np.arange(len(dates)), ordinal, group)).astype(np.int64)
+    return group, order, len(index)
+
+
+def _params(regime: Regime, percons: dict[str, list[Any]], cas_cons: np.ndarray, n_cons: int) -> dict[str, Any]:
+    exp = regime.exponent
+
+    def rnd(kind: str) -> tuple[int, int, int]:
+        r = regime.rounding[kind]
+        return (r.code, r.quantum_minor(exp), _LEVEL_CODE[r.level])
+
+    groups: dict[str, tuple[np.ndarray, np.ndarray, int]] = {}
+    for per in ("consignee_day", "consignee_year"):
+        if per in regime.aggregations():
+            for col in ("consignee", "date"):
+                if col not in percons:
+                    raise MissingColumnError(f"regime {regime.id} aggregates {per}; give {col}", column=col)
+            dates = [to_date(d) for d in percons["date"]]
+            groups[per] = consignee_groups(per, percons["consignee"], dates)
+
+    def transport_ok(allowed: tuple[str, ...] | None) -> np.ndarray | None:
+        if allowed is None:
+            return None
+        if "transport" not in percons:
+            raise MissingColumnError(f"regime {regime.id} has transport conditions; give transport",
+                                     column="transport")
+        return np.array([t in allowed for t in percons["transport"]], dtype=np.uint8)
+
+    def rule(r: Rule | None, bit: int) -> dict[str, Any] | None:
+        if r is None:
+            return None
+        conds = []
+        for c in r.conditions:
+            cd: dict[str, Any] = {"basis": _BASIS_CODE[c.basis], "per": _PER_CODE[c.per],
+                                  "inclusive": int(c.inclusive),
+                                  "threshold": regime.amount_minor(c.threshold, "threshold")}
+            if c.per in groups:
+                g, order, ng = groups[c.per]
+                cd.update(group=g, order=order, n_groups=ng)
+            conds.append(cd)
+        return {"conds": conds, "excl_bit": bit, "requires_flag": int(r.requires_collected_at_sale),
+                "cons_ok": transport_ok(r.transports)}
+
+    fees = []
+    for f in regime.fees:
+        pct = Fraction(f.percent) / 100
+        fees.append({
+            "per": 0 if f.per == "consignment" else 1, "when_due": int(f.when == "due"),
+            "fixed": regime.amount_minor(f.amount, f"fee {f.name} amount"),
+            "adv_num": pct.numerator, "adv_den": pct.denominator,
+            "min": regime.amount_minor(f.minimum, "fee minimum") if f.minimum is not None else None,
+            "max": regime.amount_minor(f.maximum, "fee maximum") if f.maximum is not None else None,
+            "value_above": regime.amount_minor(f.value_above, "fee value_above") if f.value_above is not None else -1,
+            "value_up_to": regime.amount_minor(f.value_up_to, "fee value_up_to") if f.value_up_to is not None else -1,
+            "cons_ok": transport_ok(f.transports),
+        })
+    return {
+        "cif": int(regime.valuation == "CIF"), "vat_adds_transport": int(regime.vat.adds_transport),
+        "conv": rnd("conversion"), "duty": rnd("duty"), "vat": rnd("vat"), "fee": rnd("fee"),
+        "duty_relief": rule(regime.duty_relief, _RULE_BITS["duty_relief"]),
+        "vat_relief": rule(regime.vat_relief, _RULE_BITS["vat_relief"]),
+        "at_sale": rule(regime.collection_at_sale, _RULE_BITS["collection_at_sale"]),
+        "flat": rule(regime.flat_duty.rule if regime.flat_duty else None, _RULE_BITS["flat_duty"]),
+        "flat_amount": regime.amount_minor(regime.flat_duty.amount, "flat_duty amount") if regime.flat_duty else 0,
+        "waivers": [(0 if w.target == "duty" else 1, _PER_CODE[w.per], int(w.inclusive),
+                     regime.amount_minor(w.threshold, "waiver threshold")) for w in regime.waivers],
+        "fees": fees,
+    }
+
+
+def resolve_regime(regime: Regime | dict | str, on: _dt.date | None) -> Regime:
+    if isinstance(regime, Regime):
+        r = regime
+    elif isinstance(regime, dict):
+        r = Regime.from_dict(regime)
+    elif isinstance(regime, str):
+        from .regimes import get
+        return get(regime, on=on)
+    else:
+        raise TypeError("regime must be a Regime, a dict or a built-in regime code")
+    if on is not None and not r.in_force(on):
+        raise RegimeError(f"regime {r.id} is not in force on {on} "
+                          f"(valid {r.valid_from or '-inf'} to {r.valid_to or '+inf'})")
+    return r
+
+
+def assess(items: Any, *, regime: Regime | dict | str, tariff: Tariff, rates: ExchangeRates | None = None,
+           on: _dt.date | None = None, currency: str | None = None, amounts: str = "decimal") -> Assessment:
+    """Assess a batch of items under a regime and tariff, exactly, with the native core.
+
+    Parameters
+    ----------
+    items : mapping of column -> array, pandas/polars DataFrame or pyarrow Table
+        Columns as in docs/semantics.md: ``consignment``, ``hs_code``, ``value`` and
+        the optional item and consignment-level columns.
+    regime : Regime, dict, or built-in regime code (then ``on`` picks the version)
+    tariff : Tariff
+    rates : ExchangeRates into the regime's currency (not needed for a one-currency batch)
+    on : the assessment date; the regime must be in force on it
+    currency : the currency of every amount, when there is no ``currency`` column
+    amounts : "decimal" (amounts in major units, read exactly) or "minor"
+        (integers already in minor units)
+    """
+    reg = resolve_regime(regime, on)
+    enc = prepare(items, regime=reg, tariff=tariff, rates=rates, currency=currency, amounts=amounts)
+    n, nc = enc["n"], enc["n_cons"]
+    out_items = {k: np.empty(n, dtype=np.int64) for k in _core.ITEM_OUTPUTS}
+    out_items["rule"] = np.empty(n, dtype=np.int32)
+    out_cons = {k: np.empty(nc, dtype=np.int64) for k in _core.CONS_OUTPUTS}
+    _core.assess(enc["items"], enc["cons"], enc["tables"], enc["params"], out_items, out_cons)
+    return Assessment(items=out_items, consignment_ids=enc["cons_ids"], consignments=out_cons,
+                      currency=reg.currency,
+                      provenance=make_provenance(reg, tariff, rates, on, engine="native"),
+                      inputs=(items, reg, tariff, rates, on, currency, amounts))

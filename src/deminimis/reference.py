@@ -1,0 +1,615 @@
+"""The pure-Python reference: the executable specification of the engine.
+
+It computes the same assessment item by item with decimal.Decimal (inputs are
+read with ``Decimal(str(x))``) and exact rationals, in the order of
+docs/semantics.md.  It shares only the data models with the engine (Regime,
+the duty-expression trees, ExchangeRates' rate table, Assessment) and the
+column reader: it validates the raw values itself, evaluates duty expressions
+from their trees rather than compiled records, and groups with plain dicts, so
+that a bug in the fast path's encoding or compiling shows up as a difference.
+
+Every division is a single Decimal division at 200 digits followed at once by
+the rounding (rounding.round_ratio), which is exact for these operand sizes.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import decimal
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any, Callable
+
+import numpy as np
+
+from .assessment import RULES, Assessment, make_provenance, rule_names
+from .columns import is_missing, read_columns
+from .errors import (AmountOverflowError, InconsistentConsignmentError, InvalidValueError, MissingColumnError,
+                     RegimeError, TariffError, UnknownCodeError, UnknownCurrencyError)
+from .money import CURRENCY_EXPONENTS
+from .rates import ExchangeRates
+from .regimes.model import Condition, Regime, Rule
+from .rounding import Rounding, round_ratio
+from .tariff.expr import QUANTITY_COLUMNS, AdValorem, Bounded, CannotAssess, Compound, Expr, Specific
+from .tariff.table import Tariff
+
+INT64_MAX = 2**63 - 1
+BIT = {name: bit for bit, name in RULES.items()}
+
+
+def _fits(x: int, what: str, row: int) -> int:
+    if x > INT64_MAX:
+        raise AmountOverflowError(f"{what} does not fit in 64-bit minor units", row=row)
+    return x
+
+
+def _rnd(num: Fraction, rounding: Rounding, exp: int) -> int:
+    return round_ratio(num.numerator, num.denominator, rounding.quantum_minor(exp), rounding.mode)
+
+
+# ---------------------------------------------------------------- reading
+
+
+def _read_amount(x: Any, exp: int, col: str, row: int, minor: bool, what: str = "its currency") -> Decimal:
+    """The amount in major units, validated: finite, non-negative, at most `exp` places."""
+    if minor:
+        if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, np.integer)):
+            raise InvalidValueError("amounts='minor' needs integers", column=col, row=row, value=x)
+        d = Decimal(int(x))
+        if d < 0:
+            raise InvalidValueError("must not be negative", column=col, row=row, value=x)
+        if d > INT64_MAX:
+            raise AmountOverflowError("does not fit in 64-bit minor units", column=col, row=row, value=x)
+        return d.scaleb(-exp)
+    if isinstance(x, (bool, np.bool_)):
+        raise InvalidValueError("an amount cannot be a boolean", column=col, row=row, value=x)
+    try:
+        d = Decimal(str(x).strip())
+    except decimal.InvalidOperation:
+        raise InvalidValueError("cannot read as a decimal amount", column=col, row=row, value=x) from None
+    if not d.is_finite():
+        raise InvalidValueError("amount is not finite", column=col, row=row, value=x)
+    if d < 0:
+        raise InvalidValueError("must not be negative", column=col, row=row, value=x)
+    scaled = d.scaleb(exp)
+    if scaled != scaled.to_integral_value():
+        if isinstance(x, (float, np.floating)):  # a float: nearest minor unit of its shortest repr
+            scaled = scaled.to_integral_value(rounding=decimal.ROUND_HALF_EVEN)
+            d = scaled.scaleb(-exp)
+        else:
+            raise InvalidValueError(f"has more than {exp} decimal places for {what}", column=col, row=row, value=x)
+    if scaled > INT64_MAX:
+        raise AmountOverflowError("does not fit in 64-bit minor units", column=col, row=row, value=x)
+    return d
+
+
+def _as_list(a: np.ndarray) -> list[Any]:
+    return list(a) if a.dtype == object else a.tolist()
+
+
+def _scan(col: str, values: list[Any], check: Callable[[Any], str | None], error: type = InvalidValueError) -> None:
+    for i, x in enumerate(values):
+        problem = check(x)
+        if problem is not None:
+            raise error(problem, column=col, row=i, value=x)
+
+
+def _consistent(col: str, values: list[Any], cons: list[Any]) -> dict[Any, Any]:
+    """The value per consignment; every item must agree with its consignment's first."""
+    first: dict[Any, tuple[int, Any]] = {}
+    for i, (c, x) in enumerate(zip(cons, values)):
+        if c not in first:
+            first[c] = (i, x)
+        elif first[c][1] != x:
+            raise InconsistentConsignmentError(
+                f"items of one consignment disagree (row {first[c][0]} has another value)", column=col, row=i)
+    return {c: x for c, (_, x) in first.items()}
+
+
+def _date(x: Any) -> _dt.date:
+    if isinstance(x, _dt.datetime):
+        return x.date()
+    if isinstance(x, _dt.date):
+        return x
+    if isinstance(x, np.datetime64):
+        return _dt.date.fromisoformat(str(x.astype("datetime64[D]")))
+    return _dt.date.fromisoformat(str(x)[:10])
+
+
+def _date_problem(x: Any) -> str | None:
+    if isinstance(x, (_dt.date, np.datetime64)):
+        return "is missing" if isinstance(x, np.datetime64) and np.isnat(x) else None
+    if isinstance(x, str):
+        try:
+            _dt.date.fromisoformat(x[:10])
+            return None
+        except ValueError:
+            return "not an ISO date (YYYY-MM-DD)"
+    return "not a date"
+
+
+# ---------------------------------------------------------------- duty expressions
+
+
+def linear_amount(expr: Expr, value: int, qty: dict[str, int], currency: str, exp: int) -> Fraction:
+    """The exact amount (minor units) of a sum of ad valorem and specific terms."""
+    if isinstance(expr, AdValorem):
+        return value * expr.percent / 100
+    if isinstance(expr, Specific):
+        if expr.currency != currency:
+            raise TariffError(f"specific duty {expr} is in {expr.currency}, the customs currency is {currency}")
+        # quantities are in thousandths of the unit's base (g, ml, 1/1000 piece)
+        return Fraction(qty[expr.quantity]) * Fraction(expr.amount) * 10**exp / (Fraction(expr.base_units) * 1000)
+    if isinstance(expr, Compound):
+        return sum((linear_amount(t, value, qty, currency, exp) for t in expr.terms), Fraction(0))
+    raise TariffError(f"cannot evaluate {expr} as a sum")
+
+
+def duty_amount(expr: Expr, value: int, qty: dict[str, int], currency: str, exp: int, rounding: Rounding) -> int:
+    """Evaluate a tree: main, at least the minimum, at most the maximum, each rounded."""
+    if isinstance(expr, Bounded):
+        d = _rnd(linear_amount(expr.main, value, qty, currency, exp), rounding, exp)
+        if expr.minimum is not None:
+            d = max(d, _rnd(linear_amount(expr.minimum, value, qty, currency, exp), rounding, exp))
+        if expr.maximum is not None:
+            d = min(d, _rnd(linear_amount(expr.maximum, value, qty, currency, exp), rounding, exp))
+        return d
+    return _rnd(linear_amount(expr, value, qty, currency, exp), rounding, exp)
+
+
+def _check_compilable(expr: Expr, currency: str, exp: int) -> None:
+    if isinstance(expr, CannotAssess):
+        return
+    zero = {"mass": 0, "volume": 0, "count": 0}
+    parts = [expr.main, expr.minimum, expr.maximum] if isinstance(expr, Bounded) else [expr]
+    for p in parts:
+        if p is not None:
+            linear_amount(p, 0, zero, currency, exp)
+
+
+# ---------------------------------------------------------------- allocation
+
+
+def allocate(total: int, weights: list[int]) -> list[int]:
+    """Largest remainder: floor shares, then +1 for the largest remainders (earlier first)."""
+    k = len(weights)
+    if k == 1:
+        return [total]
+    w = weights if sum(weights) > 0 else [1] * k
+    W = sum(w)
+    shares = [total * x // W for x in w]
+    rems = [total * x % W for x in w]
+    left = total - sum(shares)
+    for j in sorted(range(k), key=lambda j: (-rems[j], j))[:left]:
+        shares[j] += 1
+    return shares
+
+
+# ---------------------------------------------------------------- the assessment
+
+
+class _Trace:
+    def __init__(self, target: int | None) -> None:
+        self.target = target
+        self.lines: list[str] = []
+
+    def __call__(self, row: int, text: str) -> None:
+        if row == self.target:
+            self.lines.append(text)
+
+
+def _compare(x: int, c: Condition | Any, thr: int) -> bool:
+    return x <= thr if c.inclusive else x < thr
+
+
+def assess(items: Any, *, regime: Regime | dict | str, tariff: Tariff, rates: ExchangeRates | None = None,
+           on: _dt.date | None = None, currency: str | None = None, amounts: str = "decimal",
+           _trace: _Trace | None = None) -> Assessment:
+    """Same signature and result as deminimis.assess, computed item by item."""
+    from .engine import resolve_regime  # the regime object itself is a shared data model
+
+    reg = resolve_regime(regime, on)
+    if amounts not in ("decimal", "minor"):
+        raise ValueError("amounts must be 'decimal' or 'minor'")
+    minor = amounts == "minor"
+    if rates is None:
+        rates = ExchangeRates({}, base=reg.currency)
+    if rates.base != reg.currency:
+        raise RegimeError(f"exchange rates are into {rates.base}, the regime's currency is {reg.currency}")
+    trace = _trace or _Trace(None)
+    cols, n = read_columns(items)
+    exp = reg.exponent
+    ccy = reg.currency
+
+    # --- validate and read, column by column, in the specified order
+    cons = _as_list(cols["consignment"])
+    _scan("consignment", cons, lambda x: "a consignment id is missing" if is_missing(x) else None)
+    codes = _as_list(cols["hs_code"])
+    _scan("hs_code", codes, lambda x: None if isinstance(x, str) and 4 <= len(x) <= 10 and x.isdigit()
+          and x.isascii() else "an hs_code must be a string of 4 to 10 digits")
+    if "currency" in cols:
+        curs = _as_list(cols["currency"])
+    elif currency is not None:
+        curs = [currency] * n
+    else:
+        raise MissingColumnError("give a 'currency' column or currency= for the batch", column="currency")
+    _scan("currency", curs, lambda c: None if isinstance(c, str) and c in CURRENCY_EXPONENTS
+          else "not an ISO 4217 currency code", UnknownCurrencyError)
+    _scan("currency", curs, lambda c: None if rates.has(c) else f"no exchange rate into {rates.base}",
+          UnknownCurrencyError)
+    values = [_read_amount(x, CURRENCY_EXPONENTS[curs[i]], "value", i, minor)
+              for i, x in enumerate(_as_list(cols["value"]))]
+    origins = _as_list(cols["origin"]) if "origin" in cols else [""] * n
+    _scan("origin", origins, lambda x: None if is_missing(x) or x == "" or (
+        isinstance(x, str) and len(x) == 2 and x.isalpha() and x.isupper())
+        else "an origin must be an ISO 3166 alpha-2 code (two capital letters)")
+    origins = ["" if is_missing(o) else o for o in origins]
+    qty: dict[str, list[int | None]] = {}
+    for kind, col in QUANTITY_COLUMNS.items():
+        if col in cols:
+            qty[kind] = [None if (is_missing(x) or (isinstance(x, str) and x == "")) else
+                         int(_read_amount(x, 3, col, i, False, "a quantity in thousandths").scaleb(3))
+                         for i, x in enumerate(_as_list(cols[col]))]
+        else:
+            qty[kind] = [None] * n
+
+    # consignment-level fields
+    percons: dict[str, dict[Any, Any]] = {}
+    if "freight_currency" in cols:
+        fcur = _as_list(cols["freight_currency"])
+        _scan("freight_currency", fcur, lambda c: None if isinstance(c, str) and c in CURRENCY_EXPONENTS
+              and rates.has(c) else "not an ISO 4217 currency with an exchange rate", UnknownCurrencyError)
+        percons["freight_currency"] = _consistent("freight_currency", fcur, cons)
+    elif "freight" in cols or "insurance" in cols:
+        percons["freight_currency"] = _consistent("currency", curs, cons)
+    else:
+        percons["freight_currency"] = {}
+        for c, cur in zip(cons, curs):
+            percons["freight_currency"].setdefault(c, cur)
+    item_fcur = [percons["freight_currency"][c] for c in cons] if "freight_currency" not in cols \
+        else _as_list(cols["freight_currency"])
+    for col in ("freight", "insurance"):
+        if col in cols:
+            amts = [Decimal(0) if (is_missing(x) or (isinstance(x, str) and x == "")) else
+                    _read_amount(x, CURRENCY_EXPONENTS[item_fcur[i]], col, i, minor)
+                    for i, x in enumerate(_as_list(cols[col]))]
+            percons[col] = _consistent(col, amts, cons)
+    if "collected_at_sale" in cols:
+        flags = _as_list(cols["collected_at_sale"])
+        _scan("collected_at_sale", flags, lambda x: None if isinstance(x, (bool, np.bool_)) or x in (0, 1)
+              else "collected_at_sale must be true or false (or 0/1)")
+        percons["collected_at_sale"] = _consistent("collected_at_sale", [bool(x) for x in flags], cons)
+    vat = reg.vat
+    if "destination" in cols:
+        dst = _as_list(cols["destination"])
+        _scan("destination", dst, lambda d: None if d in vat.rates
+              else f"no VAT rates for this destination in regime {reg.id}")
+        percons["destination"] = _consistent("destination", dst, cons)
+    elif vat.default_destination is None:
+        raise MissingColumnError(f"regime {reg.id} has VAT rates for several destinations "
+                                 "and no default_destination", column="destination")
+    for col in ("transport", "consignee", "date"):
+        if col in cols:
+            vals = _as_list(cols[col])
+            _scan(col, vals, _date_problem if col == "date" else (lambda x: "is missing" if is_missing(x) else None))
+            percons[col] = _consistent(col, vals, cons)
+
+    # tariff lines
+    exprs: list[Expr] = []
+    for i in range(n):
+        found = tariff.lookup(codes[i], origins[i])
+        if found is None:
+            raise UnknownCodeError("no tariff line covers this code", column="hs_code", row=i, value=codes[i])
+        exprs.append(found[0])
+    for kind, col in QUANTITY_COLUMNS.items():
+        for i in range(n):
+            if qty[kind][i] is None and _uses(exprs[i], kind):
+                raise (MissingColumnError if col not in cols else InvalidValueError)(
+                    f"the tariff line for code {codes[i]} charges per unit of {kind}; give {col}",
+                    column=col, row=i)
+    for e in dict.fromkeys(exprs):
+        _check_compilable(e, ccy, exp)
+    dest_of = (lambda c: percons["destination"][c]) if "destination" in percons else \
+        (lambda c: vat.default_destination)
+    rate_of_item: list[Fraction] = []
+    for i in range(n):
+        dest, cat = dest_of(cons[i]), vat.category_of(codes[i])
+        if cat not in vat.rates[dest]:
+            raise RegimeError(f"regime {reg.id}: destination {dest} has no {cat!r} VAT rate")
+        r = Fraction(vat.rates[dest][cat]) / 100
+        rate_of_item.append((r if vat.method == "exclusive" else r / (1 - r)) * Fraction(vat.factor))
+
+    cons_order = list(dict.fromkeys(cons))
+    members: dict[Any, list[int]] = {c: [] for c in cons_order}
+    for i, c in enumerate(cons):
+        members[c].append(i)
+    aggs = reg.aggregations()
+    for per in ("consignee_day", "consignee_year"):
+        if per in aggs:
+            for col in ("consignee", "date"):
+                if col not in percons:
+                    raise MissingColumnError(f"regime {reg.id} aggregates {per}; give {col}", column=col)
+    for r in [f for f in reg.fees] + [reg.duty_relief, reg.vat_relief, reg.collection_at_sale,
+                                      reg.flat_duty.rule if reg.flat_duty else None]:
+        if r is not None and r.transports is not None and "transport" not in percons:
+            raise MissingColumnError(f"regime {reg.id} has transport conditions; give transport", column="transport")
+
+    # --- 1. conversion into the customs currency
+    def convert(amount: Decimal, cur: str, row: int, what: str) -> int:
+        scale = Decimal(10) ** exp
+        if cur == ccy:
+            num, den = amount * scale, Decimal(1)
+        elif rates.quote == "foreign_per_base":
+            num, den = amount * scale, rates.rates[cur]
+        else:
+            num, den = amount * rates.rates[cur] * scale, Decimal(1)
+        with decimal.localcontext() as ctx:
+            ctx.prec = 200
+            r = reg.rounding["conversion"]
+            out = round_ratio(num, den, r.quantum_minor(exp), r.mode)
+        return _fits(out, what, row)
+
+    intrinsic = [convert(values[i], curs[i], i, "converted value") for i in range(n)]
+    for i in range(n):
+        trace(i, f"value {values[i]} {curs[i]} -> {intrinsic[i]} minor units of {ccy} "
+                 f"(conversion rounding {reg.rounding['conversion'].mode})")
+
+    c_intr: dict[Any, int] = {}
+    c_transport: dict[Any, int] = {}
+    c_cust: dict[Any, int] = {}
+    cif = reg.valuation == "CIF"
+    for c in cons_order:
+        first = members[c][0]
+        c_intr[c] = _fits(sum(intrinsic[i] for i in members[c]), "consignment value", first)
+        fc = percons["freight_currency"][c]
+        f = convert(percons.get("freight", {}).get(c, Decimal(0)), fc, first, "freight")
+        ins = convert(percons.get("insurance", {}).get(c, Decimal(0)), fc, first, "insurance")
+        c_transport[c] = _fits(f + ins, "freight and insurance", first)
+        c_cust[c] = _fits(c_intr[c] + (c_transport[c] if cif else 0), "consignment value", first)
+
+    # --- 2. aggregates of consignment-level conditions
+    def aggregate(cond: Condition) -> dict[Any, int]:
+        base = c_intr if cond.basis == "intrinsic" else c_cust
+        if cond.per == "consignment":
+            return dict(base)
+        dates = {c: _date(percons["date"][c]) for c in cons_order}
+        key = {c: (percons["consignee"][c], dates[c] if cond.per == "consignee_day" else dates[c].year)
+               for c in cons_order}
+        out: dict[Any, int] = {}
+        if cond.per == "consignee_day":
+            sums: dict[Any, int] = {}
+            for c in cons_order:
+                sums[key[c]] = _fits(sums.get(key[c], 0) + base[c], "consignee aggregate value", members[c][0])
+            return {c: sums[key[c]] for c in cons_order}
+        running: dict[Any, int] = {}
+        ordered = sorted(range(len(cons_order)), key=lambda j: (dates[cons_order[j]].toordinal(), j))
+        for j in ordered:
+            c = cons_order[j]
+            running[key[c]] = _fits(running.get(key[c], 0) + base[c], "consignee aggregate value", members[c][0])
+            out[c] = running[key[c]]
+        return out
+
+    rules = {"duty_relief": reg.duty_relief, "vat_relief": reg.vat_relief,
+             "collection_at_sale": reg.collection_at_sale,
+             "flat_duty": reg.flat_duty.rule if reg.flat_duty else None}
+    rule_aggs = {name: [aggregate(cd) if cd.per != "item" else None for cd in r.conditions]
+                 for name, r in rules.items() if r is not None}
+
+    def rule_cons(name: str, c: Any) -> bool:
+        r = rules[name]
+        if r is None:
+            return False
+        if r.transports is not None and percons["transport"][c] not in r.transports:
+            return False
+        if r.requires_collected_at_sale and not percons.get("collected_at_sale", {}).get(c, False):
+            return False
+        for cd, agg in zip(r.conditions, rule_aggs[name]):
+            if agg is not None and not _compare(agg[c], cd, reg.amount_minor(cd.threshold, "threshold")):
+                return False
+        return True
+
+    def rule_item(name: str, i: int, customs: int) -> bool:
+        r = rules[name]
+        assert r is not None
+        if r.excludes(codes[i], origins[i]):
+            return False
+        for cd in r.conditions:
+            if cd.per == "item":
+                x = intrinsic[i] if cd.basis == "intrinsic" else customs
+                if not _compare(x, cd, reg.amount_minor(cd.threshold, "threshold")):
+                    return False
+        return True
+
+    # --- 3. per consignment
+    out = {k: [0] * n for k in ("intrinsic", "customs_value", "duty", "vat", "vat_at_sale", "fees", "total", "rule")}
+    out["intrinsic"] = list(intrinsic)
+    cons_out: dict[str, list[int]] = {k: [] for k in ("intrinsic", "customs_value", "duty", "vat", "vat_at_sale",
+                                                     "fees", "total", "items")}
+    rd, rv, rf = reg.rounding["duty"], reg.rounding["vat"], reg.rounding["fee"]
+    for c in cons_order:
+        idx = members[c]
+        rule = {i: 0 for i in idx}
+        transport = dict(zip(idx, allocate(c_transport[c], [intrinsic[i] for i in idx])))
+        customs = {i: intrinsic[i] + (transport[i] if cif else 0) for i in idx}
+        for i in idx:
+            trace(i, f"consignment {c!r}: intrinsic {c_intr[c]}, freight+insurance {c_transport[c]} "
+                     f"({reg.valuation}); item's share {transport[i]}; customs value {customs[i]}")
+
+        # duty
+        duty = {i: 0 for i in idx}
+        flat_c, relief_c = rule_cons("flat_duty", c), rule_cons("duty_relief", c)
+        flat_groups: dict[str, list[int]] = {}
+        tariff_groups: dict[Expr, list[int]] = {}
+        for i in idx:
+            if flat_c and rule_item("flat_duty", i, customs[i]):
+                rule[i] |= BIT["flat_duty"]
+                assert reg.flat_duty is not None
+                flat_groups.setdefault(codes[i][:reg.flat_duty.key_digits], []).append(i)
+            elif relief_c and rule_item("duty_relief", i, customs[i]):
+                rule[i] |= BIT["duty_relief"]
+                trace(i, "duty relief applies: no duty")
+            elif isinstance(exprs[i], CannotAssess):
+                rule[i] |= BIT["cannot_assess"]
+                trace(i, f"duty cannot be assessed: {exprs[i]}")
+            elif rd.level == "item":
+                q = {k: qty[k][i] or 0 for k in qty}
+                duty[i] = _fits(duty_amount(exprs[i], customs[i], q, ccy, exp, rd), "duty", i)
+                trace(i, f"duty {exprs[i]} on customs value {customs[i]}, quantities {q} -> {duty[i]}")
+            else:
+                tariff_groups.setdefault(exprs[i], []).append(i)
+        for key, g in flat_groups.items():
+            assert reg.flat_duty is not None
+            parts = allocate(reg.amount_minor(reg.flat_duty.amount, "flat_duty amount"), [intrinsic[i] for i in g])
+            for i, p in zip(g, parts):
+                duty[i] = p
+                trace(i, f"flat duty {reg.flat_duty.amount} {ccy} for key {key} shared by {len(g)} item(s) -> {p}")
+        for e, g in tariff_groups.items():
+            sv = _fits(sum(customs[i] for i in g), "consignment quantity", g[0])
+            sq = {}
+            for k in qty:
+                sq[k] = _fits(sum(qty[k][i] or 0 for i in g), "consignment quantity", g[0])
+            amount = _fits(duty_amount(e, sv, sq, ccy, exp, rd), "duty", g[0])
+            for i, p in zip(g, allocate(amount, [customs[i] for i in g])):
+                duty[i] = p
+                trace(i, f"duty {e} on the consignment's summed value {sv} -> {amount}; item's share {p}")
+        for w in reg.waivers:
+            if w.target != "duty":
+                continue
+            thr = reg.amount_minor(w.threshold, "waiver threshold")
+            if w.per == "item":
+                for i in idx:
+                    if duty[i] > 0 and _compare(duty[i], w, thr):
+                        duty[i] = 0
+                        rule[i] |= BIT["duty_waived"]
+            else:
+                s = _fits(sum(duty.values()), "duty", idx[0])
+                if s > 0 and _compare(s, w, thr):
+                    for i in idx:
+                        if duty[i] > 0:
+                            duty[i] = 0
+                            rule[i] |= BIT["duty_waived"]
+
+        # VAT
+        vat_b = {i: 0 for i in idx}
+        sale = {i: 0 for i in idx}
+        at_sale_c, vrelief_c = rule_cons("collection_at_sale", c), rule_cons("vat_relief", c)
+        vat_groups: dict[tuple[Fraction, bool], list[int]] = {}
+        base = {}
+        for i in idx:
+            base[i] = _fits(customs[i] + duty[i] + (transport[i] if (not cif and vat.adds_transport) else 0),
+                            "VAT", i)
+            s = at_sale_c and rule_item("collection_at_sale", i, customs[i])
+            if not s and vrelief_c and rule_item("vat_relief", i, customs[i]):
+                rule[i] |= BIT["vat_relief"]
+                trace(i, "VAT relief applies: no VAT")
+                continue
+            if s:
+                rule[i] |= BIT["vat_at_sale"]
+            if rv.level == "item":
+                v = _fits(_rnd(base[i] * rate_of_item[i], rv, exp), "VAT", i)
+                (sale if s else vat_b)[i] = v
+                trace(i, f"VAT base {base[i]} x {rate_of_item[i]} -> {v}" + (" collected at sale" if s else ""))
+            else:
+                vat_groups.setdefault((rate_of_item[i], s), []).append(i)
+        for (rate, s), g in vat_groups.items():
+            sb = _fits(sum(base[i] for i in g), "VAT", g[0])
+            amount = _fits(_rnd(sb * rate, rv, exp), "VAT", g[0])
+            for i, p in zip(g, allocate(amount, [base[i] for i in g])):
+                (sale if s else vat_b)[i] = p
+                trace(i, f"VAT on the consignment's summed base {sb} x {rate} -> {amount}; item's share {p}")
+        for w in reg.waivers:
+            if w.target != "vat":
+                continue
+            thr = reg.amount_minor(w.threshold, "waiver threshold")
+            if w.per == "item":
+                for i in idx:
+                    if vat_b[i] > 0 and _compare(vat_b[i], w, thr):
+                        vat_b[i] = 0
+                        rule[i] |= BIT["vat_waived"]
+            else:
+                s_ = _fits(sum(vat_b.values()), "VAT", idx[0])
+                if s_ > 0 and _compare(s_, w, thr):
+                    for i in idx:
+                        if vat_b[i] > 0:
+                            vat_b[i] = 0
+                            rule[i] |= BIT["vat_waived"]
+
+        # fees
+        due = any(duty[i] > 0 or vat_b[i] > 0 for i in idx)
+        fee_total = 0
+        for f in reg.fees:
+            cv = c_cust[c]
+            if f.transports is not None and percons["transport"][c] not in f.transports:
+                continue
+            if f.when == "due" and not due:
+                continue
+            if f.value_above is not None and not cv > reg.amount_minor(f.value_above, "fee"):
+                continue
+            if f.value_up_to is not None and not cv <= reg.amount_minor(f.value_up_to, "fee"):
+                continue
+            amount = _rnd(cv * Fraction(f.percent) / 100, rf, exp) if f.percent else 0
+            amount = _fits(amount + reg.amount_minor(f.amount, "fee"), "fee", idx[0])
+            if f.minimum is not None:
+                amount = max(amount, reg.amount_minor(f.minimum, "fee"))
+            if f.maximum is not None:
+                amount = min(amount, reg.amount_minor(f.maximum, "fee"))
+            if f.per == "item":
+                amount = _fits(amount * len(idx), "fee", idx[0])
+            fee_total = _fits(fee_total + amount, "fee", idx[0])
+            trace(idx[0], f"fee {f.name}: {amount}")
+        fees = dict(zip(idx, allocate(fee_total, [customs[i] for i in idx])))
+
+        # totals
+        for i in idx:
+            if fees[i] > 0:
+                rule[i] |= BIT["fee"]
+            out["customs_value"][i] = customs[i]
+            out["duty"][i], out["vat"][i], out["vat_at_sale"][i], out["fees"][i] = duty[i], vat_b[i], sale[i], fees[i]
+            out["total"][i] = _fits(duty[i] + vat_b[i] + fees[i], "total", i)
+            out["rule"][i] = rule[i]
+            trace(i, f"duty {duty[i]} + VAT {vat_b[i]} + fees {fees[i]} = {out['total'][i]} due at the border; "
+                     f"VAT at sale {sale[i]}; rules: {', '.join(rule_names(rule[i])) or 'none'}")
+        cons_out["intrinsic"].append(c_intr[c])
+        cons_out["customs_value"].append(c_cust[c])
+        cons_out["items"].append(len(idx))
+        for k in ("duty", "vat", "vat_at_sale", "fees", "total"):
+            cons_out[k].append(_fits(sum(out[k][i] for i in idx), "total", idx[0]))
+
+    return Assessment(
+        items={k: np.array(v, dtype=np.int32 if k == "rule" else np.int64) for k, v in out.items()},
+        consignment_ids=cons_order,
+        consignments={k: np.array(v, dtype=np.int64) for k, v in cons_out.items()},
+        currency=ccy, provenance=make_provenance(reg, tariff, rates, on, engine="reference"),
+        inputs=(items, reg, tariff, rates, on, currency, amounts))
+
+
+def _uses(expr: Expr, kind: str) -> bool:
+    from .tariff.expr import quantities_used
+    return kind in quantities_used(expr)
+
+
+def explain(inputs: tuple[Any, ...], i: int) -> str:
+    """Recompute item i with the reference and return its derivation, step by step.
+
+    Only the rows that can influence item i are recomputed: its consignment, or,
+    where the regime aggregates per consignee, every consignment of its consignee.
+    """
+    items, reg, tariff, rates, on, currency, amounts = inputs
+    cols, n = read_columns(items)
+    if not 0 <= i < n:
+        raise IndexError(f"row {i} is outside 0..{n - 1}")
+    cons = _as_list(cols["consignment"])
+    if {"consignee_day", "consignee_year"} & reg.aggregations() and "consignee" in cols:
+        consignee = _as_list(cols["consignee"])
+        rows = [j for j in range(n) if consignee[j] == consignee[i]]
+    else:
+        rows = [j for j in range(n) if cons[j] == cons[i]]
+    sub = {k: [v[j] for j in rows] for k, v in ((k, _as_list(a)) for k, a in cols.items())}
+    trace = _Trace(rows.index(i))
+    result = assess(sub, regime=reg, tariff=tariff, rates=rates, on=on, currency=currency, amounts=amounts,
+                    _trace=trace)
+    lines = [f"item {i} (consignment {cons[i]!r}, code {_as_list(cols['hs_code'])[i]}) under {reg.id}, "
+             f"amounts in minor units of {reg.currency}:"]
+    lines += [f"  {k + 1}. {t}" for k, t in enumerate(trace.lines)]
+    lines.append(f"  total due at the border: {result.as_decimal('total', rows.index(i))} {reg.currency}")
+    return "\n".join(lines)

@@ -1,0 +1,399 @@
+"""The Regime model: one jurisdiction's rules for a validity interval, as data.
+
+The engine implements mechanisms; a regime chooses among them and gives their
+parameters.  A regime is built from a plain dict (or a TOML file with the same
+keys); docs/semantics.md documents every key.  Amounts are decimal strings in
+the customs currency; percentages are decimal strings ("19" for 19%).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, Mapping
+
+from ..errors import RegimeError
+from ..money import exponent
+from ..rounding import Rounding
+
+BASES = ("intrinsic", "customs")
+PERS = ("item", "consignment", "consignee_day", "consignee_year")
+VALUATIONS = ("CIF", "FOB")
+VAT_METHODS = ("exclusive", "gross_up")
+
+
+def _dec(x: Any, what: str, *, positive: bool = False) -> Decimal:
+    try:
+        d = Decimal(str(x))
+    except InvalidOperation:
+        raise RegimeError(f"{what}: not a decimal number: {x!r}") from None
+    if not d.is_finite() or d < 0 or (positive and d == 0):
+        raise RegimeError(f"{what}: must be a {'positive' if positive else 'non-negative'} number, got {x!r}")
+    return d
+
+
+def _keys(d: Mapping[str, Any], allowed: set[str], what: str) -> None:
+    unknown = set(d) - allowed
+    if unknown:
+        raise RegimeError(f"{what}: unknown keys {sorted(unknown)} (allowed: {sorted(allowed)})")
+
+
+def _date(x: Any, what: str) -> _dt.datetime | None:
+    if x is None or x == "":
+        return None
+    if isinstance(x, _dt.datetime):
+        return x
+    if isinstance(x, _dt.date):
+        return _dt.datetime(x.year, x.month, x.day)
+    try:
+        return _dt.datetime.fromisoformat(str(x))
+    except ValueError:
+        raise RegimeError(f"{what}: not an ISO date or date-time: {x!r}") from None
+
+
+def _codes(xs: Any, what: str) -> tuple[str, ...]:
+    xs = tuple(xs or ())
+    for c in xs:
+        if not isinstance(c, str) or not c.isdigit():
+            raise RegimeError(f"{what}: code prefixes must be digit strings, got {c!r}")
+    return xs
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A value threshold: the basis, aggregated `per`, compared `<=` (or `<`) with the threshold."""
+
+    threshold: Decimal
+    basis: str = "intrinsic"
+    per: str = "consignment"
+    inclusive: bool = True
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "Condition":
+        _keys(d, {"threshold", "basis", "per", "inclusive"}, "condition")
+        if "threshold" not in d:
+            raise RegimeError("condition: 'threshold' is required")
+        c = cls(threshold=_dec(d["threshold"], "condition threshold"), basis=d.get("basis", "intrinsic"),
+                per=d.get("per", "consignment"), inclusive=bool(d.get("inclusive", True)))
+        if c.basis not in BASES:
+            raise RegimeError(f"condition basis {c.basis!r} is not one of {BASES}")
+        if c.per not in PERS:
+            raise RegimeError(f"condition per {c.per!r} is not one of {PERS}")
+        return c
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"threshold": str(self.threshold), "basis": self.basis, "per": self.per, "inclusive": self.inclusive}
+
+
+@dataclass(frozen=True)
+class Rule:
+    """When a relief (or collection at sale, or a flat duty) applies.
+
+    All conditions must hold; items whose code starts with an excluded prefix or
+    whose origin is excluded never qualify; `transports`, when given, lists the
+    transport modes that qualify; `requires_collected_at_sale` asks for the
+    consignment's collected_at_sale flag.
+    """
+
+    conditions: tuple[Condition, ...] = ()
+    excluded_codes: tuple[str, ...] = ()
+    excluded_origins: tuple[str, ...] = ()
+    transports: tuple[str, ...] | None = None
+    requires_collected_at_sale: bool = False
+
+    _KEYS = {"conditions", "excluded_codes", "excluded_origins", "transports", "requires_collected_at_sale"}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any], what: str, *, extra: set[str] = frozenset(),
+                  requires_default: bool = False) -> "Rule":
+        _keys(d, cls._KEYS | set(extra), what)
+        conds = tuple(Condition.from_dict(c) for c in d.get("conditions", ()))
+        if len(conds) > 4:
+            raise RegimeError(f"{what}: at most 4 conditions")
+        tr = d.get("transports")
+        return cls(conditions=conds, excluded_codes=_codes(d.get("excluded_codes"), what),
+                   excluded_origins=tuple(d.get("excluded_origins", ())),
+                   transports=tuple(tr) if tr is not None else None,
+                   requires_collected_at_sale=bool(d.get("requires_collected_at_sale", requires_default)))
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"conditions": [c.to_dict() for c in self.conditions],
+                             "excluded_codes": list(self.excluded_codes),
+                             "excluded_origins": list(self.excluded_origins),
+                             "requires_collected_at_sale": self.requires_collected_at_sale}
+        if self.transports is not None:
+            d["transports"] = list(self.transports)
+        return d
+
+    def excludes(self, code: str, origin: str) -> bool:
+        return code.startswith(self.excluded_codes) or (bool(origin) and origin in self.excluded_origins)
+
+    def transport_ok(self, transport: Any) -> bool:
+        return self.transports is None or transport in self.transports
+
+
+@dataclass(frozen=True)
+class FlatDuty:
+    """A fixed duty per distinct key (the code's first `key_digits` digits) in a consignment."""
+
+    amount: Decimal
+    key_digits: int
+    rule: Rule
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "FlatDuty":
+        if "amount" not in d:
+            raise RegimeError("flat_duty: 'amount' is required")
+        kd = int(d.get("key_digits", 6))
+        if not 2 <= kd <= 10:
+            raise RegimeError("flat_duty: key_digits must be 2 to 10")
+        return cls(amount=_dec(d["amount"], "flat_duty amount"), key_digits=kd,
+                   rule=Rule.from_dict({k: v for k, v in d.items() if k not in ("amount", "key_digits")},
+                                       "flat_duty"))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"amount": str(self.amount), "key_digits": self.key_digits, **self.rule.to_dict()}
+
+
+@dataclass(frozen=True)
+class VatSpec:
+    """VAT/GST rates by destination and goods category, and how the tax is computed."""
+
+    rates: dict[str, dict[str, Decimal]]
+    categories: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    default_destination: str | None = None
+    method: str = "exclusive"
+    factor: Decimal = Decimal(1)
+    adds_transport: bool = False
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "VatSpec":
+        _keys(d, {"rates", "categories", "default_destination", "method", "factor", "adds_transport"}, "vat")
+        rates = {str(dest): {str(cat): _dec(r, f"vat rate {dest}/{cat}") for cat, r in cats.items()}
+                 for dest, cats in dict(d.get("rates", {})).items()}
+        if not rates:
+            raise RegimeError("vat: at least one destination with rates is required")
+        for dest, cats in rates.items():
+            if "standard" not in cats:
+                raise RegimeError(f"vat: destination {dest} needs a 'standard' rate")
+            for cat, r in cats.items():
+                if r >= 100:
+                    raise RegimeError(f"vat: rate {dest}/{cat} must be below 100%")
+        categories = {str(k): _codes(v, f"vat category {k}") for k, v in dict(d.get("categories", {})).items()}
+        default = d.get("default_destination")
+        if default is None and len(rates) == 1:
+            default = next(iter(rates))
+        if default is not None and default not in rates:
+            raise RegimeError(f"vat: default_destination {default!r} has no rates")
+        v = cls(rates=rates, categories=categories, default_destination=default,
+                method=d.get("method", "exclusive"), factor=_dec(d.get("factor", 1), "vat factor"),
+                adds_transport=bool(d.get("adds_transport", False)))
+        if v.method not in VAT_METHODS:
+            raise RegimeError(f"vat method {v.method!r} is not one of {VAT_METHODS}")
+        return v
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rates": {d: {c: str(r) for c, r in cats.items()} for d, cats in self.rates.items()},
+                "categories": {k: list(v) for k, v in self.categories.items()},
+                "default_destination": self.default_destination, "method": self.method,
+                "factor": str(self.factor), "adds_transport": self.adds_transport}
+
+    def category_of(self, code: str) -> str:
+        """The goods category of a code: the longest matching prefix wins; else 'standard'."""
+        best, best_len = "standard", -1
+        for cat, prefixes in self.categories.items():
+            for p in prefixes:
+                if code.startswith(p) and len(p) > best_len:
+                    best, best_len = cat, len(p)
+        return best
+
+
+@dataclass(frozen=True)
+class Waiver:
+    """An assessed duty or VAT amount at or below `threshold` is not collected."""
+
+    target: str
+    threshold: Decimal
+    per: str = "consignment"
+    inclusive: bool = True
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "Waiver":
+        _keys(d, {"target", "threshold", "per", "inclusive"}, "waiver")
+        w = cls(target=d.get("target", ""), threshold=_dec(d.get("threshold"), "waiver threshold"),
+                per=d.get("per", "consignment"), inclusive=bool(d.get("inclusive", True)))
+        if w.target not in ("duty", "vat"):
+            raise RegimeError(f"waiver target must be 'duty' or 'vat', got {w.target!r}")
+        if w.per not in ("item", "consignment"):
+            raise RegimeError(f"waiver per must be 'item' or 'consignment', got {w.per!r}")
+        return w
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"target": self.target, "threshold": str(self.threshold), "per": self.per,
+                "inclusive": self.inclusive}
+
+
+@dataclass(frozen=True)
+class Fee:
+    """A fee per consignment (or per item): fixed + percent of customs value, bounded."""
+
+    name: str
+    per: str = "consignment"
+    amount: Decimal = Decimal(0)
+    percent: Decimal = Decimal(0)
+    minimum: Decimal | None = None
+    maximum: Decimal | None = None
+    when: str = "always"                 # or "due": only where duty or VAT is due at the border
+    transports: tuple[str, ...] | None = None
+    value_above: Decimal | None = None   # consignment customs value > this
+    value_up_to: Decimal | None = None   # consignment customs value <= this
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "Fee":
+        _keys(d, {"name", "per", "amount", "percent", "minimum", "maximum", "when", "transports",
+                  "value_above", "value_up_to"}, "fee")
+        opt = {k: (_dec(d[k], f"fee {k}") if d.get(k) is not None else None)
+               for k in ("minimum", "maximum", "value_above", "value_up_to")}
+        tr = d.get("transports")
+        f = cls(name=str(d.get("name", "fee")), per=d.get("per", "consignment"),
+                amount=_dec(d.get("amount", 0), "fee amount"), percent=_dec(d.get("percent", 0), "fee percent"),
+                when=d.get("when", "always"), transports=tuple(tr) if tr is not None else None, **opt)
+        if f.per not in ("consignment", "item"):
+            raise RegimeError(f"fee per must be 'consignment' or 'item', got {f.per!r}")
+        if f.when not in ("always", "due"):
+            raise RegimeError(f"fee when must be 'always' or 'due', got {f.when!r}")
+        if f.per == "item" and f.percent:
+            raise RegimeError("a per-item fee cannot have a percent")
+        return f
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"name": self.name, "per": self.per, "amount": str(self.amount),
+                             "percent": str(self.percent), "when": self.when}
+        for k in ("minimum", "maximum", "value_above", "value_up_to"):
+            if getattr(self, k) is not None:
+                d[k] = str(getattr(self, k))
+        if self.transports is not None:
+            d["transports"] = list(self.transports)
+        return d
+
+
+_ROUNDING_KINDS = ("conversion", "duty", "vat", "fee")
+
+
+@dataclass(frozen=True)
+class Regime:
+    """One jurisdiction's rules for a validity interval.  Build with Regime.from_dict or from_toml."""
+
+    id: str
+    currency: str
+    vat: VatSpec
+    jurisdiction: str = ""
+    name: str = ""
+    valuation: str = "CIF"
+    valid_from: _dt.datetime | None = None
+    valid_to: _dt.datetime | None = None
+    duty_relief: Rule | None = None
+    vat_relief: Rule | None = None
+    collection_at_sale: Rule | None = None
+    flat_duty: FlatDuty | None = None
+    waivers: tuple[Waiver, ...] = ()
+    fees: tuple[Fee, ...] = ()
+    rounding: dict[str, Rounding] = field(default_factory=dict)
+    sources: tuple[str, ...] = ()
+    unverified: tuple[str, ...] = ()
+    notes: str = ""
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "Regime":
+        _keys(d, {"id", "currency", "vat", "jurisdiction", "name", "valuation", "valid_from", "valid_to",
+                  "duty_relief", "vat_relief", "collection_at_sale", "flat_duty", "waivers", "fees",
+                  "rounding", "sources", "unverified", "notes"}, "regime")
+        for k in ("id", "currency", "vat"):
+            if k not in d:
+                raise RegimeError(f"regime: {k!r} is required")
+        exp = exponent(d["currency"])
+        rounding_in = dict(d.get("rounding", {}))
+        _keys(rounding_in, set(_ROUNDING_KINDS), "rounding")
+        rounding = {k: Rounding.from_dict(rounding_in.get(k)) for k in _ROUNDING_KINDS}
+        for k, r in rounding.items():
+            r.quantum_minor(exp)  # raises if not whole minor units
+            if k in ("conversion", "fee") and r.level != "item":
+                raise RegimeError(f"rounding.{k}: only level 'item' exists for {k}")
+
+        def rule(key: str, requires_default: bool = False) -> Rule | None:
+            return Rule.from_dict(d[key], key, requires_default=requires_default) if d.get(key) else None
+
+        r = cls(id=str(d["id"]), currency=d["currency"], vat=VatSpec.from_dict(d["vat"]),
+                jurisdiction=str(d.get("jurisdiction", "")), name=str(d.get("name", "")),
+                valuation=d.get("valuation", "CIF"),
+                valid_from=_date(d.get("valid_from"), "valid_from"), valid_to=_date(d.get("valid_to"), "valid_to"),
+                duty_relief=rule("duty_relief"), vat_relief=rule("vat_relief"),
+                collection_at_sale=rule("collection_at_sale", requires_default=True),
+                flat_duty=FlatDuty.from_dict(d["flat_duty"]) if d.get("flat_duty") else None,
+                waivers=tuple(Waiver.from_dict(w) for w in d.get("waivers", ())),
+                fees=tuple(Fee.from_dict(f) for f in d.get("fees", ())),
+                rounding=rounding, sources=tuple(d.get("sources", ())),
+                unverified=tuple(d.get("unverified", ())), notes=str(d.get("notes", "")))
+        if r.valuation not in VALUATIONS:
+            raise RegimeError(f"valuation {r.valuation!r} is not one of {VALUATIONS}")
+        if len(r.waivers) > 4 or len(r.fees) > 8:
+            raise RegimeError("at most 4 waivers and 8 fees")
+        if r.valid_from and r.valid_to and r.valid_to <= r.valid_from:
+            raise RegimeError("valid_to must be after valid_from")
+        return r
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> "Regime":
+        try:
+            import tomllib
+        except ModuleNotFoundError:  # Python < 3.11
+            import tomli as tomllib  # type: ignore[no-redef]
+        with open(path, "rb") as f:
+            return cls.from_dict(tomllib.load(f))
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"id": self.id, "currency": self.currency, "jurisdiction": self.jurisdiction,
+                             "name": self.name, "valuation": self.valuation, "vat": self.vat.to_dict(),
+                             "rounding": {k: r.to_dict() for k, r in self.rounding.items()},
+                             "waivers": [w.to_dict() for w in self.waivers],
+                             "fees": [f.to_dict() for f in self.fees],
+                             "sources": list(self.sources), "unverified": list(self.unverified),
+                             "notes": self.notes}
+        for k in ("valid_from", "valid_to"):
+            if getattr(self, k) is not None:
+                d[k] = getattr(self, k).isoformat()
+        for k in ("duty_relief", "vat_relief", "collection_at_sale", "flat_duty"):
+            if getattr(self, k) is not None:
+                d[k] = getattr(self, k).to_dict()
+        return d
+
+    @property
+    def content_hash(self) -> str:
+        blob = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+    @property
+    def exponent(self) -> int:
+        return exponent(self.currency)
+
+    def in_force(self, on: _dt.date | _dt.datetime) -> bool:
+        at = _date(on, "on")
+        assert at is not None
+        return (self.valid_from is None or self.valid_from <= at) and (self.valid_to is None or at < self.valid_to)
+
+    def amount_minor(self, amount: Decimal, what: str) -> int:
+        """A regime amount in minor units of its currency (must be whole minor units)."""
+        scaled = amount.scaleb(self.exponent)
+        if scaled != scaled.to_integral_value():
+            raise RegimeError(f"{what} {amount} is not a whole number of minor units of {self.currency}")
+        return int(scaled)
+
+    def aggregations(self) -> set[str]:
+        """Every `per` used by a condition of this regime."""
+        rules = [self.duty_relief, self.vat_relief, self.collection_at_sale,
+                 self.flat_duty.rule if self.flat_duty else None]
+        return {c.per for r in rules if r is not None for c in r.conditions}
