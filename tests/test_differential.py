@@ -1,0 +1,326 @@
+"""Differential tests: the native engine against the pure-Python reference.
+
+Random regimes (every mechanism, every rounding mode, quantum and level), random
+tariffs (ad valorem, specific per mass/volume/piece with scales, compound,
+MIN/MAX, cannot-assess), random exchange rates (both quotations) and random
+batches (many consignments, mixed currencies, boundary values at thresholds and
+near the int64 limit, occasional bad input) go through `deminimis.assess` and
+`deminimis.reference.assess`.  They must agree bit for bit, or raise the same
+error (same type; same column and row for input errors).
+
+The default profile runs a few hundred examples; HYPOTHESIS_PROFILE=thorough
+runs 20,000.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import example, given, note
+from hypothesis import strategies as st
+
+import deminimis as dm
+from deminimis.errors import AmountOverflowError, DeminimisError, InputError
+from deminimis.money import CURRENCY_EXPONENTS
+
+MODES = ["half_up", "half_even", "down", "up", "floor", "ceiling"]
+CODES = ["6109100010", "6110209900", "9102110000", "2204210900", "4901990000", "8517120000", "3303001000"]
+TRANSPORTS = ["post", "courier", "air"]
+INT64_MAX = 2**63 - 1
+
+
+def decimal_amount(exp: int, hi: int) -> st.SearchStrategy[str]:
+    """A non-negative decimal string with at most `exp` places and at most `hi` minor units."""
+    return st.integers(0, hi).map(lambda m: str(Decimal(m).scaleb(-exp)))
+
+
+@st.composite
+def duty_expr(draw: Any, ccy: str) -> str:
+    exp = CURRENCY_EXPONENTS[ccy]
+
+    def pct() -> str:
+        return draw(st.sampled_from(["0", "2.7", "12", "4.5", "16.9", "33 1/3", "57.6", "0.125"])) + "%"
+
+    def spec() -> str:
+        amount = draw(st.integers(0, 5000).map(lambda m: str(Decimal(m).scaleb(-max(exp, 1)))))
+        unit = draw(st.sampled_from(["kg", "100 kg", "l", "hl", "p/st", "doz.", "1000", "pair", "item"]))
+        return f"{amount} {ccy}/{unit}"
+
+    def linear() -> str:
+        k = draw(st.integers(1, 3))
+        return " + ".join(pct() if draw(st.booleans()) else spec() for _ in range(k))
+
+    main = linear()
+    if draw(st.booleans()):
+        main += f" MIN {linear()}"
+    if draw(st.booleans()):
+        main += f" MAX {linear()}"
+    return main
+
+
+def condition(exp: int, pers: list[str]) -> st.SearchStrategy[dict[str, Any]]:
+    return st.fixed_dictionaries({
+        "threshold": decimal_amount(exp, 40_000 * 10**exp // 100),
+        "basis": st.sampled_from(["intrinsic", "customs"]),
+        "per": st.sampled_from(pers),
+        "inclusive": st.booleans(),
+    })
+
+
+@st.composite
+def rule(draw: Any, exp: int, *, with_flag: bool = False) -> dict[str, Any]:
+    pers = ["item", "consignment", "consignee_day", "consignee_year"]
+    r: dict[str, Any] = {"conditions": draw(st.lists(condition(exp, pers), min_size=0, max_size=3))}
+    if draw(st.booleans()):
+        r["excluded_codes"] = draw(st.lists(st.sampled_from(["22", "2204", "24", "3303", "61"]), max_size=2))
+    if draw(st.booleans()):
+        r["excluded_origins"] = draw(st.lists(st.sampled_from(["CN", "US", "TR"]), max_size=2))
+    if draw(st.booleans()):
+        r["transports"] = draw(st.lists(st.sampled_from(TRANSPORTS), min_size=1, max_size=2))
+    r["requires_collected_at_sale"] = draw(st.booleans()) if not with_flag else True
+    return r
+
+
+def rounding_of(exp: int, with_level: bool) -> st.SearchStrategy[dict[str, Any]]:
+    quanta = [str(Decimal(q).scaleb(-exp)) for q in (1, 5, 100)]
+    d = {"mode": st.sampled_from(MODES), "quantum": st.sampled_from(quanta)}
+    if with_level:
+        d["level"] = st.sampled_from(["item", "consignment"])
+    return st.fixed_dictionaries(d)
+
+
+@st.composite
+def regime(draw: Any, ccy: str) -> dict[str, Any]:
+    exp = CURRENCY_EXPONENTS[ccy]
+    dests = draw(st.lists(st.sampled_from(["DE", "FR", "IT"]), min_size=1, max_size=3, unique=True))
+    rates = {}
+    for d in dests:
+        rates[d] = {"standard": draw(st.sampled_from(["19", "20", "8.1", "17", "25", "0"]))}
+        if draw(st.booleans()):
+            rates[d]["reduced"] = draw(st.sampled_from(["7", "5.5", "2.6", "19"]))
+    cats = {"reduced": ["4901", "61"]} if all("reduced" in r for r in rates.values()) else {}
+    reg: dict[str, Any] = {
+        "id": "random", "currency": ccy, "valuation": draw(st.sampled_from(["CIF", "FOB"])),
+        "vat": {"rates": rates, "categories": cats, "default_destination": dests[0],
+                "method": draw(st.sampled_from(["exclusive", "gross_up"])),
+                "factor": draw(st.sampled_from(["1", "0.7", "0.5"])),
+                "adds_transport": draw(st.booleans())},
+        "rounding": {"conversion": draw(rounding_of(exp, False)), "duty": draw(rounding_of(exp, True)),
+                     "vat": draw(rounding_of(exp, True)), "fee": draw(rounding_of(exp, False))},
+    }
+    for key in ("duty_relief", "vat_relief"):
+        if draw(st.booleans()):
+            reg[key] = draw(rule(exp))
+    if draw(st.booleans()):
+        reg["collection_at_sale"] = draw(rule(exp, with_flag=True))
+    if draw(st.booleans()):
+        flat = draw(rule(exp))
+        flat.update(amount=draw(decimal_amount(exp, 500 * 10**exp // 100)), key_digits=draw(st.sampled_from([4, 6, 8])))
+        reg["flat_duty"] = flat
+    reg["waivers"] = draw(st.lists(st.fixed_dictionaries({
+        "target": st.sampled_from(["duty", "vat"]), "per": st.sampled_from(["item", "consignment"]),
+        "threshold": decimal_amount(exp, 1000 * 10**exp // 100), "inclusive": st.booleans()}), max_size=2))
+    fees = []
+    for _ in range(draw(st.integers(0, 2))):
+        per = draw(st.sampled_from(["consignment", "item"]))
+        fee: dict[str, Any] = {"name": "f", "per": per, "amount": draw(decimal_amount(exp, 300 * 10**exp // 100)),
+                               "when": draw(st.sampled_from(["always", "due"]))}
+        if per == "consignment" and draw(st.booleans()):
+            fee["percent"] = draw(st.sampled_from(["0.3464", "1", "2.5"]))
+        if draw(st.booleans()):
+            fee["minimum"] = draw(decimal_amount(exp, 50 * 10**exp // 100))
+        if draw(st.booleans()):
+            fee["maximum"] = draw(decimal_amount(exp, 5000 * 10**exp // 100))
+        if draw(st.booleans()):
+            fee["value_above"] = draw(decimal_amount(exp, 200 * 10**exp // 100))
+        if draw(st.booleans()):
+            fee["transports"] = draw(st.lists(st.sampled_from(TRANSPORTS), min_size=1, max_size=2))
+        fees.append(fee)
+    reg["fees"] = fees
+    return reg
+
+
+@st.composite
+def case(draw: Any) -> dict[str, Any]:
+    ccy = draw(st.sampled_from(["EUR", "JPY", "BHD", "USD"]))
+    foreign = draw(st.lists(st.sampled_from([c for c in ["EUR", "USD", "JPY", "BHD", "GBP"] if c != ccy]),
+                            max_size=3, unique=True))
+    rate_values = {c: str(Decimal(draw(st.integers(1, 10**7))).scaleb(-draw(st.integers(0, 6)))) for c in foreign}
+    quote = draw(st.sampled_from(["foreign_per_base", "base_per_foreign"]))
+    codes = draw(st.lists(st.sampled_from(CODES), min_size=1, max_size=4, unique=True))
+    records = []
+    for c in codes:
+        n = draw(st.sampled_from([4, 6, 10]))
+        records.append({"code": c[:n], "duty": draw(duty_expr(ccy))})
+    seen, unique_records = set(), []
+    for r in records:
+        if r["code"] not in seen:
+            seen.add(r["code"])
+            unique_records.append(r)
+    if draw(st.booleans()):  # an origin-specific line
+        unique_records.append({"code": codes[0][:4], "origin": "CN", "duty": draw(duty_expr(ccy))})
+
+    reg = draw(regime(ccy))
+    dests = sorted(reg["vat"]["rates"])
+    if draw(st.booleans()):  # a line that cannot be assessed (never zero duty)
+        unique_records.append({"code": "0101", "duty": dm.tariff.CannotAssess("agricultural component", "EA")})
+        codes.append("0101210000")
+    n_cons = draw(st.integers(1, 8))
+    all_cur = [ccy] + foreign
+    cons_rows = []
+    for c in range(n_cons):
+        cons_rows.append({
+            "cur": draw(st.sampled_from(all_cur)),
+            "freight": draw(st.integers(0, 3000)), "insurance": draw(st.integers(0, 500)),
+            "cas": draw(st.booleans()), "transport": draw(st.sampled_from(TRANSPORTS)),
+            "consignee": draw(st.sampled_from(["ann", "bob", "cy"])),
+            "date": dt.date(2025, 12, 30) + dt.timedelta(days=draw(st.integers(0, 4))),
+            "dest": draw(st.sampled_from(dests)),
+            "k": draw(st.integers(1, 5)),
+        })
+    rows: list[dict[str, Any]] = []
+    for c, cr in enumerate(cons_rows):
+        for _ in range(cr["k"]):
+            exp = CURRENCY_EXPONENTS[cr["cur"]]
+            rows.append({
+                "consignment": f"c{c}", "hs_code": draw(st.sampled_from(codes)),
+                "value": draw(st.one_of(decimal_amount(exp, 30_000 * 10**exp // 100),
+                                        decimal_amount(exp, 10**exp))),
+                "currency": cr["cur"], "origin": draw(st.sampled_from(["CN", "US", "TR", ""])),
+                "quantity": draw(st.integers(0, 20)), "net_mass_kg": str(Decimal(draw(st.integers(0, 50_000))).scaleb(-3)),
+                "volume_l": str(Decimal(draw(st.integers(0, 5000))).scaleb(-3)),
+                "freight": str(Decimal(cr["freight"]).scaleb(-min(exp, 2))),
+                "insurance": str(Decimal(cr["insurance"]).scaleb(-min(exp, 2))),
+                "collected_at_sale": cr["cas"], "transport": cr["transport"], "consignee": cr["consignee"],
+                "date": cr["date"].isoformat(), "destination": cr["dest"],
+            })
+    rows = draw(st.permutations(rows)) if rows else rows  # items of a consignment need not be adjacent
+    return {"ccy": ccy, "rates": rate_values, "quote": quote, "records": unique_records,
+            "regime": reg, "rows": rows}
+
+
+def columns(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    keys = ["consignment", "hs_code", "value", "currency", "origin", "quantity", "net_mass_kg", "volume_l",
+            "freight", "insurance", "collected_at_sale", "transport", "consignee", "date", "destination"]
+    return {k: [r[k] for r in rows] for k in keys}
+
+
+def run_both(items: Any, **kw: Any) -> None:
+    """Both engines agree exactly, or raise the same error."""
+    fast = slow = None
+    fast_err = slow_err = None
+    try:
+        fast = dm.assess(items, **kw)
+    except DeminimisError as e:
+        fast_err = e
+    try:
+        slow = dm.reference.assess(items, **kw)
+    except DeminimisError as e:
+        slow_err = e
+    note(f"engine: {fast_err!r}; reference: {slow_err!r}")
+    if fast_err or slow_err:
+        assert type(fast_err) is type(slow_err), (fast_err, slow_err)
+        if isinstance(fast_err, InputError) and not isinstance(fast_err, AmountOverflowError):
+            assert (fast_err.column, fast_err.row) == (slow_err.column, slow_err.row), (fast_err, slow_err)
+        return
+    assert fast is not None and slow is not None
+    diffs = fast.differences(slow)
+    assert not diffs, diffs
+    # item columns sum exactly to the consignment columns
+    for k in ("duty", "vat", "vat_at_sale", "fees", "total"):
+        assert int(fast.items[k].sum()) == int(fast.consignments[k].sum())
+
+
+@given(case())
+def test_engine_equals_reference(c: dict[str, Any]) -> None:
+    rates = dm.ExchangeRates(c["rates"], base=c["ccy"], quote=c["quote"])
+    try:
+        regime = dm.Regime.from_dict(c["regime"])
+        tariff = dm.Tariff.from_records(c["records"])
+    except DeminimisError:
+        return  # an invalid random regime is rejected before any assessment
+    run_both(columns(c["rows"]), regime=regime, tariff=tariff, rates=rates)
+
+
+@st.composite
+def corrupted(draw: Any) -> tuple[dict[str, Any], dict[str, list[Any]]]:
+    c = draw(case())
+    cols = columns(c["rows"])
+    n = len(c["rows"])
+    if n:
+        col = draw(st.sampled_from(list(cols)))
+        row = draw(st.integers(0, n - 1))
+        bad = draw(st.sampled_from(["-1", "abc", None, "1.23456", float("nan"), "99", "XX", "1e400", 2**64]))
+        cols[col][row] = bad
+    return c, cols
+
+
+@given(corrupted())
+def test_bad_input_same_error(arg: tuple[dict[str, Any], dict[str, list[Any]]]) -> None:
+    c, cols = arg
+    rates = dm.ExchangeRates(c["rates"], base=c["ccy"], quote=c["quote"])
+    try:
+        regime = dm.Regime.from_dict(c["regime"])
+        tariff = dm.Tariff.from_records(c["records"])
+    except DeminimisError:
+        return
+    run_both(cols, regime=regime, tariff=tariff, rates=rates)
+
+
+BIG_REGIME = {"id": "big", "currency": "EUR", "valuation": "CIF",
+              "vat": {"rates": {"DE": {"standard": "19"}}},
+              "duty_relief": {"conditions": [{"threshold": "150"}]}}
+
+
+@given(st.lists(st.integers(INT64_MAX - 10**6, INT64_MAX), min_size=1, max_size=3),
+       st.sampled_from(["12%", "0%", "57.6%", "1 EUR/kg"]), st.sampled_from(["EUR", "USD"]))
+@example([INT64_MAX], "0%", "EUR")
+@example([INT64_MAX // 2, INT64_MAX // 2 + 1], "0%", "EUR")
+@example([INT64_MAX // 2, INT64_MAX // 2 + 2], "0%", "EUR")
+@example([2**62], "100%", "EUR")
+@example([(INT64_MAX // 119) * 100], "0%", "EUR")
+def test_int64_boundaries(values: list[int], duty: str, cur: str) -> None:
+    items = {"consignment": ["a"] * len(values), "hs_code": ["6109100010"] * len(values), "value": values,
+             "currency": [cur] * len(values), "net_mass_kg": [1] * len(values)}
+    rates = dm.ExchangeRates({"USD": "0.5"}, base="EUR")
+    run_both(items, regime=dm.Regime.from_dict(BIG_REGIME),
+             tariff=dm.Tariff.from_records([{"code": "6109", "duty": duty}]), rates=rates, amounts="minor")
+
+
+def test_empty_batch() -> None:
+    items: dict[str, list[Any]] = {"consignment": [], "hs_code": [], "value": [], "currency": []}
+    regime = dm.Regime.from_dict(BIG_REGIME)
+    tariff = dm.Tariff.from_records([{"code": "6109", "duty": "12%"}])
+    fast = dm.assess(items, regime=regime, tariff=tariff)
+    assert len(fast) == 0 and fast.consignment_ids == [] and fast.summary()["total"] == 0
+    assert fast.equals(dm.reference.assess(items, regime=regime, tariff=tariff))
+
+
+@pytest.mark.parametrize("value", ["149.99", "150.00", "150.01"])
+def test_threshold_boundary_both_sides(value: str) -> None:
+    items = {"consignment": ["a"], "hs_code": ["6109100010"], "value": [value], "currency": ["EUR"]}
+    regime = dm.Regime.from_dict(BIG_REGIME)
+    tariff = dm.Tariff.from_records([{"code": "6109", "duty": "12%"}])
+    fast = dm.assess(items, regime=regime, tariff=tariff)
+    assert fast.equals(dm.reference.assess(items, regime=regime, tariff=tariff))
+    relieved = Decimal(value) <= 150
+    assert int(fast["duty"][0]) == (0 if relieved else round(Decimal(value) * 12))
+    assert bool(fast.rule[0] & 1) == relieved
+
+
+def test_large_random_batch_agrees() -> None:
+    """A seeded batch of a few thousand items through the demo generator."""
+    from deminimis.cli import DEMO_RATES, synthetic_batch
+    on = dt.date(2026, 11, 28)
+    regime = dm.regimes.get("EU", on=on)
+    tariff = dm.tariff.sample("EU")
+    batch = synthetic_batch(3000, tariff, sorted(regime.vat.rates), seed=7)
+    rates = dm.ExchangeRates(DEMO_RATES, base="EUR")
+    fast = dm.assess(batch, regime=regime, tariff=tariff, rates=rates, on=on, amounts="minor")
+    slow = dm.reference.assess(batch, regime=regime, tariff=tariff, rates=rates, on=on, amounts="minor")
+    assert fast.differences(slow) == []
+    assert fast.summary()["items_flat_duty"] > 0 and fast.summary()["vat"] > 0
