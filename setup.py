@@ -18,7 +18,8 @@ extensions = [
             ("NPY_NO_DEPRECATED_API", "NPY_1_25_API_VERSION"),
             ("NPY_TARGET_VERSION", "NPY_1_25_API_VERSION"),
         ],
-        extra_compile_args=[] if os.name == "nt" else ["-O3", "-std=c11"],
+        extra_compile_args=[] if os.name == "nt" else ["-O3", "-std=c11", "-pthread"],
+        extra_link_args=[] if os.name == "nt" else ["-pthread"],
     )
 ]
 

@@ -126,6 +126,7 @@ typedef struct { dm_u128 rem; int64_t pos; } dm_rem;
 static void dm_allocate(int64_t total, const int64_t *w, int64_t k, int64_t *out, dm_rem *rem)
 {
     if (k == 1) { out[0] = total; return; }
+    if (total == 0) { memset(out, 0, (size_t)k * sizeof(int64_t)); return; }
     dm_u128 W = 0;
     for (int64_t j = 0; j < k; j++) W += (dm_u128)w[j];
     int unit = (W == 0);
@@ -133,8 +134,14 @@ static void dm_allocate(int64_t total, const int64_t *w, int64_t k, int64_t *out
     int64_t given = 0;
     for (int64_t j = 0; j < k; j++) {
         dm_u128 p = (dm_u128)total * (dm_u128)(unit ? 1 : w[j]);
-        out[j] = (int64_t)(p / W);
-        rem[j].rem = p % W;
+        if ((uint64_t)(p >> 64) == 0 && (uint64_t)(W >> 64) == 0) {
+            uint64_t q = (uint64_t)p / (uint64_t)W;
+            out[j] = (int64_t)q;
+            rem[j].rem = (uint64_t)p - q * (uint64_t)W;
+        } else {
+            out[j] = (int64_t)(p / W);
+            rem[j].rem = p % W;
+        }
         rem[j].pos = j;
         given += out[j];
     }
@@ -266,93 +273,86 @@ static int dm_rule_aggregates(const dm_rule *r, int64_t n_cons, const int64_t *c
 
 #define DM_FAIL(i, w) do { err->index = (i); err->what = (w); status = DM_OVERFLOW; goto done; } while (0)
 
-static int dm_assess(const dm_input *in, const dm_params *p, dm_output *out, dm_error *err)
-{
-    const int64_t n = in->n_items, C = in->n_cons;
-    int status = DM_OK;
-    err->index = 0; err->what = 0;
-
-    int64_t *offsets = calloc((size_t)C + 1, sizeof(int64_t));
-    int64_t *perm = malloc((size_t)(n > 0 ? n : 1) * sizeof(int64_t));
-    int64_t *c_freight = calloc((size_t)(C > 0 ? C : 1), sizeof(int64_t));
-    int64_t *agg_store = calloc((size_t)(C > 0 ? C : 1) * 4 * DM_MAX_CONDS, sizeof(int64_t));
+/* Work shared by the threads of one assessment: read-only once phases start. */
+typedef struct {
+    const dm_input *in;
+    const dm_params *p;
+    dm_output *out;
+    const int64_t *offsets, *perm;
+    int64_t *c_freight;
     int64_t *agg[4][DM_MAX_CONDS];
-    int64_t *w = NULL, *a = NULL, *keys = NULL, *alloc_t = NULL, *tr = NULL;
-    dm_rem *rem = NULL;
-    if (!offsets || !perm || !c_freight || !agg_store) { status = DM_NOMEM; goto done; }
-    for (int r = 0; r < 4; r++)
-        for (int k = 0; k < DM_MAX_CONDS; k++) agg[r][k] = agg_store + (size_t)(r * DM_MAX_CONDS + k) * (size_t)C;
+    int64_t max_len;
+} dm_shared;
 
-    /* 1. group items by consignment (stable counting sort) */
-    for (int64_t i = 0; i < n; i++) offsets[in->cons[i] + 1]++;
-    int64_t max_len = 1;
-    for (int64_t c = 0; c < C; c++) {
-        if (offsets[c + 1] > max_len) max_len = offsets[c + 1];
-        offsets[c + 1] += offsets[c];
-    }
-    {
-        int64_t *fill = malloc((size_t)(C > 0 ? C : 1) * sizeof(int64_t));
-        if (!fill) { status = DM_NOMEM; goto done; }
-        memcpy(fill, offsets, (size_t)C * sizeof(int64_t));
-        for (int64_t i = 0; i < n; i++) perm[fill[in->cons[i]]++] = i;
-        free(fill);
-    }
-    w = malloc((size_t)max_len * sizeof(int64_t));
-    a = malloc((size_t)max_len * sizeof(int64_t));
-    keys = malloc((size_t)max_len * sizeof(int64_t));
-    alloc_t = malloc((size_t)max_len * sizeof(int64_t));
-    tr = malloc((size_t)max_len * sizeof(int64_t));
-    rem = malloc((size_t)max_len * sizeof(dm_rem));
-    if (!w || !a || !keys || !alloc_t || !tr || !rem) { status = DM_NOMEM; goto done; }
+/* One thread's slice of consignments [c0, c1) and its own scratch and error. */
+typedef struct {
+    const dm_shared *sh;
+    int64_t c0, c1;
+    int status;
+    dm_error err;
+} dm_task;
 
-    /* 2. conversion into the customs currency; consignment intrinsic and customs value */
-    for (int64_t i = 0; i < n; i++) {
-        int32_t k = in->cur[i];
-        if (dm_round_div_u((dm_u128)in->value[i] * (dm_u128)in->conv_mul[k], (dm_u128)in->conv_div[k],
-                           p->conv.mode, p->conv.quantum, &out->intrinsic[i]))
-            DM_FAIL(i, DM_W_CONVERSION);
-    }
-    for (int64_t c = 0; c < C; c++) {
+/* Phase A: conversion of the slice's items, consignment intrinsic, transport, customs value. */
+static int dm_phase_convert(const dm_shared *sh, int64_t c0, int64_t c1, dm_error *err)
+{
+    const dm_input *in = sh->in;
+    const dm_params *p = sh->p;
+    dm_output *out = sh->out;
+    const int64_t *offsets = sh->offsets, *perm = sh->perm;
+    int status = DM_OK;
+    for (int64_t c = c0; c < c1; c++) {
         int64_t s = 0, f = 0, ins = 0;
+        for (int64_t j = offsets[c]; j < offsets[c + 1]; j++) {
+            int64_t i = perm[j];
+            int32_t k = in->cur[i];
+            if (in->conv_mul[k] == 1 && in->conv_div[k] == 1 && p->conv.quantum == 1)
+                out->intrinsic[i] = in->value[i]; /* already in the customs currency */
+            else if (dm_round_div_u((dm_u128)in->value[i] * (dm_u128)in->conv_mul[k], (dm_u128)in->conv_div[k],
+                                    p->conv.mode, p->conv.quantum, &out->intrinsic[i]))
+                DM_FAIL(i, DM_W_CONVERSION);
+            if (dm_add(s, out->intrinsic[i], &s)) DM_FAIL(i, DM_W_CONSIGNMENT_SUM);
+        }
         int32_t k = in->freight_cur[c];
-        for (int64_t j = offsets[c]; j < offsets[c + 1]; j++)
-            if (dm_add(s, out->intrinsic[perm[j]], &s)) DM_FAIL(perm[j], DM_W_CONSIGNMENT_SUM);
         if (dm_round_div_u((dm_u128)in->freight[c] * (dm_u128)in->conv_mul[k], (dm_u128)in->conv_div[k],
                            p->conv.mode, p->conv.quantum, &f) ||
             dm_round_div_u((dm_u128)in->insurance[c] * (dm_u128)in->conv_mul[k], (dm_u128)in->conv_div[k],
                            p->conv.mode, p->conv.quantum, &ins) ||
             dm_add(f, ins, &f))
             DM_FAIL(perm[offsets[c]], DM_W_FREIGHT);
-        c_freight[c] = f;
+        sh->c_freight[c] = f;
         out->c_intrinsic[c] = s;
         out->c_items[c] = offsets[c + 1] - offsets[c];
         if (dm_add(s, p->cif ? f : 0, &out->c_customs[c])) DM_FAIL(perm[offsets[c]], DM_W_CONSIGNMENT_SUM);
     }
+done:
+    return status;
+}
 
-    /* 3. aggregates of the consignment-level conditions of every rule */
-    {
-        const dm_rule *rules[4] = {&p->duty_relief, &p->vat_relief, &p->at_sale, &p->flat};
-        for (int r = 0; r < 4; r++) {
-            status = dm_rule_aggregates(rules[r], C, out->c_intrinsic, out->c_customs, agg[r], err);
-            if (status != DM_OK) {
-                if (status == DM_OVERFLOW && err->index < 0) {
-                    int64_t c = -err->index - 1;
-                    err->index = perm[offsets[c]];
-                }
-                goto done;
-            }
-        }
-    }
+/* Phase C: per consignment of the slice: allocation, duty, VAT, waivers, fees, totals. */
+static int dm_phase_consignments(const dm_shared *sh, int64_t c0, int64_t c1, dm_error *err)
+{
+    const dm_input *in = sh->in;
+    const dm_params *p = sh->p;
+    dm_output *out = sh->out;
+    const int64_t *offsets = sh->offsets, *perm = sh->perm, *c_freight = sh->c_freight;
+    const int64_t max_len = sh->max_len;
+    int status = DM_OK;
+    int64_t *w = malloc((size_t)max_len * sizeof(int64_t));
+    int64_t *a = malloc((size_t)max_len * sizeof(int64_t));
+    int64_t *keys = malloc((size_t)max_len * sizeof(int64_t));
+    int64_t *alloc_t = malloc((size_t)max_len * sizeof(int64_t));
+    int64_t *tr = malloc((size_t)max_len * sizeof(int64_t));
+    dm_rem *rem = malloc((size_t)max_len * sizeof(dm_rem));
+    if (!w || !a || !keys || !alloc_t || !tr || !rem) { status = DM_NOMEM; goto done; }
 
-    /* 4. per consignment: allocation, duty, VAT, waivers, fees, totals */
-    for (int64_t c = 0; c < C; c++) {
+    for (int64_t c = c0; c < c1; c++) {
         const int64_t b = offsets[c], k = offsets[c + 1] - b;
         const int64_t *items = perm + b;
         if (k == 0) continue;
-        const int duty_relief_c = dm_rule_cons(&p->duty_relief, c, in->at_sale_flag, agg[0]);
-        const int vat_relief_c = dm_rule_cons(&p->vat_relief, c, in->at_sale_flag, agg[1]);
-        const int at_sale_c = dm_rule_cons(&p->at_sale, c, in->at_sale_flag, agg[2]);
-        const int flat_c = dm_rule_cons(&p->flat, c, in->at_sale_flag, agg[3]);
+        const int duty_relief_c = dm_rule_cons(&p->duty_relief, c, in->at_sale_flag, sh->agg[0]);
+        const int vat_relief_c = dm_rule_cons(&p->vat_relief, c, in->at_sale_flag, sh->agg[1]);
+        const int at_sale_c = dm_rule_cons(&p->at_sale, c, in->at_sale_flag, sh->agg[2]);
+        const int flat_c = dm_rule_cons(&p->flat, c, in->at_sale_flag, sh->agg[3]);
 
         /* 4a. freight and insurance allocated by intrinsic value */
         for (int64_t j = 0; j < k; j++) w[j] = out->intrinsic[items[j]];
@@ -535,8 +535,12 @@ static int dm_assess(const dm_input *in, const dm_params *p, dm_output *out, dm_
             }
             if (dm_add(fee_total, amount, &fee_total)) DM_FAIL(items[0], DM_W_FEE);
         }
-        for (int64_t j = 0; j < k; j++) w[j] = out->customs_value[items[j]];
-        dm_allocate(fee_total, w, k, alloc_t, rem);
+        if (fee_total) {
+            for (int64_t j = 0; j < k; j++) w[j] = out->customs_value[items[j]];
+            dm_allocate(fee_total, w, k, alloc_t, rem);
+        } else {
+            memset(alloc_t, 0, (size_t)k * sizeof(int64_t));
+        }
 
         /* 4e. totals */
         int64_t cd = 0, cvat = 0, csale = 0, cfee = 0, ctot = 0;
@@ -556,8 +560,150 @@ static int dm_assess(const dm_input *in, const dm_params *p, dm_output *out, dm_
     }
 
 done:
-    free(offsets); free(perm); free(c_freight); free(agg_store);
     free(w); free(a); free(keys); free(alloc_t); free(tr); free(rem);
+    return status;
+}
+
+#ifdef DM_NO_THREADS
+#define DM_MAX_THREADS 1
+#else
+#include <pthread.h>
+#define DM_MAX_THREADS 64
+#endif
+
+static void *dm_run_convert(void *arg)
+{
+    dm_task *t = (dm_task *)arg;
+    t->status = dm_phase_convert(t->sh, t->c0, t->c1, &t->err);
+    return NULL;
+}
+
+static void *dm_run_consignments(void *arg)
+{
+    dm_task *t = (dm_task *)arg;
+    t->status = dm_phase_consignments(t->sh, t->c0, t->c1, &t->err);
+    return NULL;
+}
+
+/* Run a phase over T slices, in threads when T > 1; the error reported is the one
+ * of the earliest failing slice, i.e. the same as a single-threaded run. */
+static int dm_run_phase(dm_task *tasks, int T, void *(*fn)(void *), dm_error *err)
+{
+#ifndef DM_NO_THREADS
+    pthread_t th[DM_MAX_THREADS];
+    int started[DM_MAX_THREADS] = {0};
+    for (int t = 1; t < T; t++)
+        started[t] = pthread_create(&th[t], NULL, fn, &tasks[t]) == 0;
+    fn(&tasks[0]);
+    for (int t = 1; t < T; t++) {
+        if (started[t]) pthread_join(th[t], NULL);
+        else fn(&tasks[t]); /* could not start a thread: do its slice here */
+    }
+#else
+    for (int t = 0; t < T; t++) fn(&tasks[t]);
+#endif
+    for (int t = 0; t < T; t++)
+        if (tasks[t].status != DM_OK) { *err = tasks[t].err; return tasks[t].status; }
+    return DM_OK;
+}
+
+/* The whole assessment.  n_threads <= 1 runs on the calling thread only.  Items
+ * are split among threads at consignment boundaries with about equal item counts. */
+static int dm_assess(const dm_input *in, const dm_params *p, dm_output *out, dm_error *err, int n_threads)
+{
+    const int64_t n = in->n_items, C = in->n_cons;
+    int status = DM_OK;
+    err->index = 0; err->what = 0;
+    dm_shared sh;
+    memset(&sh, 0, sizeof(sh));
+    sh.in = in; sh.p = p; sh.out = out;
+
+    int64_t *offsets = calloc((size_t)C + 1, sizeof(int64_t));
+    int64_t *perm = malloc((size_t)(n > 0 ? n : 1) * sizeof(int64_t));
+    int64_t *c_freight = calloc((size_t)(C > 0 ? C : 1), sizeof(int64_t));
+    int64_t *agg_store = NULL;
+    if (!offsets || !perm || !c_freight) { status = DM_NOMEM; goto done; }
+
+    /* 1. group items by consignment: identity when already grouped in order,
+     *    else a stable counting sort */
+    int sorted = 1;
+    for (int64_t i = 0; i < n; i++) {
+        offsets[in->cons[i] + 1]++;
+        if (i && in->cons[i] < in->cons[i - 1]) sorted = 0;
+    }
+    int64_t max_len = 1;
+    for (int64_t c = 0; c < C; c++) {
+        if (offsets[c + 1] > max_len) max_len = offsets[c + 1];
+        offsets[c + 1] += offsets[c];
+    }
+    if (sorted) {
+        for (int64_t i = 0; i < n; i++) perm[i] = i;
+    } else {
+        int64_t *fill = malloc((size_t)(C > 0 ? C : 1) * sizeof(int64_t));
+        if (!fill) { status = DM_NOMEM; goto done; }
+        memcpy(fill, offsets, (size_t)C * sizeof(int64_t));
+        for (int64_t i = 0; i < n; i++) perm[fill[in->cons[i]]++] = i;
+        free(fill);
+    }
+    sh.offsets = offsets; sh.perm = perm; sh.c_freight = c_freight; sh.max_len = max_len;
+
+    /* conditions that aggregate need per-consignment arrays */
+    {
+        const dm_rule *rules[4] = {&p->duty_relief, &p->vat_relief, &p->at_sale, &p->flat};
+        int64_t needed = 0;
+        for (int r = 0; r < 4; r++)
+            if (rules[r]->enabled) needed += rules[r]->n_conds;
+        agg_store = calloc((size_t)(needed > 0 ? needed : 1) * (size_t)(C > 0 ? C : 1), sizeof(int64_t));
+        if (!agg_store) { status = DM_NOMEM; goto done; }
+        int64_t used = 0;
+        for (int r = 0; r < 4; r++)
+            for (int k = 0; k < DM_MAX_CONDS; k++)
+                sh.agg[r][k] = (rules[r]->enabled && k < rules[r]->n_conds)
+                                   ? agg_store + (size_t)(used++) * (size_t)C : NULL;
+    }
+
+    int T = n_threads < 1 ? 1 : (n_threads > DM_MAX_THREADS ? DM_MAX_THREADS : n_threads);
+    if (C < 2 * T) T = 1;
+    dm_task tasks[DM_MAX_THREADS];
+    {
+        int64_t c = 0;
+        for (int t = 0; t < T; t++) {
+            int64_t target = (t + 1 == T) ? n : n * (t + 1) / T, lo = c, hi = C;
+            while (lo < hi) { /* first consignment starting at or after target */
+                int64_t mid = lo + (hi - lo) / 2;
+                if (offsets[mid] < target) lo = mid + 1; else hi = mid;
+            }
+            tasks[t].sh = &sh; tasks[t].c0 = c; tasks[t].c1 = (t + 1 == T) ? C : lo;
+            tasks[t].status = DM_OK; tasks[t].err.index = 0; tasks[t].err.what = 0;
+            c = tasks[t].c1;
+        }
+    }
+
+    /* 2. conversion into the customs currency; consignment intrinsic and customs value */
+    status = dm_run_phase(tasks, T, dm_run_convert, err);
+    if (status != DM_OK) goto done;
+
+    /* 3. aggregates of the consignment-level conditions of every rule */
+    {
+        const dm_rule *rules[4] = {&p->duty_relief, &p->vat_relief, &p->at_sale, &p->flat};
+        for (int r = 0; r < 4; r++) {
+            status = dm_rule_aggregates(rules[r], C, out->c_intrinsic, out->c_customs, sh.agg[r], err);
+            if (status != DM_OK) {
+                if (status == DM_OVERFLOW && err->index < 0) {
+                    int64_t c = -err->index - 1;
+                    err->index = perm[offsets[c]];
+                }
+                goto done;
+            }
+        }
+    }
+
+    /* 4. per consignment: allocation, duty, VAT, waivers, fees, totals */
+    for (int t = 0; t < T; t++) tasks[t].status = DM_OK;
+    status = dm_run_phase(tasks, T, dm_run_consignments, err);
+
+done:
+    free(offsets); free(perm); free(c_freight); free(agg_store);
     return status;
 }
 

@@ -33,8 +33,16 @@ enum {
  * floor and ceiling.  Returns the step count (a magnitude). */
 static inline dm_u128 dm_round_steps(dm_u128 n, dm_u128 dq, int mode, int negative)
 {
-    dm_u128 q = n / dq;
-    dm_u128 r = n - q * dq;
+    dm_u128 q, r;
+    if ((uint64_t)(n >> 64) == 0 && (uint64_t)(dq >> 64) == 0) {
+        /* the common case: a 64-bit hardware division instead of __udivti3 */
+        uint64_t n64 = (uint64_t)n, d64 = (uint64_t)dq;
+        q = n64 / d64;
+        r = n64 - (uint64_t)q * d64;
+    } else {
+        q = n / dq;
+        r = n - q * dq;
+    }
     if (r == 0)
         return q;
     switch (mode) {

@@ -7,6 +7,7 @@ MEASURE_DTYPE: np.dtype[Any]
 ITEM_OUTPUTS: tuple[str, ...]
 CONS_OUTPUTS: tuple[str, ...]
 
+def factorize(arr: np.ndarray[Any, Any]) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]: ...
 def round_div(n: int, d: int, mode: int, quantum: int) -> int: ...
 def assess(
     items: dict[str, np.ndarray[Any, Any]],
@@ -15,4 +16,5 @@ def assess(
     params: dict[str, Any],
     out_items: dict[str, np.ndarray[Any, Any]],
     out_cons: dict[str, np.ndarray[Any, Any]],
+    n_threads: int = 1,
 ) -> None: ...

@@ -55,6 +55,7 @@ class Assessment:
     currency: str
     provenance: dict[str, Any]
     inputs: tuple[Any, ...] | None = field(default=None, repr=False)
+    timings: dict[str, float] = field(default_factory=dict, repr=False)
 
     def __len__(self) -> int:
         return len(self.items["total"])
