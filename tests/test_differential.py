@@ -230,6 +230,8 @@ def run_both(items: Any, **kw: Any) -> None:
     assert fast is not None and slow is not None
     diffs = fast.differences(slow)
     assert not diffs, diffs
+    threaded = dm.assess(items, n_threads=2, **kw)  # the thread count never changes a result
+    assert threaded.differences(fast) == []
     # item columns sum exactly to the consignment columns
     for k in ("duty", "vat", "vat_at_sale", "fees", "total"):
         assert int(fast.items[k].sum()) == int(fast.consignments[k].sum())
