@@ -1,11 +1,20 @@
-"""Tariffs: the duty-expression language, compiled measures and lookup."""
+"""Tariffs: the duty-expression language, the Tariff model, official-format loaders.
 
-from .expr import FREE, AdValorem, Bounded, CannotAssess, Compound, Expr, Specific
-from .parse import parse
-from .table import Tariff
+- ``parse("3.8% + 4.40 EUR / 100 kg")`` -> an expression tree (expr.py);
+- ``Tariff``: code -> base, origin and additional measures; ``lookup(code, origin, on=date)``
+  resolves them into the core nodes the engine compiles (table.py);
+- ``Tariff.from_usitc_csv``, ``Tariff.from_uk_global_tariff_csv``, ``Tariff.from_csv`` / ``from_parquet``
+  (our schema, docs/tariffs.md) and ``Tariff.to_records``;
+- ``sample("EU" | "UK" | "US")``: built-in sample tariffs of common e-commerce lines, rates as published.
+"""
 
+from .expr import (FREE, AdValorem, Applicable, Bounded, CannotAssess, Compound, DayRange, Expr, HeadingRef,
+                   NoChange, Seasonal, Specific)
+from .parse import parse, split_special
+from .table import LoadReport, Measure, Resolution, Tariff
 
-_SAMPLES = {"EU": "eu_cet_2020_sample.csv"}
+_SAMPLES = {"EU": "eu_cet_2020_sample.csv", "UK": "uk_global_tariff_2021_sample.csv",
+            "US": "us_hts_2026r3_sample.csv"}
 
 
 def sample(jurisdiction: str = "EU") -> Tariff:
@@ -18,4 +27,6 @@ def sample(jurisdiction: str = "EU") -> Tariff:
         return Tariff.from_csv(str(p), name=f"sample:{jurisdiction}:{_SAMPLES[jurisdiction]}")
 
 
-__all__ = ["FREE", "AdValorem", "Bounded", "CannotAssess", "Compound", "Expr", "Specific", "Tariff", "parse", "sample"]
+__all__ = ["FREE", "AdValorem", "Applicable", "Bounded", "CannotAssess", "Compound", "DayRange", "Expr",
+           "HeadingRef", "LoadReport", "Measure", "NoChange", "Resolution", "Seasonal", "Specific", "Tariff",
+           "parse", "sample", "split_special"]

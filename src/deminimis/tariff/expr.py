@@ -4,10 +4,23 @@ A tree is built by the parser (parse.py), compiled into a fixed-size numeric
 record for the core (compile.py), and evaluated directly by reference.py.
 Amounts are exact Decimals; percentages may be rationals (``33 1/3 %``), held
 as Fraction.
+
+Five node types are the *core* vocabulary that the compiler and the reference
+understand: AdValorem, Specific, Compound, Bounded and CannotAssess.  The
+parser also builds a few *tariff-level* nodes that only make sense inside a
+Tariff (Seasonal, Applicable, NoChange, HeadingRef); ``Tariff.lookup``
+resolves them into core nodes (a seasonal rate by the assessment date, a US
+chapter 99 "applicable subheading + X" by stacking X on the goods' own rate),
+so the engine never sees them.  Every node is a frozen, hashable dataclass:
+the engine and the reference key compiled measures by expression value.
+
+``str(tree)`` prints a canonical rate string that ``parse`` reads back into
+an equal tree.
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -16,6 +29,35 @@ from typing import Union
 #: quantity kinds an item carries, and the input column each comes from
 QUANTITY_COLUMNS = {"mass": "net_mass_kg", "volume": "volume_l", "count": "quantity"}
 
+#: one US barrel (42 US gallons of 231 cubic inches) in litres, exactly
+BARREL_LITRES = Decimal("158.987294928")
+
+#: canonical unit -> (quantity kind, base units of that kind per unit).
+#: Base units: kg for mass, litres for volume, pieces (or pairs, heads...) for count.
+UNITS: dict[str, tuple[str, Decimal]] = {
+    "kg": ("mass", Decimal(1)), "g": ("mass", Decimal("0.001")), "t": ("mass", Decimal(1000)),
+    "l": ("volume", Decimal(1)), "hl": ("volume", Decimal(100)), "m3": ("volume", Decimal(1000)),
+    "bbl": ("volume", BARREL_LITRES),
+    "item": ("count", Decimal(1)), "p/st": ("count", Decimal(1)), "each": ("count", Decimal(1)),
+    "pair": ("count", Decimal(1)), "head": ("count", Decimal(1)), "article": ("count", Decimal(1)),
+    "pack": ("count", Decimal(1)), "pin": ("count", Decimal(1)),
+    "doz": ("count", Decimal(12)), "gross": ("count", Decimal(144)), "thousand": ("count", Decimal(1000)),
+}
+
+#: spellings found in published tariffs (lower case, dots kept) -> canonical unit
+UNIT_SYNONYMS: dict[str, str] = {
+    **{u: u for u in UNITS},
+    "kgs": "kg", "kilogram": "kg", "kilograms": "kg", "gram": "g", "grams": "g",
+    "tonne": "t", "tonnes": "t", "metric ton": "t",
+    "liter": "l", "liters": "l", "litre": "l", "litres": "l", "ltr": "l", "hectolitre": "hl", "hectoliter": "hl",
+    "m³": "m3", "cubic metre": "m3", "cubic meter": "m3",
+    "items": "item", "piece": "item", "pieces": "item", "pcs": "item", "pce": "item", "no": "item",
+    "no.": "item", "unit": "item", "units": "item", "nar": "item",
+    "pairs": "pair", "pr": "pair", "pr.": "pair", "prs": "pair", "prs.": "pair",
+    "heads": "head", "articles": "article", "packs": "pack", "pins": "pin",
+    "doz.": "doz", "dozen": "doz", "dozens": "doz", "thousands": "thousand",
+}
+
 
 @dataclass(frozen=True)
 class AdValorem:
@@ -23,23 +65,13 @@ class AdValorem:
 
     percent: Fraction
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.percent, Fraction):
+            object.__setattr__(self, "percent", Fraction(str(self.percent)) if isinstance(self.percent, float)
+                               else Fraction(self.percent))
+
     def __str__(self) -> str:
         return f"{_fmt_fraction(self.percent)}%"
-
-
-#: unit as printed (lower case) -> (quantity kind, base units of that kind per unit)
-UNITS: dict[str, tuple[str, Decimal]] = {
-    "kg": ("mass", Decimal(1)), "kilogram": ("mass", Decimal(1)), "kgs": ("mass", Decimal(1)),
-    "g": ("mass", Decimal("0.001")), "t": ("mass", Decimal(1000)), "tonne": ("mass", Decimal(1000)),
-    "l": ("volume", Decimal(1)), "liter": ("volume", Decimal(1)), "litre": ("volume", Decimal(1)),
-    "hl": ("volume", Decimal(100)),
-    "p/st": ("count", Decimal(1)), "piece": ("count", Decimal(1)), "pieces": ("count", Decimal(1)),
-    "pcs": ("count", Decimal(1)), "pce": ("count", Decimal(1)), "each": ("count", Decimal(1)),
-    "item": ("count", Decimal(1)), "no": ("count", Decimal(1)), "no.": ("count", Decimal(1)),
-    "unit": ("count", Decimal(1)), "pair": ("count", Decimal(1)), "pr": ("count", Decimal(1)),
-    "pr.": ("count", Decimal(1)), "doz": ("count", Decimal(12)), "doz.": ("count", Decimal(12)),
-    "dozen": ("count", Decimal(12)),
-}
 
 
 @dataclass(frozen=True)
@@ -48,24 +80,34 @@ class Specific:
 
     amount: Decimal
     currency: str
-    unit: str          # as printed: "kg", "l", "p/st", "each", "doz.", "pair", "pieces"...
+    unit: str          # a key of UNITS (or a synonym): "kg", "l", "item", "each", "doz", "pair"...
     per: Decimal = Decimal(1)
+
+    def __post_init__(self) -> None:
+        for name in ("amount", "per"):
+            v = getattr(self, name)
+            if not isinstance(v, Decimal):
+                object.__setattr__(self, name, Decimal(str(v)))
+        if _canonical_unit(self.unit) not in UNITS:
+            from ..errors import TariffError
+            raise TariffError(f"unknown unit {self.unit!r} in a specific duty; known: {sorted(UNIT_SYNONYMS)}")
 
     @property
     def quantity(self) -> str:
         """The quantity kind the unit measures: "mass", "volume" or "count"."""
-        return UNITS[self.unit.lower()][0]
+        return UNITS[_canonical_unit(self.unit)][0]
 
     @property
     def base_units(self) -> Decimal:
         """How many kg, litres or pieces the amount is charged per."""
-        return self.per * UNITS[self.unit.lower()][1]
+        return self.per * UNITS[_canonical_unit(self.unit)][1]
 
     def __str__(self) -> str:
+        amount = _fmt_decimal(self.amount)
         if self.unit == "each" and self.per == 1:
-            return f"{self.amount} {self.currency} each"
-        per = "" if self.per == 1 else f"{self.per} "
-        return f"{self.amount} {self.currency}/{per}{self.unit}"
+            return f"{amount} {self.currency} each"
+        per = "" if self.per == 1 else f"{_fmt_decimal(self.per)} "
+        return f"{amount} {self.currency}/{per}{self.unit}"
 
 
 @dataclass(frozen=True)
@@ -100,7 +142,11 @@ class Bounded:
 
 @dataclass(frozen=True)
 class CannotAssess:
-    """A form that cannot be evaluated from the item's data; never zero duty."""
+    """A form that cannot be evaluated from the item's data; never zero duty.
+
+    `reason` says what is missing (agricultural component, entry price, a rate on
+    a named component, free text...); `text` is the rate as published.
+    """
 
     reason: str
     text: str
@@ -109,9 +155,112 @@ class CannotAssess:
         return f"CANNOT_ASSESS[{self.reason}]({self.text})"
 
 
+# ------------------------------------------------------------ tariff-level nodes
+
+MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+
+
+@dataclass(frozen=True)
+class DayRange:
+    """A range of days of the year, both ends inclusive (``01 NOV-14 MAY`` wraps over the new year).
+
+    A day beyond the month's end (``31 APR``, as printed in the EU tariff) means the month's last day.
+    """
+
+    start_month: int
+    start_day: int
+    end_month: int
+    end_day: int
+
+    def contains(self, on: _dt.date) -> bool:
+        d = (on.month, on.day)
+        lo, hi = (self.start_month, self.start_day), (self.end_month, self.end_day)
+        return lo <= d <= hi if lo <= hi else (d >= lo or d <= hi)
+
+    def __str__(self) -> str:
+        return (f"{self.start_day:02d} {MONTHS[self.start_month - 1]}-"
+                f"{self.end_day:02d} {MONTHS[self.end_month - 1]}")
+
+
+@dataclass(frozen=True)
+class Seasonal:
+    """Date-ranged alternatives (``8% (01 NOV-14 MAY), 14% (15 MAY-31 OCT)``).
+
+    The first alternative whose ranges contain the assessment date applies; an
+    alternative with no ranges applies on every other day.  Resolved by
+    ``Tariff.lookup(..., on=date)``; without a date it cannot be assessed.
+    """
+
+    alternatives: tuple[tuple["Expr", tuple[DayRange, ...]], ...]
+
+    def pick(self, on: _dt.date) -> "Expr | None":
+        for expr, ranges in self.alternatives:
+            if any(r.contains(on) for r in ranges):
+                return expr
+        for expr, ranges in self.alternatives:
+            if not ranges:
+                return expr
+        return None
+
+    def __str__(self) -> str:
+        parts = []
+        for expr, ranges in self.alternatives:
+            parts.append(f"{expr} ({', '.join(str(r) for r in ranges)})" if ranges else str(expr))
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class Applicable:
+    """US chapter 99: the duty provided in the applicable subheading, plus `plus` (None: nothing more).
+
+    Meaningful only as an additional measure stacked on the goods' own line; on
+    its own (an item declared under the chapter 99 number) it cannot be assessed.
+    """
+
+    plus: "Expr | None" = None
+
+    def __str__(self) -> str:
+        base = "The duty provided in the applicable subheading"
+        return base if self.plus is None else f"{base} + {self.plus}"
+
+
+@dataclass(frozen=True)
+class NoChange:
+    """US chapter 99 "No change": the rate of the applicable subheading applies unchanged."""
+
+    def __str__(self) -> str:
+        return "No change"
+
+
+@dataclass(frozen=True)
+class HeadingRef:
+    """``See 9903.88.03``: the measure is given by another heading of the same tariff."""
+
+    code: str  # digits only
+
+    def __str__(self) -> str:
+        c = self.code
+        dotted = ".".join([c[:4]] + [c[i:i + 2] for i in range(4, len(c), 2)])
+        return f"See {dotted}"
+
+
 Expr = Union[AdValorem, Specific, Compound, Bounded, CannotAssess]
+#: everything the parser may return (tariff-level nodes are resolved by Tariff.lookup)
+ParsedExpr = Union[AdValorem, Specific, Compound, Bounded, CannotAssess, Seasonal, Applicable, NoChange,
+                   HeadingRef]
+CORE_TYPES = (AdValorem, Specific, Compound, Bounded, CannotAssess)
 
 FREE = AdValorem(Fraction(0))
+
+
+def _canonical_unit(unit: str) -> str:
+    u = unit.lower()
+    return UNIT_SYNONYMS.get(u, u)
+
+
+def _fmt_decimal(d: Decimal) -> str:
+    s = format(d, "f")
+    return s
 
 
 def _fmt_fraction(f: Fraction) -> str:
@@ -119,7 +268,7 @@ def _fmt_fraction(f: Fraction) -> str:
         return str(f.numerator)
     d = Decimal(f.numerator) / Decimal(f.denominator)
     if Fraction(d) == f:
-        return str(d)
+        return format(d, "f")
     whole, rest = divmod(f.numerator, f.denominator)
     return f"{whole} {rest}/{f.denominator}"
 
@@ -134,6 +283,22 @@ def linear_terms(expr: Expr) -> list[AdValorem | Specific]:
             out.extend(linear_terms(t))
         return out
     raise TypeError(f"not a sum of ad valorem and specific terms: {expr}")
+
+
+def is_linear(expr: object) -> bool:
+    """A sum of ad valorem and specific terms (what one clause of a compiled record holds)."""
+    if isinstance(expr, (AdValorem, Specific)):
+        return True
+    return isinstance(expr, Compound) and all(is_linear(t) for t in expr.terms)
+
+
+def is_core(expr: object) -> bool:
+    """Built only from the five core node types, in the shapes the compiler accepts."""
+    if isinstance(expr, CannotAssess):
+        return True
+    if isinstance(expr, Bounded):
+        return is_linear(expr.main) and all(p is None or is_linear(p) for p in (expr.minimum, expr.maximum))
+    return is_linear(expr)
 
 
 def quantities_used(expr: Expr) -> set[str]:

@@ -1,106 +1,727 @@
-"""The Tariff model: code -> duty expression, with origin-specific lines.
+"""The Tariff model: code -> measures (base, by origin, additional), resolved at lookup.
 
-Lookup is longest-prefix (10 -> 9 -> ... -> 2 digits) and happens once per
-distinct (code, origin) pair in a batch, never per item.
+A tariff line is a code (2 to 10 digits) with measures:
+
+- ``base``: the duty for goods of any origin (the third-country / MFN / "General" rate);
+- ``origin``: a duty for goods of listed origins that replaces the base (a preference under a
+  program such as an FTA, or a column 2 / retaliatory rate);
+- ``additional``: a duty that stacks on top of the resolved rate for goods of listed origins
+  (or of every origin): trade remedies, US chapter 99 measures.
+
+Each measure may carry validity dates (``valid_from`` inclusive, ``valid_to`` exclusive),
+a program name and a source.  A line may also carry its units of quantity and a description.
+
+``lookup(code, origin, on=date)`` returns a tree of the five core node types only (see
+expr.py): seasonal rates are picked by the date, "the duty provided in the applicable
+subheading + X" contributes X, additional measures are summed onto the rate (into each of
+MIN/MAX's clauses, which is exact), and anything that cannot be resolved becomes
+CannotAssess with the reason, never zero.  The engine calls it once per distinct
+(code, origin); ``resolve`` does the same for whole columns.
+
+Lookup order for an item code (e.g. ``6109100010``):
+
+1. the longest prefix (10, 9, ... 2 digits) that has an ``origin`` measure in force for the
+   item's origin; else the longest prefix with a ``base`` measure in force.  Several origin
+   measures at that line (several programs) give the lower duty when one is lower on every
+   item (or the lesser of two, exactly, as MIN/MAX); otherwise CannotAssess;
+2. if no prefix has a rate (an item code shorter than the tariff's lines, e.g. a 6-digit
+   code against 8-digit lines), the lines under the code: when they all give the same duty,
+   that duty; otherwise CannotAssess ("declare more digits");
+3. every ``additional`` measure in force for the origin on any prefix of the code stacks.
 """
 
 from __future__ import annotations
 
+import bisect
+import datetime as _dt
 import hashlib
 import json
+import re
+from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from fractions import Fraction
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from ..errors import TariffError, TariffSyntaxError
-from .expr import Expr
+from .expr import (FREE, AdValorem, Applicable, Bounded, CannotAssess, Compound, Expr, HeadingRef, NoChange,
+                   ParsedExpr, Seasonal, Specific, is_core, is_linear, linear_terms)
 from .parse import parse
+
+MEASURE_KINDS = ("base", "origin", "additional")
+RECORD_KEYS = ("code", "duty", "measure", "origin", "origins", "program", "valid_from", "valid_to", "units",
+               "description", "source")
+
+R_SEASON_NEEDS_DATE = "seasonal rate: needs the assessment date (lookup(..., on=date))"
+R_NO_SEASON = "seasonal rate: no season covers the assessment date"
+R_APPLICABLE_ALONE = ("refers to the duty of the applicable subheading (US chapter 99): declare the goods' own "
+                      "code, with this measure as an additional duty")
+R_HEADING = "given by another heading of the tariff, subject to its conditions (quota, note)"
+R_AMBIGUOUS = "the code covers tariff lines with different duties: declare more digits"
+R_SEVERAL_RATES = "several rates of the same kind are in force and none is lower on every item"
+R_SEVERAL_DATED = "several dated rates: pass the assessment date (lookup(..., on=date))"
+R_STACK_BOUNDS = "two duties with MIN/MAX bounds cannot be stacked exactly"
+R_NO_BASE = "no base rate for this code (only additional duties)"
+R_UNPARSED = "the rate does not parse"
 
 
 def _check_code(code: Any) -> str:
+    if isinstance(code, str):
+        code = code.replace(".", "").strip()
     if not isinstance(code, str) or not code.isdigit() or not 2 <= len(code) <= 10 or not code.isascii():
         raise TariffError(f"a tariff code must be a string of 2 to 10 digits, got {code!r}")
     return code
 
 
-@dataclass
-class Tariff:
-    """Duty expressions by tariff code, with optional origin-specific lines.
+_ORIGIN = re.compile(r"[A-Z]{2}")
 
-    ``lines[code]`` is the base (third-country) duty; ``by_origin[(code, origin)]``
-    replaces it for goods of that origin (a preference or a trade remedy rate).
+
+def _origins(value: Any) -> frozenset[str] | None:
+    if value is None or value == "" or (isinstance(value, (list, tuple, set, frozenset)) and not value):
+        return None
+    items = re.split(r"[\s,;|]+", value.strip()) if isinstance(value, str) else list(value)
+    out = frozenset(o for o in items if o)
+    bad = [o for o in out if not isinstance(o, str) or not _ORIGIN.fullmatch(o)]
+    if bad:
+        raise TariffError(f"an origin must be an ISO 3166 alpha-2 code, got {sorted(map(str, bad))}")
+    return out or None
+
+
+def _date(value: Any, what: str) -> _dt.date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, _dt.datetime):
+        return value.date()
+    if isinstance(value, _dt.date):
+        return value
+    try:
+        return _dt.date.fromisoformat(str(value).strip()[:10])
+    except ValueError:
+        raise TariffError(f"{what} must be an ISO date (YYYY-MM-DD), got {value!r}") from None
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One duty measure of a tariff line."""
+
+    code: str
+    expr: ParsedExpr
+    text: str
+    kind: str = "base"
+    origins: frozenset[str] | None = None   # None: every origin
+    program: str = ""
+    valid_from: _dt.date | None = None
+    valid_to: _dt.date | None = None        # exclusive
+    source: str = ""
+
+    def in_force(self, on: _dt.date | None) -> bool:
+        if on is None:
+            return True
+        return (self.valid_from is None or self.valid_from <= on) and (self.valid_to is None or on < self.valid_to)
+
+    def applies_to(self, origin: str) -> bool:
+        return self.origins is None or origin in self.origins
+
+    def record(self) -> dict[str, str]:
+        r = {"code": self.code, "duty": self.text}
+        default = "origin" if self.origins is not None else "base"
+        if self.kind != default:
+            r["measure"] = self.kind
+        if self.origins is not None:
+            r["origin"] = " ".join(sorted(self.origins))
+        if self.program:
+            r["program"] = self.program
+        if self.valid_from:
+            r["valid_from"] = self.valid_from.isoformat()
+        if self.valid_to:
+            r["valid_to"] = self.valid_to.isoformat()
+        if self.source:
+            r["source"] = self.source
+        return r
+
+
+@dataclass
+class LoadReport:
+    """What a loader read and what it could not evaluate; nothing is dropped silently."""
+
+    source: str = ""
+    rows: int = 0                   # data rows read
+    lines: int = 0                  # rows that carry a code
+    rates: int = 0                  # rate strings read (non-empty cells / special-rate segments)
+    evaluable: int = 0              # of which evaluable (possibly as an addition or by date)
+    cannot_assess: Counter[str] = field(default_factory=Counter)        # reason -> count
+    codes: dict[str, list[str]] = field(default_factory=dict)           # reason -> codes
+    syntax_errors: list[tuple[str, str, str, str]] = field(default_factory=list)  # code, column, text, error
+    notes: Counter[str] = field(default_factory=Counter)                # other facts, e.g. unmapped programs
+
+    def add(self, code: str, reason: str | None) -> None:
+        self.rates += 1
+        if reason is None:
+            self.evaluable += 1
+        else:
+            self.cannot_assess[reason] += 1
+            self.codes.setdefault(reason, []).append(code)
+
+    @property
+    def parsed(self) -> int:
+        return self.rates - len(self.syntax_errors)
+
+    def summary(self) -> str:
+        pct = (lambda k: f"{100 * k / self.rates:.2f}%") if self.rates else (lambda k: "-")
+        out = [f"{self.source}: {self.rows} rows, {self.lines} lines, {self.rates} rates: "
+               f"{pct(self.parsed)} parsed, {pct(self.evaluable)} evaluable"]
+        for reason, n in self.cannot_assess.most_common():
+            codes = self.codes.get(reason, [])
+            out.append(f"  cannot assess {n:6d}  {reason}  (e.g. {', '.join(codes[:3])})")
+        for code, col, text, err in self.syntax_errors[:20]:
+            out.append(f"  syntax error: {code} {col}: {text!r}: {err}")
+        for note, n in self.notes.most_common():
+            out.append(f"  note {n:6d}  {note}")
+        return "\n".join(out)
+
+
+def unevaluable_reason(expr: ParsedExpr) -> str | None:
+    """None when the tree can be evaluated (possibly as a chapter 99 addition, or on a date); else why not."""
+    if isinstance(expr, CannotAssess):
+        return expr.reason
+    if isinstance(expr, Seasonal):
+        for e, _ in expr.alternatives:
+            r = unevaluable_reason(e)
+            if r is not None:
+                return r
+        return None
+    if isinstance(expr, Applicable):
+        return None if expr.plus is None else unevaluable_reason(expr.plus)
+    if isinstance(expr, NoChange):
+        return None
+    if isinstance(expr, HeadingRef):
+        return R_HEADING
+    return None if is_core(expr) else "not a core expression"
+
+
+# ------------------------------------------------------------------ combining expressions
+
+
+def _coefficients(expr: Expr) -> dict[tuple[str, ...], Fraction] | None:
+    """Per-unit coefficients of a linear expression, for comparing duties; None if not linear."""
+    if not is_linear(expr):
+        return None
+    out: dict[tuple[str, ...], Fraction] = {}
+    for t in linear_terms(expr):
+        if isinstance(t, AdValorem):
+            key: tuple[str, ...] = ("adv",)
+            c = t.percent
+        else:
+            key = (t.quantity, t.currency)
+            c = Fraction(t.amount) / Fraction(t.base_units)
+        out[key] = out.get(key, Fraction(0)) + c
+    return out
+
+
+def _leq(a: dict[tuple[str, ...], Fraction], b: dict[tuple[str, ...], Fraction]) -> bool:
+    return all(v <= b.get(k, Fraction(0)) for k, v in a.items() if v)
+
+
+def lesser_of(exprs: Sequence[Expr], text: str = "") -> Expr:
+    """The lower of several duties for every item, exactly, or CannotAssess.
+
+    A duty that is at most another on every item (coefficient by coefficient) wins; two
+    linear duties neither of which dominates give ``Bounded(a, maximum=b)`` = min(a, b).
+    """
+    uniq = list(dict.fromkeys(exprs))
+    if len(uniq) == 1:
+        return uniq[0]
+    bad = [e for e in uniq if isinstance(e, CannotAssess)]
+    if bad:
+        return CannotAssess("; ".join(dict.fromkeys(e.reason for e in bad)), text or " | ".join(map(str, uniq)))
+    coefs = [_coefficients(e) for e in uniq]
+    if any(c is None for c in coefs):
+        return CannotAssess(R_SEVERAL_RATES, text or " | ".join(map(str, uniq)))
+    keep = []
+    for i, ci in enumerate(coefs):
+        dominated = any(j != i and _leq(cj, ci) and (not _leq(ci, cj) or j < i)  # type: ignore[arg-type]
+                        for j, cj in enumerate(coefs))
+        if not dominated:
+            keep.append(uniq[i])
+    if len(keep) == 1:
+        return keep[0]
+    if len(keep) == 2:
+        return Bounded(keep[0], None, keep[1])
+    return CannotAssess(R_SEVERAL_RATES, text or " | ".join(map(str, uniq)))
+
+
+def _sum(parts: Sequence[Expr]) -> Expr:
+    """A flat sum of linear expressions; ad valorem parts merged, zero ad valorem dropped."""
+    adv = Fraction(0)
+    specific: list[Specific] = []
+    for p in parts:
+        for t in linear_terms(p):
+            if isinstance(t, AdValorem):
+                adv += t.percent
+            else:
+                specific.append(t)
+    terms: list[Expr] = ([AdValorem(adv)] if adv or not specific else []) + list(specific)
+    return terms[0] if len(terms) == 1 else Compound(tuple(terms))
+
+
+def stack(base: Expr, additions: Sequence[Expr]) -> Expr:
+    """base + each addition, exactly: an addition goes into every clause of a MIN/MAX base."""
+    if not additions:
+        return base
+    parts = [base, *additions]
+    bad = [p for p in parts if isinstance(p, CannotAssess)]
+    if bad:
+        return CannotAssess("; ".join(dict.fromkeys(p.reason for p in bad)), " + ".join(
+            p.text if isinstance(p, CannotAssess) else str(p) for p in parts))
+    bounded = [p for p in parts if isinstance(p, Bounded)]
+    if len(bounded) > 1:
+        return CannotAssess(R_STACK_BOUNDS, " + ".join(map(str, parts)))
+    linear = [p for p in parts if not isinstance(p, Bounded)]
+    if not bounded:
+        return _sum(linear)
+    b = bounded[0]
+    return Bounded(_sum([b.main, *linear]),
+                   _sum([b.minimum, *linear]) if b.minimum is not None else None,
+                   _sum([b.maximum, *linear]) if b.maximum is not None else None)
+
+
+# ------------------------------------------------------------------ the tariff
+
+
+class Resolution:
+    """Codes (and origins) of a batch resolved once per distinct pair: ``exprs[index[i]]`` is item i's."""
+
+    def __init__(self, exprs: list[Expr], index: Any, lines: list[str | None], missing: Any) -> None:
+        self.exprs = exprs          # distinct expressions
+        self.index = index          # int32 per item, into exprs (-1: no tariff line)
+        self.lines = lines          # matched line per distinct expression's first pair (for display)
+        self.missing = missing      # bool per item: no tariff line covers the code
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+
+class Tariff:
+    """Duty measures by tariff code; see the module docstring for the lookup rules.
+
+    Build with ``from_records``, ``from_csv``, ``from_parquet``, ``from_usitc_csv``,
+    ``from_uk_global_tariff_csv`` or ``add``; ``to_records`` round-trips.
     """
 
-    lines: dict[str, Expr] = field(default_factory=dict)
-    by_origin: dict[tuple[str, str], Expr] = field(default_factory=dict)
-    texts: dict[tuple[str, str], str] = field(default_factory=dict)
-    name: str = ""
+    def __init__(self, lines: Mapping[str, Any] | None = None,
+                 by_origin: Mapping[tuple[str, str], Any] | None = None,
+                 texts: Mapping[tuple[str, str], str] | None = None, name: str = "") -> None:
+        self.name = name
+        self.report: LoadReport | None = None
+        self._measures: dict[str, list[Measure]] = {}
+        self._units: dict[str, tuple[str, ...]] = {}
+        self._descriptions: dict[str, str] = {}
+        self._clear()
+        texts = texts or {}
+        for code, e in (lines or {}).items():
+            self.add(code, e, text=texts.get((code, "")))
+        for (code, o), e in (by_origin or {}).items():
+            self.add(code, e, kind="origin", origins=[o], text=texts.get((code, o)))
+
+    # ---------------------------------------------------------- building
+
+    def _clear(self) -> None:
+        self._cache: dict[tuple[str, str, _dt.date | None], tuple[Expr, str] | None] = {}
+        self._index: tuple[dict[str, list[Measure]], dict[str, dict[str, list[Measure]]],
+                           dict[str, list[Measure]], list[str]] | None = None
+        self._hash: str | None = None
+        self._lines_view: dict[str, ParsedExpr] | None = None
+
+    def add(self, code: str, duty: Any, *, kind: str = "", origins: Any = None, program: str = "",
+            valid_from: Any = None, valid_to: Any = None, source: str = "", text: str | None = None) -> Measure:
+        """Add one measure; ``duty`` is a rate string (parsed) or an expression tree."""
+        code = _check_code(code)
+        orig = _origins(origins)
+        kind = kind or ("origin" if orig is not None else "base")
+        if kind == "preference":
+            kind = "origin"
+        if kind not in MEASURE_KINDS:
+            raise TariffError(f"measure must be one of {MEASURE_KINDS}, got {kind!r}")
+        if kind == "origin" and orig is None:
+            raise TariffError(f"an 'origin' measure of code {code} needs origins")
+        if kind == "base" and orig is not None:
+            raise TariffError(f"a 'base' measure of code {code} applies to every origin; use measure 'origin'")
+        expr = parse(duty) if isinstance(duty, str) else duty
+        if not isinstance(expr, (AdValorem, Specific, Compound, Bounded, CannotAssess, Seasonal, Applicable,
+                                 NoChange, HeadingRef)):
+            raise TariffError(f"code {code}: duty must be a rate string or an expression tree, got {duty!r}")
+        m = Measure(code, expr, text if text is not None else (duty if isinstance(duty, str) else str(expr)),
+                    kind, orig, program or "", _date(valid_from, "valid_from"), _date(valid_to, "valid_to"),
+                    source or "")
+        if m.valid_from and m.valid_to and m.valid_to <= m.valid_from:
+            raise TariffError(f"code {code}: valid_to must be after valid_from")
+        for other in self._measures.get(code, ()):
+            if (other.kind, other.origins, other.program) == (m.kind, m.origins, m.program) and _overlap(other, m):
+                who = "" if m.origins is None else f" for origins {' '.join(sorted(m.origins))}"
+                raise TariffError(f"code {code} has two {m.kind} measures{who} in force at the same time")
+        self._measures.setdefault(code, []).append(m)
+        self._clear()
+        return m
+
+    def set_line(self, code: str, *, units: Sequence[str] | None = None, description: str | None = None) -> None:
+        """Record a line's units of quantity and description (a line may have no rate of its own)."""
+        code = _check_code(code)
+        if units:
+            self._units[code] = tuple(units)
+        if description:
+            self._descriptions[code] = description
+        self._clear()
 
     @classmethod
-    def from_records(cls, records: Iterable[Mapping[str, Any]], *, name: str = "") -> "Tariff":
-        """Build from records ``{"code": "6109", "duty": "12%", "origin": "CN"}``.
+    def from_records(cls, records: Iterable[Mapping[str, Any]], *, name: str = "",
+                     errors: str = "raise") -> "Tariff":
+        """Build from records of our schema (see docs/tariffs.md).
 
-        ``origin`` (or ``origins``, a list) is optional; ``duty`` is a rate string
-        or an expression tree.  A rate that does not parse raises TariffSyntaxError
-        naming the record.
+        ``{"code": "6109", "duty": "12%"}``; optional keys: ``origin``/``origins`` (one code, a list,
+        or codes separated by spaces or commas), ``measure`` (base, origin, additional),
+        ``program``, ``valid_from``, ``valid_to``, ``units`` (a list or ``;``-separated), ``description``,
+        ``source``.  ``duty`` may be empty on a record that only gives units or a description.
+        ``errors="raise"`` raises TariffSyntaxError naming the record on a rate that does not parse;
+        ``errors="cannot_assess"`` keeps it as CannotAssess and counts it in ``tariff.report``.
         """
+        if errors not in ("raise", "cannot_assess"):
+            raise TariffError("errors must be 'raise' or 'cannot_assess'")
         t = cls(name=name)
+        report = LoadReport(source=name)
         for n, rec in enumerate(records):
-            unknown = set(rec) - {"code", "duty", "origin", "origins", "source", "description"}
+            report.rows += 1
+            unknown = set(rec) - set(RECORD_KEYS)
             if unknown:
                 raise TariffError(f"record {n}: unknown keys {sorted(unknown)}")
-            if "code" not in rec or "duty" not in rec:
-                raise TariffError(f"record {n}: needs 'code' and 'duty'")
+            if "code" not in rec:
+                raise TariffError(f"record {n}: needs 'code'")
             code = _check_code(rec["code"])
-            duty = rec["duty"]
+            units = rec.get("units")
+            if isinstance(units, str):
+                units = [u.strip() for u in units.split(";") if u.strip()]
+            if units or rec.get("description"):
+                t.set_line(code, units=units, description=rec.get("description") or None)
+            duty = rec.get("duty")
+            if duty is None or (isinstance(duty, str) and not duty.strip()):
+                if not (units or rec.get("description")):
+                    raise TariffError(f"record {n} (code {code}): needs 'duty'")
+                continue
+            report.lines += 1
             try:
                 expr = parse(duty) if isinstance(duty, str) else duty
             except TariffSyntaxError as exc:
-                raise TariffSyntaxError(f"record {n} (code {code}): {exc.args[0]}", exc.text, exc.position) from None
-            origins = rec.get("origins", [rec["origin"]] if rec.get("origin") else [])
-            text = duty if isinstance(duty, str) else str(duty)
-            if origins:
-                for o in origins:
-                    t.by_origin[(code, o)] = expr
-                    t.texts[(code, o)] = text
-            else:
-                if code in t.lines:
-                    raise TariffError(f"record {n}: code {code} appears twice")
-                t.lines[code] = expr
-                t.texts[(code, "")] = text
+                if errors == "raise":
+                    raise TariffSyntaxError(f"record {n} (code {code}): {exc.args[0]}", exc.text,
+                                            exc.position) from None
+                report.syntax_errors.append((code, "duty", duty, str(exc)))
+                expr = CannotAssess(f"{R_UNPARSED}: {exc}".replace("]", ")"), duty)
+            report.add(code, unevaluable_reason(expr))
+            origins = rec.get("origins", rec.get("origin"))
+            try:
+                t.add(code, expr, kind=rec.get("measure") or "", origins=origins, program=rec.get("program") or "",
+                      valid_from=rec.get("valid_from"), valid_to=rec.get("valid_to"), source=rec.get("source") or "",
+                      text=duty if isinstance(duty, str) else str(expr))
+            except TariffError as exc:
+                raise TariffError(f"record {n}: {exc}") from None
+        t.report = report
         return t
 
     @classmethod
-    def from_csv(cls, path: str, *, name: str = "") -> "Tariff":
-        """Our own CSV schema: columns code, duty, and optionally origin, description, source."""
+    def from_csv(cls, path: str, *, name: str = "", errors: str = "raise") -> "Tariff":
+        """Our own CSV schema (docs/tariffs.md): a header row with ``code``, ``duty`` and optional columns."""
         import csv
-        with open(path, newline="", encoding="utf-8") as f:
-            rows = [{k: v for k, v in r.items() if k in ("code", "duty", "origin", "description", "source") and v}
-                    for r in csv.DictReader(f)]
-        return cls.from_records(rows, name=name or str(path))
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            reader = csv.DictReader(f)
+            rows = [{k: v for k, v in r.items() if k in RECORD_KEYS and v not in (None, "")} for r in reader]
+        return cls.from_records(rows, name=name or str(path), errors=errors)
+
+    def to_csv(self, path: str) -> None:
+        """Write our CSV schema; ``Tariff.from_csv`` reads it back into an equal tariff."""
+        import csv
+        cols = [k for k in RECORD_KEYS if k != "origins"]
+        with open(path, "w", newline="", encoding="utf-8") as f:
+            w = csv.DictWriter(f, fieldnames=cols)
+            w.writeheader()
+            for r in self.to_records():
+                w.writerow(r)
+
+    @classmethod
+    def from_parquet(cls, path: str, *, name: str = "", errors: str = "raise") -> "Tariff":
+        """Our schema as a Parquet file (string columns; needs pyarrow)."""
+        try:
+            import pyarrow.parquet as pq
+        except ImportError:  # pragma: no cover
+            raise TariffError("reading Parquet needs pyarrow (pip install 'deminimis[frames]')") from None
+        table = pq.read_table(path)
+        cols = [c for c in table.column_names if c in RECORD_KEYS]
+        data = {c: table.column(c).to_pylist() for c in cols}
+        rows = [{c: data[c][i] for c in cols if data[c][i] not in (None, "")} for i in range(table.num_rows)]
+        return cls.from_records(rows, name=name or str(path), errors=errors)
+
+    def to_parquet(self, path: str) -> None:
+        """Write our schema as Parquet (needs pyarrow)."""
+        try:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+        except ImportError:  # pragma: no cover
+            raise TariffError("writing Parquet needs pyarrow (pip install 'deminimis[frames]')") from None
+        recs = self.to_records()
+        cols = [k for k in RECORD_KEYS if k != "origins"]
+        pq.write_table(pa.table({c: pa.array([r.get(c) for r in recs], type=pa.string()) for c in cols}), path)
+
+    @classmethod
+    def from_usitc_csv(cls, path: str, **kwargs: Any) -> "Tariff":
+        """The USITC HTS CSV export; see ``deminimis.tariff.loaders.load_usitc_csv``."""
+        from .loaders import load_usitc_csv
+        return load_usitc_csv(path, **kwargs)
+
+    @classmethod
+    def from_uk_global_tariff_csv(cls, path: str, column: str = "ukgt", **kwargs: Any) -> "Tariff":
+        """The UK Global Tariff CSV (``column="ukgt"`` GBP, or ``"cet"``: the EU CET 2020 in EUR)."""
+        from .loaders import load_uk_global_tariff_csv
+        return load_uk_global_tariff_csv(path, column=column, **kwargs)
+
+    # ---------------------------------------------------------- views
+
+    def measures(self, code: str | None = None) -> list[Measure]:
+        """The measures of one line (exact code), or of every line."""
+        if code is not None:
+            return list(self._measures.get(_check_code(code), ()))
+        return [m for c in sorted(self._measures) for m in self._measures[c]]
+
+    @property
+    def lines(self) -> dict[str, ParsedExpr]:
+        """Code -> base expression as parsed (the first base measure of each line that has one)."""
+        if self._lines_view is None:
+            view: dict[str, ParsedExpr] = {}
+            for c in sorted(self._measures):
+                for m in self._measures[c]:
+                    if m.kind == "base":
+                        view[c] = m.expr
+                        break
+            self._lines_view = view
+        return self._lines_view
+
+    @property
+    def by_origin(self) -> dict[tuple[str, str], ParsedExpr]:
+        """(code, origin) -> expression of the origin measures, one entry per listed origin."""
+        return {(c, o): m.expr for c in sorted(self._measures) for m in self._measures[c]
+                if m.kind == "origin" for o in sorted(m.origins or ())}
+
+    @property
+    def texts(self) -> dict[tuple[str, str], str]:
+        return {(m.code, ""): m.text for m in self.measures() if m.kind == "base"}
+
+    def units(self, code: str) -> tuple[str, ...]:
+        """Units of quantity of the line covering the code (longest prefix; else the lines under it, if all agree)."""
+        code = _check_code(code)
+        for n in range(len(code), 1, -1):
+            u = self._units.get(code[:n])
+            if u:
+                return u
+        under = {u for c, u in self._units.items() if c.startswith(code)}
+        return under.pop() if len(under) == 1 else ()
+
+    def description(self, code: str) -> str:
+        return self._descriptions.get(_check_code(code), "")
+
+    def __len__(self) -> int:
+        return len(self._measures)
+
+    def __iter__(self) -> Iterator[Measure]:
+        return iter(self.measures())
+
+    def __repr__(self) -> str:
+        return f"Tariff({self.name!r}, {len(self)} lines, {sum(map(len, self._measures.values()))} measures)"
+
+    # ---------------------------------------------------------- records and hash
 
     def to_records(self) -> list[dict[str, str]]:
-        out = [{"code": c, "duty": self.texts.get((c, ""), str(e))} for c, e in sorted(self.lines.items())]
-        out += [{"code": c, "origin": o, "duty": self.texts.get((c, o), str(e))}
-                for (c, o), e in sorted(self.by_origin.items())]
+        """Our schema's records, one per measure (plus lines with only units or a description)."""
+        out: list[dict[str, str]] = []
+        for code in sorted(set(self._measures) | set(self._units) | set(self._descriptions)):
+            recs = [m.record() for m in self._measures.get(code, ())] or [{"code": code}]
+            if code in self._units:
+                recs[0]["units"] = ";".join(self._units[code])
+            if code in self._descriptions:
+                recs[0]["description"] = self._descriptions[code]
+            out.extend(recs)
         return out
-
-    def lookup(self, code: str, origin: str | None = None) -> tuple[Expr, str] | None:
-        """The expression for an item code and origin, and the line it came from."""
-        if origin:
-            for n in range(len(code), 1, -1):
-                e = self.by_origin.get((code[:n], origin))
-                if e is not None:
-                    return e, code[:n]
-        for n in range(len(code), 1, -1):
-            e = self.lines.get(code[:n])
-            if e is not None:
-                return e, code[:n]
-        return None
 
     @property
     def content_hash(self) -> str:
-        blob = json.dumps(self.to_records(), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(blob.encode()).hexdigest()
+        if self._hash is None:
+            blob = json.dumps(self.to_records(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+            self._hash = hashlib.sha256(blob.encode()).hexdigest()
+        return self._hash
 
-    def __len__(self) -> int:
-        return len(self.lines) + len(self.by_origin)
+    # ---------------------------------------------------------- lookup
+
+    def _build_index(self) -> tuple[dict[str, list[Measure]], dict[str, dict[str, list[Measure]]],
+                                    dict[str, list[Measure]], list[str]]:
+        if self._index is None:
+            base: dict[str, list[Measure]] = {}
+            by_origin: dict[str, dict[str, list[Measure]]] = {}
+            additional: dict[str, list[Measure]] = {}
+            for code, ms in self._measures.items():
+                for m in ms:
+                    if m.kind == "base":
+                        base.setdefault(code, []).append(m)
+                    elif m.kind == "origin":
+                        for o in m.origins or ():
+                            by_origin.setdefault(code, {}).setdefault(o, []).append(m)
+                    else:
+                        additional.setdefault(code, []).append(m)
+            rated = sorted(set(base) | set(by_origin))
+            self._index = (base, by_origin, additional, rated)
+        return self._index
+
+    def lookup(self, code: str, origin: str | None = None, *, on: _dt.date | None = None) -> tuple[Expr, str] | None:
+        """The duty expression (core nodes only) for an item code and origin, and the line it came from.
+
+        ``on`` (the assessment date) selects measures in force and seasonal rates; without it,
+        validity dates are ignored and a seasonal rate cannot be assessed.  None when no line covers
+        the code.
+        """
+        if isinstance(on, _dt.datetime):
+            on = on.date()
+        key = (code, origin or "", on)
+        try:
+            return self._cache[key]
+        except KeyError:
+            pass
+        found = self._lookup(_check_code(code), origin or "", on)
+        self._cache[key] = found
+        return found
+
+    def _lookup(self, code: str, origin: str, on: _dt.date | None) -> tuple[Expr, str] | None:
+        base, by_origin, additional, rated = self._build_index()
+        rate = self._rate(code, origin, on, base, by_origin)
+        line = rate[1] if rate else None
+        if rate is None:
+            under = self._under(code, rated)
+            if under:
+                results = [self.lookup(c, origin, on=on) for c in under]
+                exprs = {r[0] for r in results if r is not None}
+                if len(exprs) == 1 and all(r is not None for r in results):
+                    return results[0]  # type: ignore[return-value]
+                return CannotAssess(R_AMBIGUOUS, code), code
+        adds: list[Expr] = []
+        for n in range(len(code), 1, -1):
+            for m in additional.get(code[:n], ()):
+                if m.in_force(on) and m.applies_to(origin):
+                    e = self._resolve(m.expr, on, additional=True)
+                    if e is not None:
+                        adds.append(e)
+                    line = line or code[:n]
+        if rate is None:
+            if line is None:
+                return None
+            return CannotAssess(R_NO_BASE, code), line
+        return stack(rate[0], adds), rate[1]
+
+    @staticmethod
+    def _under(code: str, rated: list[str]) -> list[str]:
+        i = bisect.bisect_left(rated, code)
+        out = []
+        while i < len(rated) and rated[i].startswith(code):
+            if rated[i] != code:
+                out.append(rated[i])
+            i += 1
+        return out
+
+    def _rate(self, code: str, origin: str, on: _dt.date | None, base: dict[str, list[Measure]],
+              by_origin: dict[str, dict[str, list[Measure]]]) -> tuple[Expr, str] | None:
+        if origin:
+            for n in range(len(code), 1, -1):
+                ms = [m for m in by_origin.get(code[:n], {}).get(origin, ()) if m.in_force(on)]
+                if ms:
+                    exprs = [self._resolve(m.expr, on) for m in ms]
+                    return lesser_of(exprs, " | ".join(m.text for m in ms)), code[:n]  # type: ignore[arg-type]
+        for n in range(len(code), 1, -1):
+            ms = [m for m in base.get(code[:n], ()) if m.in_force(on)]
+            if ms:
+                exprs = list(dict.fromkeys(self._resolve(m.expr, on) for m in ms))
+                if len(exprs) == 1:
+                    return exprs[0], code[:n]  # type: ignore[return-value]
+                return CannotAssess(R_SEVERAL_DATED if on is None else R_SEVERAL_RATES,
+                                    " | ".join(m.text for m in ms)), code[:n]
+        return None
+
+    def _resolve(self, e: ParsedExpr, on: _dt.date | None, *, additional: bool = False,
+                 depth: int = 0) -> Expr | None:
+        """A parsed tree -> core nodes (None: an addition of nothing)."""
+        if isinstance(e, Seasonal):
+            if on is None:
+                return CannotAssess(R_SEASON_NEEDS_DATE, str(e))
+            picked = e.pick(on)
+            if picked is None:
+                return CannotAssess(R_NO_SEASON, str(e))
+            return self._resolve(picked, on, additional=additional, depth=depth)
+        if isinstance(e, (Applicable, NoChange)):
+            if not additional:
+                return CannotAssess(R_APPLICABLE_ALONE, str(e))
+            if isinstance(e, Applicable) and e.plus is not None:
+                return self._resolve(e.plus, on, additional=True, depth=depth)
+            return None
+        if isinstance(e, HeadingRef):
+            if additional and depth < 4:
+                ms = [m for m in self._measures.get(e.code, ()) if m.in_force(on) and m.kind != "origin"]
+                adds = [m for m in ms if m.kind == "additional"]
+                refs = adds or [m for m in ms if m.kind == "base"]
+                if refs and (adds or all(isinstance(m.expr, (Applicable, NoChange, HeadingRef)) for m in refs)):
+                    parts = [self._resolve(m.expr, on, additional=True, depth=depth + 1) for m in refs]
+                    parts = [p for p in parts if p is not None]
+                    return stack(parts[0], parts[1:]) if parts else None
+            return CannotAssess(R_HEADING, str(e))
+        return e
+
+    def resolve(self, codes: Sequence[str] | Any, origins: Sequence[str] | Any = None, *,
+                on: _dt.date | None = None) -> Resolution:
+        """Resolve a column of codes (and origins) once per distinct pair, vectorised.
+
+        Returns ``Resolution(exprs, index, lines, missing)``: ``exprs[index[i]]`` is item i's
+        expression; ``index`` is -1 and ``missing[i]`` True where no line covers the code.
+        """
+        import numpy as np
+        codes_arr = np.asarray(codes)
+        n = len(codes_arr)
+        if codes_arr.dtype.kind not in "US":
+            codes_arr = codes_arr.astype(str)
+        if origins is None:
+            org_idx = np.zeros(n, dtype=np.int64)
+            org_names = np.array([""])
+        else:
+            org_arr = np.asarray(origins)
+            if org_arr.dtype.kind not in "US":
+                org_arr = org_arr.astype(str)
+            org_names, org_idx = np.unique(org_arr, return_inverse=True)
+        code_names, code_idx = np.unique(codes_arr, return_inverse=True)
+        pair = code_idx.astype(np.int64) * len(org_names) + org_idx
+        pairs, pair_idx = np.unique(pair, return_inverse=True)
+        exprs: list[Expr] = []
+        lines: list[str | None] = []
+        row_of: dict[Expr, int] = {}
+        measure_of_pair = np.empty(len(pairs), dtype=np.int32)
+        for p, key in enumerate(pairs.tolist()):
+            code = str(code_names[key // len(org_names)])
+            origin = str(org_names[key % len(org_names)])
+            found = self.lookup(code, origin, on=on)
+            if found is None:
+                measure_of_pair[p] = -1
+                continue
+            r = row_of.setdefault(found[0], len(exprs))
+            if r == len(exprs):
+                exprs.append(found[0])
+                lines.append(found[1])
+            measure_of_pair[p] = r
+        index = measure_of_pair[pair_idx.reshape(-1)] if n else np.zeros(0, dtype=np.int32)
+        return Resolution(exprs, index, lines, index < 0)
+
+
+def _overlap(a: Measure, b: Measure) -> bool:
+    lo = max(a.valid_from or _dt.date.min, b.valid_from or _dt.date.min)
+    hi = min(a.valid_to or _dt.date.max, b.valid_to or _dt.date.max)
+    return lo < hi
+
+
+__all__ = ["FREE", "LoadReport", "Measure", "Resolution", "Tariff", "lesser_of", "stack", "unevaluable_reason"]
