@@ -26,7 +26,7 @@ from .money import INT64_MAX, CURRENCY_EXPONENTS, to_minor
 from .rates import ExchangeRates
 from .regimes.model import Regime, Rule
 from .tariff.compile import compile_measures
-from .tariff.expr import QUANTITY_COLUMNS, quantities_used
+from .tariff.expr import QUANTITY_COLUMNS, Expr, quantities_used
 from .tariff.table import Tariff
 
 _PER_CODE = {"item": 0, "consignment": 1, "consignee_day": 2, "consignee_year": 3}
@@ -48,7 +48,7 @@ def factorize(a: np.ndarray) -> tuple[np.ndarray, list[Any]]:
     return codes, list(index)
 
 
-def _first_bad(codes: np.ndarray, bad: Sequence[bool]) -> int | None:
+def _first_bad(codes: np.ndarray, bad: Sequence[bool] | np.ndarray) -> int | None:
     """First row whose distinct value is bad."""
     mask = np.asarray(bad, dtype=bool)
     if not mask.any():
@@ -286,7 +286,9 @@ def prepare(items: Any, *, regime: Regime, tariff: Tariff, rates: ExchangeRates 
     # tariff measures, resolved once per distinct (code, origin)
     pair = code_idx * len(origins) + org_idx
     pair_idx, pairs = factorize(pair)
-    exprs, measure_of_pair, expr_row = [], np.empty(len(pairs), dtype=np.int32), {}
+    exprs: list[Expr] = []
+    expr_row: dict[Expr, int] = {}
+    measure_of_pair = np.empty(len(pairs), dtype=np.int32)
     item_flags_pair = np.zeros(len(pairs), dtype=np.uint8)
     rules = {"duty_relief": regime.duty_relief, "vat_relief": regime.vat_relief,
              "collection_at_sale": regime.collection_at_sale,
@@ -327,7 +329,7 @@ def prepare(items: Any, *, regime: Regime, tariff: Tariff, rates: ExchangeRates 
 
     # VAT rates per distinct (destination, category), as exact effective rationals
     cats = [vat.category_of(c) for c in codes]
-    cat_idx_of_code = {}
+    cat_idx_of_code: dict[str, int] = {}
     cat_names: list[str] = []
     for c in cats:
         cat_idx_of_code.setdefault(c, len(cat_names))
@@ -404,10 +406,7 @@ def effective_vat_rate(percent: Decimal, method: str, factor: Decimal) -> tuple[
 
 def consignee_groups(per: str, consignee: list[Any], dates: list[_dt.date]) -> tuple[np.ndarray, np.ndarray, int]:
     """Group id per consignment and the cumulative order (by group, date, first appearance)."""
-    if per == "consignee_day":
-        keys = [(c, d) for c, d in zip(consignee, dates)]
-    else:
-        keys = [(c, d.year) for c, d in zip(consignee, dates)]
+    keys: list[tuple[Any, Any]] = [(c, d if per == "consignee_day" else d.year) for c, d in zip(consignee, dates)]
     index: dict[Any, int] = {}
     group = np.array([index.setdefault(k, len(index)) for k in keys], dtype=np.int64)
     ordinal = np.array([d.toordinal() for d in dates], dtype=np.int64)

@@ -28,7 +28,7 @@ from .errors import (AmountOverflowError, InconsistentConsignmentError, InvalidV
                      RegimeError, TariffError, UnknownCodeError, UnknownCurrencyError)
 from .money import CURRENCY_EXPONENTS
 from .rates import ExchangeRates
-from .regimes.model import Condition, Regime, Rule
+from .regimes.model import Condition, Fee, Regime, Rule
 from .rounding import Rounding, round_ratio
 from .tariff.expr import QUANTITY_COLUMNS, AdValorem, Bounded, CannotAssess, Compound, Expr, Specific
 from .tariff.table import Tariff
@@ -309,15 +309,16 @@ def assess(items: Any, *, regime: Regime | dict | str, tariff: Tariff, rates: Ex
                     column=col, row=i)
     for e in dict.fromkeys(exprs):
         _check_compilable(e, ccy, exp)
-    dest_of = (lambda c: percons["destination"][c]) if "destination" in percons else \
-        (lambda c: vat.default_destination)
+    def dest_of(c: Any) -> str:
+        return str(percons["destination"][c] if "destination" in percons else vat.default_destination)
+
     rate_of_item: list[Fraction] = []
     for i in range(n):
         dest, cat = dest_of(cons[i]), vat.category_of(codes[i])
         if cat not in vat.rates[dest]:
             raise RegimeError(f"regime {reg.id}: destination {dest} has no {cat!r} VAT rate")
-        r = Fraction(vat.rates[dest][cat]) / 100
-        rate_of_item.append((r if vat.method == "exclusive" else r / (1 - r)) * Fraction(vat.factor))
+        pct = Fraction(vat.rates[dest][cat]) / 100
+        rate_of_item.append((pct if vat.method == "exclusive" else pct / (1 - pct)) * Fraction(vat.factor))
 
     cons_order = list(dict.fromkeys(cons))
     members: dict[Any, list[int]] = {c: [] for c in cons_order}
@@ -329,9 +330,10 @@ def assess(items: Any, *, regime: Regime | dict | str, tariff: Tariff, rates: Ex
             for col in ("consignee", "date"):
                 if col not in percons:
                     raise MissingColumnError(f"regime {reg.id} aggregates {per}; give {col}", column=col)
-    for r in [f for f in reg.fees] + [reg.duty_relief, reg.vat_relief, reg.collection_at_sale,
-                                      reg.flat_duty.rule if reg.flat_duty else None]:
-        if r is not None and r.transports is not None and "transport" not in percons:
+    conditional: list[Rule | Fee | None] = [*reg.fees, reg.duty_relief, reg.vat_relief, reg.collection_at_sale,
+                                            reg.flat_duty.rule if reg.flat_duty else None]
+    for item_rule in conditional:
+        if item_rule is not None and item_rule.transports is not None and "transport" not in percons:
             raise MissingColumnError(f"regime {reg.id} has transport conditions; give transport", column="transport")
 
     # --- 1. conversion into the customs currency
@@ -537,26 +539,26 @@ def assess(items: Any, *, regime: Regime | dict | str, tariff: Tariff, rates: Ex
         # fees
         due = any(duty[i] > 0 or vat_b[i] > 0 for i in idx)
         fee_total = 0
-        for f in reg.fees:
+        for fee in reg.fees:
             cv = c_cust[c]
-            if f.transports is not None and percons["transport"][c] not in f.transports:
+            if fee.transports is not None and percons["transport"][c] not in fee.transports:
                 continue
-            if f.when == "due" and not due:
+            if fee.when == "due" and not due:
                 continue
-            if f.value_above is not None and not cv > reg.amount_minor(f.value_above, "fee"):
+            if fee.value_above is not None and not cv > reg.amount_minor(fee.value_above, "fee"):
                 continue
-            if f.value_up_to is not None and not cv <= reg.amount_minor(f.value_up_to, "fee"):
+            if fee.value_up_to is not None and not cv <= reg.amount_minor(fee.value_up_to, "fee"):
                 continue
-            amount = _rnd(cv * Fraction(f.percent) / 100, rf, exp) if f.percent else 0
-            amount = _fits(amount + reg.amount_minor(f.amount, "fee"), "fee", idx[0])
-            if f.minimum is not None:
-                amount = max(amount, reg.amount_minor(f.minimum, "fee"))
-            if f.maximum is not None:
-                amount = min(amount, reg.amount_minor(f.maximum, "fee"))
-            if f.per == "item":
+            amount = _rnd(cv * Fraction(fee.percent) / 100, rf, exp) if fee.percent else 0
+            amount = _fits(amount + reg.amount_minor(fee.amount, "fee"), "fee", idx[0])
+            if fee.minimum is not None:
+                amount = max(amount, reg.amount_minor(fee.minimum, "fee"))
+            if fee.maximum is not None:
+                amount = min(amount, reg.amount_minor(fee.maximum, "fee"))
+            if fee.per == "item":
                 amount = _fits(amount * len(idx), "fee", idx[0])
             fee_total = _fits(fee_total + amount, "fee", idx[0])
-            trace(idx[0], f"fee {f.name}: {amount}")
+            trace(idx[0], f"fee {fee.name}: {amount}")
         fees = dict(zip(idx, allocate(fee_total, [customs[i] for i in idx])))
 
         # totals

@@ -108,7 +108,7 @@ class Rule:
     _KEYS = {"conditions", "excluded_codes", "excluded_origins", "transports", "requires_collected_at_sale"}
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any], what: str, *, extra: set[str] = frozenset(),
+    def from_dict(cls, d: Mapping[str, Any], what: str, *, extra: frozenset[str] = frozenset(),
                   requires_default: bool = False) -> "Rule":
         _keys(d, cls._KEYS | set(extra), what)
         conds = tuple(Condition.from_dict(c) for c in d.get("conditions", ()))
@@ -319,9 +319,9 @@ class Regime:
         rounding_in = dict(d.get("rounding", {}))
         _keys(rounding_in, set(_ROUNDING_KINDS), "rounding")
         rounding = {k: Rounding.from_dict(rounding_in.get(k)) for k in _ROUNDING_KINDS}
-        for k, r in rounding.items():
-            r.quantum_minor(exp)  # raises if not whole minor units
-            if k in ("conversion", "fee") and r.level != "item":
+        for k, rnd in rounding.items():
+            rnd.quantum_minor(exp)  # raises if not whole minor units
+            if k in ("conversion", "fee") and rnd.level != "item":
                 raise RegimeError(f"rounding.{k}: only level 'item' exists for {k}")
 
         def rule(key: str, requires_default: bool = False) -> Rule | None:
