@@ -129,7 +129,7 @@ def _add(t: Tariff, report: LoadReport, code: str, expr: ParsedExpr, text: str, 
 
 def load_usitc_csv(path: str, *, programs: Mapping[str, Iterable[str]] | None = None,
                    column2_origins: Iterable[str] = US_COLUMN2_ORIGINS, valid_from: Any = None,
-                   valid_to: Any = None, name: str | None = None) -> Tariff:
+                   valid_to: Any = None, name: str | None = None, cite: str | None = None) -> Tariff:
     """Load the USITC HTS CSV export (columns ``HTS Number``, ``Unit of Quantity``,
     ``General Rate of Duty``, ``Special Rate of Duty``, ``Column 2 Rate of Duty``,
     ``Additional Duties``...).
@@ -141,7 +141,9 @@ def load_usitc_csv(path: str, *, programs: Mapping[str, Iterable[str]] | None = 
       program list (chapter 99 lines) applies to every mapped origin.
     - Column 2 -> ``origin`` measures for ``column2_origins`` (CU, KP, RU, BY).
     - Additional Duties (chapter 99 lines) -> ``additional`` measures for every origin.
-    - Unit of Quantity -> the line's units.  Rates are in US dollars (``¢`` = USD 0.01).
+    - Unit of Quantity -> the line's units; Description -> the line's description, prefixed by
+      its parents' (``Of cotton`` under ``T-shirts, singlets...``).  Rates are in US dollars.
+    - ``cite``: when given, every measure's source is ``"{cite}, {column}"`` (the built-in samples).
     """
     mapping = {k: tuple(v) for k, v in (us_programs() if programs is None else programs).items()}
     every_mapped = sorted({o for v in mapping.values() for o in v})
@@ -149,6 +151,8 @@ def load_usitc_csv(path: str, *, programs: Mapping[str, Iterable[str]] | None = 
     t = Tariff(name=name or f"USITC HTS CSV {os.path.basename(path)}")
     report = LoadReport(source=os.path.basename(path))
     dates = {"valid_from": valid_from, "valid_to": valid_to}
+    parents: list[str] = []  # descriptions of the open indent levels
+    src = (lambda col: f"{cite}, {col}") if cite else (lambda col: "")
     with open(path, newline="", encoding="utf-8-sig") as f:
         reader = csv.DictReader(f)
         need = {"HTS Number", "General Rate of Duty", "Special Rate of Duty", "Column 2 Rate of Duty"}
@@ -158,6 +162,15 @@ def load_usitc_csv(path: str, *, programs: Mapping[str, Iterable[str]] | None = 
         for row in reader:
             report.rows += 1
             code = "".join(ch for ch in (row.get("HTS Number") or "") if ch.isdigit())
+            desc = " ".join((row.get("Description") or "").split())
+            try:
+                indent = int(row.get("Indent") or 0)
+            except ValueError:
+                indent = len(parents)
+            del parents[indent:]
+            full = " ".join(p for p in parents + [desc] if p)
+            parents.extend([""] * (indent - len(parents)))
+            parents.append(desc)
             cells = {k: (row.get(k) or "").strip() for k in ("General Rate of Duty", "Special Rate of Duty",
                                                               "Column 2 Rate of Duty", "Additional Duties")}
             if not code:
@@ -168,10 +181,11 @@ def load_usitc_csv(path: str, *, programs: Mapping[str, Iterable[str]] | None = 
                 continue
             report.lines += 1
             units = _units(row.get("Unit of Quantity") or "")
-            t.set_line(code, units=units, description=(row.get("Description") or "").strip() or None)
+            t.set_line(code, units=units, description=full or None)
             general = cells["General Rate of Duty"]
             if general:
-                _add(t, report, code, _parse_cell(general, code, "general", report, "USD"), general, **dates)
+                _add(t, report, code, _parse_cell(general, code, "general", report, "USD"), general,
+                     source=src("General Rate of Duty"), **dates)
             special = cells["Special Rate of Duty"]
             if special:
                 try:
@@ -192,16 +206,17 @@ def load_usitc_csv(path: str, *, programs: Mapping[str, Iterable[str]] | None = 
                             report.notes[f"special rate of program {s} not applied (not mapped to origins)"] += 1
                     if origins:
                         _add(t, report, code, expr, seg, kind="origin", origins=sorted(origins),
-                             program=",".join(syms) if syms else "special", **dates)
+                             program=",".join(syms) if syms else "special", source=src("Special Rate of Duty"), **dates)
             column2 = cells["Column 2 Rate of Duty"]
             if column2:
                 expr = _parse_cell(column2, code, "column 2", report, "USD")
                 if col2:
-                    _add(t, report, code, expr, column2, kind="origin", origins=col2, program="column 2", **dates)
+                    _add(t, report, code, expr, column2, kind="origin", origins=col2, program="column 2",
+                         source=src("Column 2 Rate of Duty"), **dates)
             additional = cells["Additional Duties"]
             if additional:
                 expr = _parse_cell(additional, code, "additional", report, "USD")
-                _add(t, report, code, expr, additional, kind="additional", **dates)
+                _add(t, report, code, expr, additional, kind="additional", source=src("Additional Duties"), **dates)
     t.report = report
     return t
 
@@ -221,14 +236,14 @@ UK_COLUMNS = {"ukgt": ("ukgt_duty_rate", "GBP"), "cet": ("cet_duty_rate", "EUR")
 
 
 def load_uk_global_tariff_csv(path: str, *, column: str = "ukgt", valid_from: Any = None, valid_to: Any = None,
-                              name: str | None = None) -> Tariff:
+                              name: str | None = None, cite: str | None = None) -> Tariff:
     """Load the UK Global Tariff CSV (uktrade/global-uk-tariff: ``commodity``, ``description``,
     ``cet_duty_rate``, ``ukgt_duty_rate``, ...).
 
     ``column="ukgt"``: the UK Global Tariff in GBP; ``column="cet"``: the EU Common External
     Tariff 2020 printed beside it, in EUR.  8- and 10-digit codes; every rate is a ``base``
     measure.  The flags ``trade_remedy_applies``, ``suspension_applies`` and ``atq_applies`` are
-    not modelled: their counts are in ``report.notes``.
+    not modelled: their counts are in ``report.notes``.  ``cite``: every measure's source.
     """
     key = column.lower().replace("_duty_rate", "")
     if key not in UK_COLUMNS:
@@ -256,7 +271,7 @@ def load_uk_global_tariff_csv(path: str, *, column: str = "ukgt", valid_from: An
                 report.notes["lines without a rate (inherit by lookup)"] += 1
                 continue
             _add(t, report, code, _parse_cell(rate, code, col, report, currency), rate,
-                 valid_from=valid_from, valid_to=valid_to)
+                 valid_from=valid_from, valid_to=valid_to, source=cite or "")
     t.report = report
     return t
 
