@@ -305,15 +305,19 @@ static int dm_phase_convert(const dm_shared *sh, int64_t c0, int64_t c1, dm_erro
         for (int64_t j = offsets[c]; j < offsets[c + 1]; j++) {
             int64_t i = perm[j];
             int32_t k = in->cur[i];
-            if (in->conv_mul[k] == 1 && in->conv_div[k] == 1 && p->conv.quantum == 1)
-                out->intrinsic[i] = in->value[i]; /* already in the customs currency */
+            if (in->conv_mul[k] == 1 && in->conv_div[k] == 1)
+                out->intrinsic[i] = in->value[i]; /* factor exactly 1: no conversion, no rounding */
             else if (dm_round_div_u((dm_u128)in->value[i] * (dm_u128)in->conv_mul[k], (dm_u128)in->conv_div[k],
                                     p->conv.mode, p->conv.quantum, &out->intrinsic[i]))
                 DM_FAIL(i, DM_W_CONVERSION);
-            if (dm_add(s, out->intrinsic[i], &s)) DM_FAIL(i, DM_W_CONSIGNMENT_SUM);
+            if (dm_add(s, out->intrinsic[i], &s)) DM_FAIL(perm[offsets[c]], DM_W_CONSIGNMENT_SUM);
         }
         int32_t k = in->freight_cur[c];
-        if (dm_round_div_u((dm_u128)in->freight[c] * (dm_u128)in->conv_mul[k], (dm_u128)in->conv_div[k],
+        if (in->conv_mul[k] == 1 && in->conv_div[k] == 1) {
+            f = in->freight[c];
+            ins = in->insurance[c];
+            if (dm_add(f, ins, &f)) DM_FAIL(perm[offsets[c]], DM_W_FREIGHT);
+        } else if (dm_round_div_u((dm_u128)in->freight[c] * (dm_u128)in->conv_mul[k], (dm_u128)in->conv_div[k],
                            p->conv.mode, p->conv.quantum, &f) ||
             dm_round_div_u((dm_u128)in->insurance[c] * (dm_u128)in->conv_mul[k], (dm_u128)in->conv_div[k],
                            p->conv.mode, p->conv.quantum, &ins) ||

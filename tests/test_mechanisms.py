@@ -181,9 +181,6 @@ def test_conversion_quantum(quantum, mode, expected):
     check(items, reg, ZERO, kw={"rates": rates}, intrinsic=expected)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "docs/semantics.md section 2: 'an amount already in the customs currency is not changed', but both "
-    "engine and reference round it with the conversion quantum (EUR 12.34 with quantum '1' -> 1200)"))
 def test_amount_in_customs_currency_is_not_changed_by_conversion_quantum():
     reg = regime(rounding={"conversion": {"mode": "half_up", "quantum": "1"}})
     items = batch({"value": "12.34"}, consignment="A", hs_code=TSHIRT, currency="EUR", freight="0.56")

@@ -19,11 +19,13 @@ CONSIGNMENT_COLUMNS = ("freight", "insurance", "freight_currency", "collected_at
 REQUIRED = ("consignment", "hs_code", "value")
 
 
-def _to_array(v: Any) -> np.ndarray:
+def _to_array(v: Any, keep_arrow: bool = False) -> Any:
     if isinstance(v, np.ndarray):
         return v
     mod = type(v).__module__
     if mod.startswith("pyarrow"):
+        if keep_arrow:
+            return v.combine_chunks() if hasattr(v, "combine_chunks") else v
         return v.to_numpy(zero_copy_only=False)
     if mod.startswith("polars") or mod.startswith("pandas"):
         return v.to_numpy()
@@ -36,9 +38,17 @@ def _to_array(v: Any) -> np.ndarray:
     return np.asarray(v)
 
 
-def read_columns(items: Any) -> tuple[dict[str, np.ndarray], int]:
-    """The known columns present in `items`, as 1-d arrays of one length."""
+def read_columns(items: Any, *, keep_arrow: bool = False) -> tuple[dict[str, Any], int]:
+    """The known columns present in `items`, as 1-d arrays of one length.
+
+    With keep_arrow, Arrow columns (from a pyarrow Table, or a polars DataFrame,
+    which is Arrow underneath) stay pyarrow Arrays so the engine can use Arrow's
+    own hashing and buffers; otherwise everything is a numpy array.
+    """
     mod = type(items).__module__
+    if keep_arrow and mod.startswith("polars"):
+        items = items.to_arrow()
+        mod = "pyarrow"
     if mod.startswith("pyarrow"):
         names = list(items.column_names)
         get = items.column
@@ -60,8 +70,10 @@ def read_columns(items: Any) -> tuple[dict[str, np.ndarray], int]:
     for name in ITEM_COLUMNS + CONSIGNMENT_COLUMNS:
         if name not in names:
             continue
-        arr = _to_array(get(name))
-        if arr.ndim != 1:
+        arr = _to_array(get(name), keep_arrow)
+        if isinstance(arr, np.ndarray) and arr.dtype.kind == "M":
+            arr = arr.astype("datetime64[D]")  # dates are days; [ns] would read as integers
+        if getattr(arr, "ndim", 1) != 1:
             raise LengthMismatchError("a column must be one-dimensional", column=name)
         if n is None:
             n = len(arr)

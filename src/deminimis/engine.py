@@ -17,7 +17,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from . import _core
+from . import _arrow, _core
 from .assessment import Assessment, make_provenance
 from .columns import read_columns
 from .errors import (AmountOverflowError, InconsistentConsignmentError, InvalidValueError, MissingColumnError, RegimeError,
@@ -35,8 +35,13 @@ _RULE_BITS = {"duty_relief": 1, "vat_relief": 2, "collection_at_sale": 4, "flat_
 _LEVEL_CODE = {"item": 0, "consignment": 1}
 
 
-def factorize(a: np.ndarray) -> tuple[np.ndarray, list[Any]]:
+def factorize(a: Any) -> tuple[np.ndarray, list[Any]]:
     """Codes (int64, first-appearance order) and the distinct values of a column."""
+    if _arrow.is_arrow(a):
+        try:
+            return _arrow.factorize(a)
+        except NotImplementedError:  # a type Arrow cannot hash: take the general path
+            a = a.to_numpy(zero_copy_only=False)
     n = len(a)
     if n and a.dtype.kind in "iubUS":
         codes, first = _core.factorize(a)
@@ -83,9 +88,14 @@ def _origin_problem(x: Any) -> str | None:
     return None
 
 
-def _amounts(arr: np.ndarray, exps: np.ndarray, col: str, minor: bool, what: str,
+def _amounts(arr: Any, exps: np.ndarray, col: str, minor: bool, what: str,
              optional: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Exact int64 minor units of a column (exps: exponent per row); and a missing mask."""
+    if _arrow.is_arrow(arr):
+        fast = None if minor else _arrow.minor_units(arr, exps, col)
+        if fast is not None:
+            return fast, np.zeros(len(fast), dtype=bool)
+        arr = _arrow.to_numpy(arr)
     n = len(arr)
     missing = np.zeros(n, dtype=bool)
     if arr.dtype.kind in "iu":
@@ -174,11 +184,16 @@ def prepare(items: Any, *, regime: Regime, tariff: Tariff, rates: ExchangeRates 
         rates = ExchangeRates({}, base=regime.currency)
     if rates.base != regime.currency:
         raise RegimeError(f"exchange rates are into {rates.base}, the regime's currency is {regime.currency}")
-    cols, n = read_columns(items)
+    cols, n = read_columns(items, keep_arrow=True)
 
     # consignment ids, in first-appearance order
     cons_col = cols["consignment"]
-    if cons_col.dtype == object or cons_col.dtype.kind == "f":
+    if _arrow.is_arrow(cons_col):
+        if cons_col.null_count:
+            import pyarrow.compute as pc
+            row = int(np.flatnonzero(pc.is_null(cons_col).to_numpy(zero_copy_only=False))[0])
+            raise InvalidValueError("a consignment id is missing", column="consignment", row=row, value=None)
+    elif cons_col.dtype == object or cons_col.dtype.kind == "f":
         for i, x in enumerate(cons_col):
             if _is_missing(x):
                 raise InvalidValueError("a consignment id is missing", column="consignment", row=i, value=x)

@@ -338,17 +338,21 @@ def assess(items: Any, *, regime: Regime | dict | str, tariff: Tariff, rates: Ex
 
     # --- 1. conversion into the customs currency
     def convert(amount: Decimal, cur: str, row: int, what: str) -> int:
-        scale = Decimal(10) ** exp
-        if cur == ccy:
-            num, den = amount * scale, Decimal(1)
-        elif rates.quote == "foreign_per_base":
-            num, den = amount * scale, rates.rates[cur]
-        else:
-            num, den = amount * rates.rates[cur] * scale, Decimal(1)
+        r = reg.rounding["conversion"]
         with decimal.localcontext() as ctx:
-            ctx.prec = 200
-            r = reg.rounding["conversion"]
-            out = round_ratio(num, den, r.quantum_minor(exp), r.mode)
+            ctx.prec = 200  # every product below is exact at this precision
+            scale = Decimal(10) ** exp
+            if cur == ccy:
+                num, den = amount * scale, Decimal(1)
+            elif rates.quote == "foreign_per_base":
+                num, den = amount * scale, rates.rates[cur]
+            else:
+                num, den = amount * rates.rates[cur] * scale, Decimal(1)
+            source_minor = amount * Decimal(10) ** CURRENCY_EXPONENTS[cur]
+            if num == den * source_minor:  # a factor of exactly 1 converts nothing and rounds nothing
+                out = int(source_minor)
+            else:
+                out = round_ratio(num, den, r.quantum_minor(exp), r.mode)
         return _fits(out, what, row)
 
     intrinsic = [convert(values[i], curs[i], i, "converted value") for i in range(n)]

@@ -1,0 +1,77 @@
+"""Reading Arrow columns without leaving Arrow: hashing and exact decimals.
+
+pyarrow is optional: these functions are only reached with pyarrow arrays in hand.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .errors import AmountOverflowError, InvalidValueError
+from .money import INT64_MAX
+
+
+def is_arrow(a: Any) -> bool:
+    return type(a).__module__.startswith("pyarrow")
+
+
+def factorize(a: Any) -> tuple[np.ndarray, list[Any]]:
+    """Codes in first-appearance order and the distinct values, by Arrow's hash kernel."""
+    import pyarrow.compute as pc
+    enc = pc.dictionary_encode(a, null_encoding="encode")
+    codes = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    return codes, enc.dictionary.to_pylist()
+
+
+def minor_units(a: Any, exps: np.ndarray, col: str) -> np.ndarray | None:
+    """Exact int64 minor units of an Arrow decimal column, or None to take the general path.
+
+    A decimal128(p, s) holds unscaled integers u (value = u / 10^s); the minor
+    units of a currency with exponent e are u * 10^(e - s), which must be whole.
+    """
+    import pyarrow as pa
+    if (pa.types.is_string(a.type) or pa.types.is_large_string(a.type)) and len(a) and not a.null_count:
+        try:  # exact: a cast that would lose digits raises, and the general path names the row
+            a = a.cast(pa.decimal128(38, int(exps.max())))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return None
+    if not pa.types.is_decimal128(a.type) or a.null_count:
+        return None
+    s = a.type.scale
+    words = np.frombuffer(a.buffers()[1], dtype=np.int64)[2 * a.offset: 2 * (a.offset + len(a))]
+    low, high = words[0::2], words[1::2]
+    if not np.array_equal(high, low >> 63):  # needs more than 64 bits
+        return None
+    u = low
+    bad_neg = u < 0
+    shift = exps.astype(np.int64) - s
+    out = np.empty(len(u), dtype=np.int64)
+    up = shift >= 0
+    # scale up: u * 10^shift must fit
+    mul = np.where(up, 10 ** np.clip(shift, 0, 18), 1)
+    over = up & (u > INT64_MAX // mul)
+    # scale down: u must be divisible by 10^-shift
+    div = np.where(up, 1, 10 ** np.clip(-shift, 0, 18))
+    inexact = ~up & (u % div != 0)
+    bad = bad_neg | over | inexact
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        value = a[row].as_py()
+        if bad_neg[row]:
+            raise InvalidValueError("must not be negative", column=col, row=row, value=value)
+        if over[row]:
+            raise AmountOverflowError("does not fit in 64-bit minor units", column=col, row=row, value=value)
+        raise InvalidValueError(f"has more than {int(exps[row])} decimal places for its currency",
+                                column=col, row=row, value=value)
+    np.multiply(u, mul, out=out, where=up)
+    np.floor_divide(u, div, out=out, where=~up)
+    return out
+
+
+def to_numpy(a: Any) -> np.ndarray:
+    import pyarrow as pa
+    if pa.types.is_integer(a.type) and a.null_count == 0:
+        return a.to_numpy()
+    return a.to_numpy(zero_copy_only=False)
