@@ -78,7 +78,7 @@ BOUNDARIES = [
     ("US", "2025-09-30T23:59:59", "US-2025-08-29"),
     ("US", "2025-10-01", "US-2025-10-01"),
     ("US", "2026-09-30", "US-2025-10-01"),
-    ("US", "2026-10-01", "none"),
+    ("US", "2026-11-28", "US-2025-10-01"),  # FY2027 notice not found: FY2026 fees carried on (unverified)
     # CA: CUSMA thresholds from 1 Jul 2020 (CBSA CN 20-18).
     ("CA", "2020-06-30", "none"),
     ("CA", "2020-07-01", "CA-2020-07-01"),
