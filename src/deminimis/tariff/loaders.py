@@ -116,7 +116,7 @@ def _parse_cell(text: str, code: str, column: str, report: LoadReport, currency:
     except TariffSyntaxError as exc:
         report.syntax_errors.append((code, column, text, str(exc)))
         expr = CannotAssess(f"{R_UNPARSED}: {exc.args[0]}".replace("]", ")"), text.strip())
-    report.add(code, _reason(expr, currency))
+    report.add(code, _reason(expr, currency), column)
     return expr
 
 
@@ -192,7 +192,7 @@ def load_usitc_csv(path: str, *, programs: Mapping[str, Iterable[str]] | None = 
                     segments = split_special(special)
                 except TariffSyntaxError as exc:
                     report.syntax_errors.append((code, "special", special, str(exc)))
-                    report.add(code, R_UNPARSED)
+                    report.add(code, R_UNPARSED, "special")
                     segments = []
                 for seg, syms in segments:
                     expr = _parse_cell(seg, code, "special", report, "USD")

@@ -74,6 +74,7 @@ _AGRI = re.compile(r"(?:EA|EAR|ADSZ|ADSZR|ADFM|ADFMR|AD\s*S/Z|AD\s*F/M)(?![A-Za-
 _QUALIFIER = re.compile(r",?\s*(?:on|of|over|upon|including|for\s+each)\b", re.I)
 _UNIT_END = re.compile(r"\s*(?:\+|\(|\)|,(?!\d{3})|\bMIN\b|\bMAX\b|\bplus\b|\bon\b|\bof\b|\bover\b|\bupon\b"
                        r"|\bfor\s+each\b|$)", re.I)
+_WHOLE_VALUE = re.compile(r"on\s+the\s+(?:entire\s+set|full\s+value\s+of\s+the\s+imported\s+article)\b", re.I)
 _CANNOT = re.compile(r"CANNOT_ASSESS\[(?P<reason>[^\]]*)\]\((?P<text>.*)\)", re.S)
 
 # published prose forms (matched on the whole stripped text, case-insensitive, tolerant of the
@@ -173,7 +174,10 @@ class _Parser:
     # -- grammar
     def rate(self) -> ParsedExpr:
         alts: list[tuple[object, tuple[DayRange, ...]]] = []
+        starts: list[int] = []
         while True:
+            self.ws()
+            starts.append(self.pos)
             expr = self.bounded()
             ranges = self.day_ranges() if self.peek(r"\(") else ()
             alts.append((expr, ranges))
@@ -189,8 +193,9 @@ class _Parser:
             raise _NotAssessable(R_BARE_NUMBER)
         if len(alts) == 1 and not alts[0][1]:
             return alts[0][0]  # type: ignore[return-value]
-        if sum(1 for _, r in alts if not r) > 1:
-            raise self.fail("alternatives of a seasonal rate need date ranges")
+        bare = [i for i, (_, r) in enumerate(alts) if not r]
+        if len(bare) > 1:
+            raise self.fail("alternatives of a seasonal rate need date ranges", starts[bare[1]])
         return Seasonal(tuple(alts))  # type: ignore[arg-type]
 
     def day_ranges(self) -> tuple[DayRange, ...]:
@@ -282,9 +287,10 @@ class _Parser:
         if self.peek(_QUALIFIER):
             self.ws()
             rest = self.s[self.pos:]
-            if isinstance(term, AdValorem) and re.match(r"on\s+the\s+entire\s+set\b", rest, re.I):
-                self.pos += re.match(r"on\s+the\s+entire\s+set", rest, re.I).end()  # type: ignore[union-attr]
-                return term  # the whole set is the item: its value is the customs value
+            whole = _WHOLE_VALUE.match(rest)
+            if isinstance(term, AdValorem) and whole:
+                self.pos += whole.end()
+                return term  # the value of the whole item (the set, the article) is the customs value
             raise _NotAssessable(R_COMPONENT)
         return term
 

@@ -152,14 +152,20 @@ class LoadReport:
     codes: dict[str, list[str]] = field(default_factory=dict)           # reason -> codes
     syntax_errors: list[tuple[str, str, str, str]] = field(default_factory=list)  # code, column, text, error
     notes: Counter[str] = field(default_factory=Counter)                # other facts, e.g. unmapped programs
+    columns: dict[str, Counter[str]] = field(default_factory=dict)      # column -> rates, evaluable, errors
 
-    def add(self, code: str, reason: str | None) -> None:
+    def add(self, code: str, reason: str | None, column: str = "duty") -> None:
         self.rates += 1
+        col = self.columns.setdefault(column, Counter())
+        col["rates"] += 1
         if reason is None:
             self.evaluable += 1
+            col["evaluable"] += 1
         else:
             self.cannot_assess[reason] += 1
             self.codes.setdefault(reason, []).append(code)
+            if reason.startswith(R_UNPARSED):
+                col["syntax_errors"] += 1
 
     @property
     def parsed(self) -> int:
@@ -414,7 +420,7 @@ class Tariff:
                                             exc.position) from None
                 report.syntax_errors.append((code, "duty", duty, str(exc)))
                 expr = CannotAssess(f"{R_UNPARSED}: {exc}".replace("]", ")"), duty)
-            report.add(code, unevaluable_reason(expr))
+            report.add(code, unevaluable_reason(expr), "duty")
             origins = rec.get("origins", rec.get("origin"))
             try:
                 t.add(code, expr, kind=rec.get("measure") or "", origins=origins, program=rec.get("program") or "",
