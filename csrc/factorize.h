@@ -30,48 +30,64 @@ static inline uint64_t dm_hash_bytes(const unsigned char *p, int64_t width)
     return h ^ (h >> 32);
 }
 
+static inline int dm_rows_equal(const char *a, const char *b, int64_t width)
+{
+    if (width == 8) {
+        uint64_t x, y;
+        memcpy(&x, a, 8); memcpy(&y, b, 8);
+        return x == y;
+    }
+    return memcmp(a, b, (size_t)width) == 0;
+}
+
+typedef struct { uint64_t hash; int64_t id; } dm_slot; /* id + 1; 0 = empty */
+
 /* codes[i] = id of row i (ids in first-appearance order); first[id] = first row
  * with that id (first must have room for n entries).  Returns the number of
- * distinct rows, or -1 when memory runs out. */
+ * distinct rows, or -1 when memory runs out.  A row equal to the previous one
+ * (items of a consignment side by side) skips the hash table. */
 static int64_t dm_factorize(const char *data, int64_t n, int64_t width, int64_t stride,
                             int64_t *codes, int64_t *first)
 {
-    int64_t cap = 1024, mask, distinct = 0;
-    int64_t *table = calloc((size_t)cap, sizeof(int64_t)); /* id + 1; 0 = empty */
+    int64_t cap = 1024, distinct = 0;
+    dm_slot *table = calloc((size_t)cap, sizeof(dm_slot));
     if (!table) return -1;
-    mask = cap - 1;
     for (int64_t i = 0; i < n; i++) {
-        const unsigned char *row = (const unsigned char *)data + i * stride;
-        uint64_t h = dm_hash_bytes(row, width);
-        int64_t slot = (int64_t)(h & (uint64_t)mask);
+        const char *row = data + i * stride;
+        if (i && dm_rows_equal(row, row - stride, width)) {
+            codes[i] = codes[i - 1];
+            continue;
+        }
+        uint64_t h = dm_hash_bytes((const unsigned char *)row, width);
+        int64_t mask = cap - 1, slot = (int64_t)(h & (uint64_t)mask);
         for (;;) {
-            int64_t e = table[slot];
-            if (e == 0) {
-                table[slot] = distinct + 1;
+            dm_slot *e = &table[slot];
+            if (e->id == 0) {
+                e->hash = h;
+                e->id = distinct + 1;
                 first[distinct] = i;
                 codes[i] = distinct++;
                 break;
             }
-            if (memcmp(data + first[e - 1] * stride, row, (size_t)width) == 0) {
-                codes[i] = e - 1;
+            if (e->hash == h && dm_rows_equal(data + first[e->id - 1] * stride, row, width)) {
+                codes[i] = e->id - 1;
                 break;
             }
             slot = (slot + 1) & mask;
         }
         if (distinct * 2 > cap) { /* grow and rehash */
             int64_t ncap = cap * 2;
-            int64_t *nt = calloc((size_t)ncap, sizeof(int64_t));
+            dm_slot *nt = calloc((size_t)ncap, sizeof(dm_slot));
             if (!nt) { free(table); return -1; }
-            for (int64_t id = 0; id < distinct; id++) {
-                const unsigned char *r = (const unsigned char *)data + first[id] * stride;
-                int64_t s = (int64_t)(dm_hash_bytes(r, width) & (uint64_t)(ncap - 1));
-                while (nt[s]) s = (s + 1) & (ncap - 1);
-                nt[s] = id + 1;
+            for (int64_t k = 0; k < cap; k++) {
+                if (!table[k].id) continue;
+                int64_t s2 = (int64_t)(table[k].hash & (uint64_t)(ncap - 1));
+                while (nt[s2].id) s2 = (s2 + 1) & (ncap - 1);
+                nt[s2] = table[k];
             }
             free(table);
             table = nt;
             cap = ncap;
-            mask = cap - 1;
         }
     }
     free(table);
