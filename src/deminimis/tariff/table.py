@@ -360,7 +360,7 @@ class Tariff:
                     source or "")
         if m.valid_from and m.valid_to and m.valid_to <= m.valid_from:
             raise TariffError(f"code {code}: valid_to must be after valid_from")
-        for other in self._measures.get(code, ()):
+        for other in self._measures.get(code, ()) if kind != "additional" else ():  # additional duties stack
             if (other.kind, other.origins, other.program) == (m.kind, m.origins, m.program) and _overlap(other, m):
                 who = "" if m.origins is None else f" for origins {' '.join(sorted(m.origins))}"
                 raise TariffError(f"code {code} has two {m.kind} measures{who} in force at the same time")

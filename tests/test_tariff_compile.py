@@ -1,0 +1,127 @@
+"""Compiled measure records against the reference evaluation of the trees.
+
+The compiler (tariff/compile.py) turns a tree into the core's fixed-size record; the
+reference (deminimis.reference.duty_amount) evaluates the tree itself.  On random trees
+and random items they must agree exactly, for every rounding mode and quantum: first by
+evaluating the record with the core's own rounding helper (_core.round_div), then end to
+end through deminimis.assess with a minimal regime.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import deminimis as dm
+from deminimis import _core
+from deminimis.errors import TariffError
+from deminimis.money import CURRENCY_EXPONENTS
+from deminimis.reference import duty_amount, linear_amount
+from deminimis.rounding import MODES, Rounding
+from deminimis.tariff import AdValorem, Bounded, CannotAssess, Compound, Specific, Tariff
+from deminimis.tariff.compile import compile_measure, compile_measures
+from deminimis.tariff.expr import UNITS
+
+CURRENCIES = ["EUR", "USD", "JPY", "BHD", "GBP"]
+
+
+def _decimal(places: int, hi: int) -> st.SearchStrategy[Decimal]:
+    return st.builds(lambda m, p: Decimal(m).scaleb(-p), st.integers(0, hi), st.integers(0, places))
+
+
+def trees(ccy: str) -> st.SearchStrategy[Any]:
+    pct = st.one_of(_decimal(3, 10**5).map(lambda d: AdValorem(Fraction(d))),
+                    st.builds(lambda w, n: AdValorem(Fraction(w) + Fraction(n, 3)), st.integers(0, 90),
+                              st.integers(1, 2)))
+    spec = st.builds(Specific, _decimal(4, 10**6), st.just(ccy), st.sampled_from(sorted(UNITS)),
+                     st.one_of(st.just(Decimal(1)), st.sampled_from([Decimal(100), Decimal(1000), Decimal("2.5")])))
+    term = st.one_of(pct, spec)
+    linear = st.one_of(term, st.lists(term, min_size=2, max_size=3).map(lambda ts: Compound(tuple(ts))))
+    bounded = st.builds(Bounded, linear, st.one_of(st.none(), linear), st.one_of(st.none(), linear))
+    return st.one_of(linear, bounded)
+
+
+@st.composite
+def case(draw: Any) -> dict[str, Any]:
+    ccy = draw(st.sampled_from(CURRENCIES))
+    exp = CURRENCY_EXPONENTS[ccy]
+    tree = draw(trees(ccy))
+    mode = draw(st.sampled_from(sorted(MODES)))
+    quantum = draw(st.sampled_from([1, 5, 100]))
+    items = draw(st.lists(st.fixed_dictionaries({
+        "value": st.integers(0, 10**9), "mass": st.integers(0, 10**7), "volume": st.integers(0, 10**7),
+        "count": st.integers(0, 10**6)}), min_size=1, max_size=6))
+    return {"ccy": ccy, "exp": exp, "tree": tree, "mode": mode, "quantum": quantum, "items": items}
+
+
+def _record_duty(rec: np.void, value: int, q: dict[str, int], mode: str, quantum: int) -> int:
+    code = MODES[mode][0]
+
+    def clause(name: str) -> int:
+        num = (value * int(rec[f"{name}_adv"]) + q["mass"] * int(rec[f"{name}_mass"])
+               + q["volume"] * int(rec[f"{name}_vol"]) + q["count"] * int(rec[f"{name}_qty"]))
+        return _core.round_div(num, int(rec[f"{name}_den"]), code, quantum)
+
+    d = clause("main")
+    if rec["has_lo"]:
+        d = max(d, clause("lo"))
+    if rec["has_hi"]:
+        d = min(d, clause("hi"))
+    return d
+
+
+@given(case())
+def test_compiled_record_equals_reference(c: dict[str, Any]) -> None:
+    rec = compile_measures([c["tree"]], c["ccy"], c["exp"])[0]
+    rounding = Rounding(c["mode"], Decimal(c["quantum"]).scaleb(-c["exp"]))
+    for it in c["items"]:
+        q = {k: it[k] for k in ("mass", "volume", "count")}
+        want = duty_amount(c["tree"], it["value"], q, c["ccy"], c["exp"], rounding)
+        assert _record_duty(rec, it["value"], q, c["mode"], c["quantum"]) == want
+        # each clause is the exact linear amount (before rounding) as a ratio of integers
+        main = c["tree"].main if isinstance(c["tree"], Bounded) else c["tree"]
+        exact = linear_amount(main, it["value"], q, c["ccy"], c["exp"])
+        num = (it["value"] * int(rec["main_adv"]) + q["mass"] * int(rec["main_mass"])
+               + q["volume"] * int(rec["main_vol"]) + q["count"] * int(rec["main_qty"]))
+        assert Fraction(num, int(rec["main_den"])) == exact
+
+
+@given(case())
+def test_compiled_record_through_the_core(c: dict[str, Any]) -> None:
+    ccy, exp = c["ccy"], c["exp"]
+    regime = dm.Regime.from_dict({
+        "id": "tariff-check", "currency": ccy, "valuation": "FOB",
+        "vat": {"rates": {"XX": {"standard": "0"}}},
+        "rounding": {kind: {"mode": c["mode"], "quantum": str(Decimal(c["quantum"]).scaleb(-exp))}
+                     for kind in ("conversion", "duty", "vat", "fee")}})
+    tariff = Tariff.from_records([{"code": "6109", "duty": c["tree"]}])
+    n = len(c["items"])
+    items = {
+        "consignment": list(range(n)), "hs_code": ["6109100010"] * n, "currency": [ccy] * n,
+        "value": [it["value"] for it in c["items"]],
+        "net_mass_kg": [str(Decimal(it["mass"]).scaleb(-3)) for it in c["items"]],
+        "volume_l": [str(Decimal(it["volume"]).scaleb(-3)) for it in c["items"]],
+        "quantity": [str(Decimal(it["count"]).scaleb(-3)) for it in c["items"]],
+    }
+    rounding = Rounding(c["mode"], Decimal(c["quantum"]).scaleb(-exp))
+    want = [duty_amount(c["tree"], it["value"], {k: it[k] for k in ("mass", "volume", "count")}, ccy, exp, rounding)
+            for it in c["items"]]
+    got = dm.assess(items, regime=regime, tariff=tariff, amounts="minor")
+    assert got["duty"].tolist() == want
+
+
+def test_cannot_assess_record() -> None:
+    rec = compile_measure(CannotAssess("agricultural component", "EA"), "EUR", 2)
+    assert rec[17] == 1  # cannot_assess flag
+    assert compile_measures([CannotAssess("x", "y")], "EUR", 2)["cannot_assess"][0] == 1
+
+
+def test_foreign_currency_specific_is_an_error() -> None:
+    with pytest.raises(TariffError):
+        compile_measure(Specific(Decimal(1), "USD", "kg"), "EUR", 2)
