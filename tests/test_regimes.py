@@ -83,6 +83,11 @@ BOUNDARIES = [
     ("CA", "2020-06-30", "none"),
     ("CA", "2020-07-01", "CA-2020-07-01"),
     ("CA-CUSMA", "2020-07-01", "CA-CUSMA-2020-07-01"),
+    # CA: Nova Scotia HST 15% -> 14% on 1 Apr 2025.
+    ("CA", "2025-03-31", "CA-2020-07-01"),
+    ("CA", "2025-04-01", "CA-2025-04-01"),
+    ("CA-CUSMA", "2025-03-31", "CA-CUSMA-2020-07-01"),
+    ("CA-CUSMA", "2025-04-01", "CA-CUSMA-2025-04-01"),
     # AU: LVG from 1 Jul 2018 (LCR 2018/1).
     ("AU", "2018-06-30", "none"),
     ("AU", "2018-07-01", "AU-2018-07-01"),
@@ -210,11 +215,15 @@ def test_engine_resolves_a_code_with_an_instant() -> None:
 
 
 def test_docs_list_every_builtin_regime() -> None:
-    """docs/regimes.md has a row for every built-in regime."""
+    """docs/regimes.md has a row for every built-in regime, with its file's source and unverified counts."""
     from pathlib import Path
     doc = Path(__file__).resolve().parents[1] / "docs" / "regimes.md"
     if not doc.exists():
         pytest.skip("docs not present (installed package)")
     text = doc.read_text(encoding="utf-8")
-    missing = [e["id"] for e in regimes.available() if f"| {e['id']} |" not in text]
-    assert not missing, f"docs/regimes.md lacks rows for {missing}"
+    import re
+    for e in regimes.available():
+        row = re.search(r"^\| " + re.escape(e["id"]) + r" \|.*\| (\d+) \| (\d+) \|$", text, re.M)
+        assert row, f"docs/regimes.md lacks a row for {e['id']}"
+        assert (int(row[1]), int(row[2])) == (e["sources"], e["unverified"]), \
+            f"{e['id']}: docs count {row[1]} sources / {row[2]} unverified, the file has {e['sources']} / {e['unverified']}"

@@ -264,6 +264,15 @@ def test_ca_cusma_courier_forty_and_one_fifty() -> None:
     assert cols(res, "duty", "vat") == {"duty": [0, 0, 750], "vat": [0, 500, 788]}
 
 
+def test_ca_nova_scotia_hst_cut() -> None:
+    """Nova Scotia HST 15% -> 14% from 1 April 2025 (province's release via electricalindustry.ca;
+    CTV News). C$100 by courier from the US to NS: duty free (<= C$150), HST 15.00 on 31 March 2025,
+    14.00 on 1 April 2025."""
+    items = {"consignment": ["a"], "hs_code": ["6109100010"], "value": ["100"], "currency": ["CAD"], "destination": ["NS"]}
+    assert both(items, "CA-CUSMA", dt.date(2025, 3, 31), CA_TARIFF)["vat"].tolist() == [1500]
+    assert both(items, "CA-CUSMA", dt.date(2025, 4, 1), CA_TARIFF)["vat"].tolist() == [1400]
+
+
 def test_ca_alcohol_is_excluded_from_remission() -> None:
     """CBSA D8-2-2: goods exclude alcoholic beverages. A C$15 bottle of wine by mail to NB (HST 15%):
     15% x 15 = 2.25 (duty line given as free)."""
