@@ -132,9 +132,9 @@ def get(code: str, on: _dt.date | _dt.datetime | str | None = None) -> Regime:
         raise RegimeError(f"no built-in regime of {jur} is in force at {at.isoformat()} (versions: {spans})")
     if date_only:
         day_end = at + _dt.timedelta(days=1)
-        later = [r for r in versions if r.valid_from is not None and at < r.valid_from < day_end]
+        later = [(r.valid_from, r.id) for r in versions if r.valid_from is not None and at < r.valid_from < day_end]
         if later:
-            warnings.warn(f"{jur}: {later[0].id} takes effect at {later[0].valid_from.isoformat()}, during "
+            warnings.warn(f"{jur}: {later[0][1]} takes effect at {later[0][0].isoformat()}, during "
                           f"{at.date().isoformat()}; the date means 00:00 and gives {matches[0].id}. "
                           "Pass a datetime to choose.", IntraDayChangeWarning, stacklevel=2)
     return matches[0]
