@@ -35,8 +35,21 @@ enum {
 enum {
     DM_RULE_DUTY_RELIEF = 1, DM_RULE_FLAT_DUTY = 2, DM_RULE_DUTY_WAIVED = 4,
     DM_RULE_VAT_RELIEF = 8, DM_RULE_VAT_AT_SALE = 16, DM_RULE_VAT_WAIVED = 32,
-    DM_RULE_CANNOT_ASSESS = 64, DM_RULE_FEE = 128
+    DM_RULE_CANNOT_ASSESS = 64, DM_RULE_FEE = 128, DM_RULE_SIMPLIFIED_DUTY = 256,
+    DM_RULE_DUTY_AT_SALE = 512, DM_RULE_VAT_REDUCED = 1024
 };
+
+/* The regime's rules, by index into dm_params.rules (and bit in item_flags). */
+#define DM_MAX_RELIEFS 4
+enum {
+    DM_R_DUTY_RELIEF = 0,                      /* 0..3: any of them relieves duty */
+    DM_R_VAT_RELIEF = DM_MAX_RELIEFS,          /* 4..7: any of them relieves VAT */
+    DM_R_AT_SALE = 2 * DM_MAX_RELIEFS,         /* 8: collection at sale */
+    DM_R_FLAT, DM_R_VAT_REDUCTION, DM_R_SIMPLIFIED,
+    DM_N_RULES
+};
+#define DM_MAX_BANDS 4
+enum { DM_WAIVE_DUTY = 0, DM_WAIVE_VAT = 1, DM_WAIVE_BOTH = 2 };
 
 enum { DM_BASIS_INTRINSIC = 0, DM_BASIS_CUSTOMS = 1 };
 enum { DM_PER_ITEM = 0, DM_PER_CONSIGNMENT = 1, DM_PER_GROUP = 2, DM_PER_CUMULATIVE = 3 };
@@ -65,12 +78,15 @@ typedef struct {
 typedef struct {
     int32_t enabled, n_conds;
     int32_t requires_flag;    /* consignment's collected_at_sale flag must be set */
-    uint8_t excl_bit, pad_[3];/* item_flags bit that excludes an item */
+    uint16_t excl_bit, pad_;  /* item_flags bit that excludes an item */
     const uint8_t *cons_ok;   /* per consignment eligibility (transport...), or NULL */
     dm_cond conds[DM_MAX_CONDS];
 } dm_rule;
 
-typedef struct { int32_t target, per, inclusive, pad_; int64_t threshold; } dm_waiver; /* target 0 duty, 1 vat */
+typedef struct { int32_t target, per, inclusive, pad_; int64_t threshold; } dm_waiver; /* DM_WAIVE_* */
+
+/* A band of the simplified duty: basis value <= up_to pays R(value * pct) - deduction. */
+typedef struct { int64_t up_to, pct_num, pct_den, deduction; } dm_band;
 
 typedef struct {
     int32_t per;              /* 0 per consignment, 1 per item */
@@ -86,8 +102,8 @@ typedef struct {
     int64_t n_items, n_cons;
     /* items */
     const int64_t *cons, *value, *qty, *mass, *vol;
-    const int32_t *cur, *measure, *vat_rate, *flat_key;
-    const uint8_t *item_flags;
+    const int32_t *cur, *measure, *vat_rate, *vat_rate_reduced, *flat_key;
+    const uint16_t *item_flags;               /* bit r: the item is excluded from rule r */
     /* consignments */
     const int64_t *freight, *insurance;
     const int32_t *freight_cur;
@@ -99,19 +115,24 @@ typedef struct {
 } dm_input;
 
 typedef struct {
-    int32_t cif, vat_adds_transport;
+    int32_t cif, vat_adds_transport, at_sale_includes_duty, simplified_basis;
     dm_rounding conv, duty, vat, fee;
-    dm_rule duty_relief, vat_relief, at_sale, flat;
+    int32_t duty_base_rounded, vat_base_rounded;   /* round the value duty / VAT is computed on */
+    dm_rounding duty_base, vat_base;
+    dm_rule rules[DM_N_RULES];
     int64_t flat_amount;
+    int32_t n_bands, pad_;
+    dm_band bands[DM_MAX_BANDS];
     int32_t n_waivers, n_fees;
     dm_waiver waivers[DM_MAX_WAIVERS];
     dm_fee fees[DM_MAX_FEES];
 } dm_params;
 
 typedef struct {
-    int64_t *intrinsic, *customs_value, *duty, *vat, *vat_at_sale, *fees, *total; /* per item */
-    int32_t *rule;                                                                  /* per item */
-    int64_t *c_intrinsic, *c_customs, *c_duty, *c_vat, *c_vat_at_sale, *c_fees, *c_total, *c_items;
+    int64_t *intrinsic, *customs_value, *duty, *duty_at_sale, *vat, *vat_at_sale, *fees, *total; /* per item */
+    int32_t *rule;                                                                                  /* per item */
+    int64_t *c_intrinsic, *c_customs, *c_duty, *c_duty_at_sale, *c_vat, *c_vat_at_sale, *c_fees, *c_total,
+        *c_items;
 } dm_output;
 
 typedef struct { int64_t index; int32_t what; } dm_error;
@@ -224,7 +245,7 @@ static int dm_rule_cons(const dm_rule *r, int64_t c, const uint8_t *flag, int64_
 }
 
 /* Item-level part of a rule. */
-static int dm_rule_item(const dm_rule *r, uint8_t item_flags, int64_t intrinsic, int64_t customs)
+static int dm_rule_item(const dm_rule *r, uint16_t item_flags, int64_t intrinsic, int64_t customs)
 {
     if (item_flags & r->excl_bit) return 0;
     for (int k = 0; k < r->n_conds; k++) {
@@ -280,7 +301,7 @@ typedef struct {
     dm_output *out;
     const int64_t *offsets, *perm;
     int64_t *c_freight;
-    int64_t *agg[4][DM_MAX_CONDS];
+    int64_t *agg[DM_N_RULES][DM_MAX_CONDS];
     int64_t max_len;
 } dm_shared;
 
@@ -332,6 +353,48 @@ done:
     return status;
 }
 
+/* Waivers of one target on the consignment's items [0, k): an amount > 0 at or
+ * below the threshold (per item, or the consignment's total) is not collected. */
+static int dm_waive(const dm_params *p, int target, const int64_t *items, int64_t k, int64_t *duty,
+                    int64_t *vat, int32_t *rule, dm_error *err)
+{
+    int status = DM_OK;
+    for (int q = 0; q < p->n_waivers; q++) {
+        const dm_waiver *wv = &p->waivers[q];
+        if (wv->target != target) continue;
+        int64_t s = 0;
+        for (int64_t j = 0; j < k; j++) {
+            int64_t i = items[j], amount = 0;
+            if ((target != DM_WAIVE_VAT && dm_add(amount, duty[i], &amount)) ||
+                (target != DM_WAIVE_DUTY && dm_add(amount, vat[i], &amount)))
+                DM_FAIL(i, DM_W_TOTAL);
+            if (wv->per == DM_PER_ITEM) {
+                if (amount > 0 && dm_cmp_threshold(amount, wv->threshold, wv->inclusive)) {
+                    if (target != DM_WAIVE_VAT && duty[i] > 0) { duty[i] = 0; rule[i] |= DM_RULE_DUTY_WAIVED; }
+                    if (target != DM_WAIVE_DUTY && vat[i] > 0) { vat[i] = 0; rule[i] |= DM_RULE_VAT_WAIVED; }
+                }
+            } else if (dm_add(s, amount, &s)) {
+                DM_FAIL(items[0], DM_W_TOTAL);
+            }
+        }
+        if (wv->per != DM_PER_ITEM && s > 0 && dm_cmp_threshold(s, wv->threshold, wv->inclusive))
+            for (int64_t j = 0; j < k; j++) {
+                int64_t i = items[j];
+                if (target != DM_WAIVE_VAT && duty[i] > 0) { duty[i] = 0; rule[i] |= DM_RULE_DUTY_WAIVED; }
+                if (target != DM_WAIVE_DUTY && vat[i] > 0) { vat[i] = 0; rule[i] |= DM_RULE_VAT_WAIVED; }
+            }
+    }
+done:
+    return status;
+}
+
+/* The value an ad valorem rate applies to: rounded first where the regime says so. */
+static inline int dm_base(int enabled, const dm_rounding *r, int64_t v, int64_t *out)
+{
+    if (!enabled) { *out = v; return 0; }
+    return dm_round_div_u((dm_u128)v, 1, r->mode, r->quantum, out);
+}
+
 /* Phase C: per consignment of the slice: allocation, duty, VAT, waivers, fees, totals. */
 static int dm_phase_consignments(const dm_shared *sh, int64_t c0, int64_t c1, dm_error *err)
 {
@@ -340,23 +403,36 @@ static int dm_phase_consignments(const dm_shared *sh, int64_t c0, int64_t c1, dm
     dm_output *out = sh->out;
     const int64_t *offsets = sh->offsets, *perm = sh->perm, *c_freight = sh->c_freight;
     const int64_t max_len = sh->max_len;
+    const dm_rule *R = p->rules;
     int status = DM_OK;
     int64_t *w = malloc((size_t)max_len * sizeof(int64_t));
     int64_t *a = malloc((size_t)max_len * sizeof(int64_t));
     int64_t *keys = malloc((size_t)max_len * sizeof(int64_t));
     int64_t *alloc_t = malloc((size_t)max_len * sizeof(int64_t));
     int64_t *tr = malloc((size_t)max_len * sizeof(int64_t));
+    int64_t *vbase = malloc((size_t)max_len * sizeof(int64_t));
+    uint8_t *sale = malloc((size_t)max_len);
     dm_rem *rem = malloc((size_t)max_len * sizeof(dm_rem));
-    if (!w || !a || !keys || !alloc_t || !tr || !rem) { status = DM_NOMEM; goto done; }
+    if (!w || !a || !keys || !alloc_t || !tr || !vbase || !sale || !rem) { status = DM_NOMEM; goto done; }
 
     for (int64_t c = c0; c < c1; c++) {
         const int64_t b = offsets[c], k = offsets[c + 1] - b;
         const int64_t *items = perm + b;
         if (k == 0) continue;
-        const int duty_relief_c = dm_rule_cons(&p->duty_relief, c, in->at_sale_flag, sh->agg[0]);
-        const int vat_relief_c = dm_rule_cons(&p->vat_relief, c, in->at_sale_flag, sh->agg[1]);
-        const int at_sale_c = dm_rule_cons(&p->at_sale, c, in->at_sale_flag, sh->agg[2]);
-        const int flat_c = dm_rule_cons(&p->flat, c, in->at_sale_flag, sh->agg[3]);
+        int relief_c[2 * DM_MAX_RELIEFS];
+        for (int r = 0; r < 2 * DM_MAX_RELIEFS; r++)
+            relief_c[r] = dm_rule_cons(&R[r], c, in->at_sale_flag, sh->agg[r]);
+        const int at_sale_c = dm_rule_cons(&R[DM_R_AT_SALE], c, in->at_sale_flag, sh->agg[DM_R_AT_SALE]);
+        const int flat_c = dm_rule_cons(&R[DM_R_FLAT], c, in->at_sale_flag, sh->agg[DM_R_FLAT]);
+        const int reduce_c = dm_rule_cons(&R[DM_R_VAT_REDUCTION], c, in->at_sale_flag, sh->agg[DM_R_VAT_REDUCTION]);
+        int simple_c = dm_rule_cons(&R[DM_R_SIMPLIFIED], c, in->at_sale_flag, sh->agg[DM_R_SIMPLIFIED]);
+        const dm_band *band = NULL;
+        if (simple_c) {
+            int64_t v = p->simplified_basis == DM_BASIS_INTRINSIC ? out->c_intrinsic[c] : out->c_customs[c];
+            for (int q = 0; q < p->n_bands && !band; q++)
+                if (v <= p->bands[q].up_to) band = &p->bands[q];
+            simple_c = band != NULL;
+        }
 
         /* 4a. freight and insurance allocated by intrinsic value */
         for (int64_t j = 0; j < k; j++) w[j] = out->intrinsic[items[j]];
@@ -366,108 +442,129 @@ static int dm_phase_consignments(const dm_shared *sh, int64_t c0, int64_t c1, dm
             out->customs_value[i] = out->intrinsic[i] + (p->cif ? tr[j] : 0); /* <= c_customs */
             out->rule[i] = 0;
             out->duty[i] = 0;
+            out->duty_at_sale[i] = 0;
             out->vat[i] = 0;
             out->vat_at_sale[i] = 0;
+            sale[j] = (uint8_t)(at_sale_c && dm_rule_item(&R[DM_R_AT_SALE], in->item_flags[i],
+                                                          out->intrinsic[i], out->customs_value[i]));
         }
 
-        /* 4b. duty: flat per distinct key, else relief, else the tariff measure */
-        int64_t nk = 0; /* keys[] collects items that take the tariff at consignment level */
-        int64_t nflat = 0;
+        /* 4b. duty: flat per distinct key, simplified by value band, relief, or the tariff measure */
+        int64_t nk = 0, nflat = 0, nsimple = 0;
         for (int64_t j = 0; j < k; j++) {
-            int64_t i = items[j];
-            uint8_t fl = in->item_flags[i];
-            if (flat_c && dm_rule_item(&p->flat, fl, out->intrinsic[i], out->customs_value[i])) {
+            int64_t i = items[j], ci = out->intrinsic[i], cv = out->customs_value[i];
+            uint16_t fl = in->item_flags[i];
+            int relieved = 0;
+            for (int r = DM_R_DUTY_RELIEF; r < DM_R_DUTY_RELIEF + DM_MAX_RELIEFS && !relieved; r++)
+                relieved = relief_c[r] && dm_rule_item(&R[r], fl, ci, cv);
+            if (flat_c && dm_rule_item(&R[DM_R_FLAT], fl, ci, cv)) {
                 out->rule[i] |= DM_RULE_FLAT_DUTY;
                 a[nflat++] = ((int64_t)in->flat_key[i] << 32) | j;
-            } else if (duty_relief_c && dm_rule_item(&p->duty_relief, fl, out->intrinsic[i], out->customs_value[i])) {
+            } else if (simple_c && dm_rule_item(&R[DM_R_SIMPLIFIED], fl, ci, cv)) {
+                out->rule[i] |= DM_RULE_SIMPLIFIED_DUTY;
+                alloc_t[nsimple] = cv;
+                keys[nsimple++] = j;
+            } else if (relieved) {
                 out->rule[i] |= DM_RULE_DUTY_RELIEF;
             } else if (in->measures[in->measure[i]].cannot_assess) {
                 out->rule[i] |= DM_RULE_CANNOT_ASSESS;
             } else if (p->duty.level == DM_LEVEL_ITEM) {
-                if (dm_measure_amount(&in->measures[in->measure[i]], out->customs_value[i], in->mass[i],
-                                      in->vol[i], in->qty[i], &p->duty, &out->duty[i]))
+                int64_t base;
+                if (dm_base(p->duty_base_rounded, &p->duty_base, cv, &base) ||
+                    dm_measure_amount(&in->measures[in->measure[i]], base, in->mass[i], in->vol[i],
+                                      in->qty[i], &p->duty, &out->duty[i]))
                     DM_FAIL(i, DM_W_DUTY);
             } else {
-                keys[nk++] = ((int64_t)in->measure[i] << 32) | j;
+                w[nk++] = ((int64_t)in->measure[i] << 32) | j;
             }
+        }
+        if (nsimple) { /* the band's duty on the consignment's value, shared by customs value */
+            int64_t v = p->simplified_basis == DM_BASIS_INTRINSIC ? out->c_intrinsic[c] : out->c_customs[c];
+            int64_t amount;
+            if (dm_round_div_u((dm_u128)v * (dm_u128)band->pct_num, (dm_u128)band->pct_den,
+                               p->duty.mode, p->duty.quantum, &amount))
+                DM_FAIL(items[keys[0]], DM_W_DUTY);
+            amount = amount > band->deduction ? amount - band->deduction : 0;
+            dm_allocate(amount, alloc_t, nsimple, vbase, rem); /* weights: customs values */
+            for (int64_t t = 0; t < nsimple; t++) out->duty[items[keys[t]]] = vbase[t];
         }
         if (nflat) { /* one flat amount per distinct key, allocated over its items by intrinsic value */
             dm_sort_keys(a, nflat);
             for (int64_t s = 0; s < nflat;) {
                 int64_t e = s;
                 while (e < nflat && (a[e] >> 32) == (a[s] >> 32)) e++;
-                for (int64_t t = s; t < e; t++) w[t - s] = out->intrinsic[items[a[t] & 0xffffffff]];
-                dm_allocate(p->flat_amount, w, e - s, alloc_t, rem);
+                for (int64_t t = s; t < e; t++) vbase[t - s] = out->intrinsic[items[a[t] & 0xffffffff]];
+                dm_allocate(p->flat_amount, vbase, e - s, alloc_t, rem);
                 for (int64_t t = s; t < e; t++) out->duty[items[a[t] & 0xffffffff]] = alloc_t[t - s];
                 s = e;
             }
         }
         if (nk) { /* consignment-level duty rounding: per measure, on summed quantities */
-            dm_sort_keys(keys, nk);
+            dm_sort_keys(w, nk);
             for (int64_t s = 0; s < nk;) {
                 int64_t e = s;
                 int64_t sv = 0, sm = 0, sl = 0, sq = 0, amount;
-                while (e < nk && (keys[e] >> 32) == (keys[s] >> 32)) {
-                    int64_t i = items[keys[e] & 0xffffffff];
+                while (e < nk && (w[e] >> 32) == (w[s] >> 32)) {
+                    int64_t i = items[w[e] & 0xffffffff];
                     if (dm_add(sv, out->customs_value[i], &sv) || dm_add(sm, in->mass[i], &sm) ||
                         dm_add(sl, in->vol[i], &sl) || dm_add(sq, in->qty[i], &sq))
                         DM_FAIL(i, DM_W_QUANTITY_SUM);
                     e++;
                 }
-                if (dm_measure_amount(&in->measures[keys[s] >> 32], sv, sm, sl, sq, &p->duty, &amount))
-                    DM_FAIL(items[keys[s] & 0xffffffff], DM_W_DUTY);
-                for (int64_t t = s; t < e; t++) w[t - s] = out->customs_value[items[keys[t] & 0xffffffff]];
-                dm_allocate(amount, w, e - s, alloc_t, rem);
-                for (int64_t t = s; t < e; t++) out->duty[items[keys[t] & 0xffffffff]] = alloc_t[t - s];
+                if (dm_base(p->duty_base_rounded, &p->duty_base, sv, &sv) ||
+                    dm_measure_amount(&in->measures[w[s] >> 32], sv, sm, sl, sq, &p->duty, &amount))
+                    DM_FAIL(items[w[s] & 0xffffffff], DM_W_DUTY);
+                for (int64_t t = s; t < e; t++) vbase[t - s] = out->customs_value[items[w[t] & 0xffffffff]];
+                dm_allocate(amount, vbase, e - s, alloc_t, rem);
+                for (int64_t t = s; t < e; t++) out->duty[items[w[t] & 0xffffffff]] = alloc_t[t - s];
                 s = e;
             }
         }
-        /* duty waivers */
-        for (int q = 0; q < p->n_waivers; q++) {
-            const dm_waiver *wv = &p->waivers[q];
-            if (wv->target != 0) continue;
-            if (wv->per == DM_PER_ITEM) {
-                for (int64_t j = 0; j < k; j++) {
-                    int64_t i = items[j];
-                    if (out->duty[i] > 0 && dm_cmp_threshold(out->duty[i], wv->threshold, wv->inclusive)) {
-                        out->duty[i] = 0; out->rule[i] |= DM_RULE_DUTY_WAIVED;
-                    }
+        /* duty collected at sale, then waivers of the duty due at the border */
+        if (p->at_sale_includes_duty)
+            for (int64_t j = 0; j < k; j++) {
+                int64_t i = items[j];
+                if (sale[j] && out->duty[i] > 0) {
+                    out->duty_at_sale[i] = out->duty[i];
+                    out->duty[i] = 0;
+                    out->rule[i] |= DM_RULE_DUTY_AT_SALE;
                 }
-            } else {
-                int64_t s = 0;
-                for (int64_t j = 0; j < k; j++)
-                    if (dm_add(s, out->duty[items[j]], &s)) DM_FAIL(items[j], DM_W_DUTY);
-                if (s > 0 && dm_cmp_threshold(s, wv->threshold, wv->inclusive))
-                    for (int64_t j = 0; j < k; j++)
-                        if (out->duty[items[j]] > 0) { out->duty[items[j]] = 0; out->rule[items[j]] |= DM_RULE_DUTY_WAIVED; }
             }
-        }
+        if ((status = dm_waive(p, DM_WAIVE_DUTY, items, k, out->duty, out->vat, out->rule, err)) != DM_OK)
+            goto done;
 
         /* 4c. VAT on customs value + duty (+ transport where the base adds it) */
         nk = 0;
         for (int64_t j = 0; j < k; j++) {
-            int64_t i = items[j];
-            uint8_t fl = in->item_flags[i];
+            int64_t i = items[j], ci = out->intrinsic[i], cv = out->customs_value[i];
+            uint16_t fl = in->item_flags[i];
             int64_t base;
-            if (dm_add(out->customs_value[i], out->duty[i], &base) ||
+            if (dm_add(cv, out->duty[i], &base) || dm_add(base, out->duty_at_sale[i], &base) ||
                 dm_add(base, (!p->cif && p->vat_adds_transport) ? tr[j] : 0, &base))
                 DM_FAIL(i, DM_W_VAT);
-            int sale = at_sale_c && dm_rule_item(&p->at_sale, fl, out->intrinsic[i], out->customs_value[i]);
-            if (!sale && vat_relief_c && dm_rule_item(&p->vat_relief, fl, out->intrinsic[i], out->customs_value[i])) {
+            vbase[j] = base;
+            int relieved = 0;
+            for (int r = DM_R_VAT_RELIEF; r < DM_R_VAT_RELIEF + DM_MAX_RELIEFS && !relieved; r++)
+                relieved = relief_c[r] && dm_rule_item(&R[r], fl, ci, cv);
+            if (!sale[j] && relieved) {
                 out->rule[i] |= DM_RULE_VAT_RELIEF;
                 continue;
             }
-            if (sale) out->rule[i] |= DM_RULE_VAT_AT_SALE;
-            w[j] = base;
+            if (sale[j]) out->rule[i] |= DM_RULE_VAT_AT_SALE;
+            int32_t rate = in->vat_rate[i];
+            if (reduce_c && dm_rule_item(&R[DM_R_VAT_REDUCTION], fl, ci, cv)) {
+                rate = in->vat_rate_reduced[i];
+                out->rule[i] |= DM_RULE_VAT_REDUCED;
+            }
             if (p->vat.level == DM_LEVEL_ITEM) {
                 int64_t v;
-                int32_t r = in->vat_rate[i];
-                if (dm_round_div_u((dm_u128)base * (dm_u128)in->vat_num[r], (dm_u128)in->vat_den[r],
+                if (dm_base(p->vat_base_rounded, &p->vat_base, base, &base) ||
+                    dm_round_div_u((dm_u128)base * (dm_u128)in->vat_num[rate], (dm_u128)in->vat_den[rate],
                                    p->vat.mode, p->vat.quantum, &v))
                     DM_FAIL(i, DM_W_VAT);
-                if (sale) out->vat_at_sale[i] = v; else out->vat[i] = v;
+                if (sale[j]) out->vat_at_sale[i] = v; else out->vat[i] = v;
             } else {
-                keys[nk++] = ((int64_t)(in->vat_rate[i] * 2 + sale) << 32) | j;
+                keys[nk++] = ((int64_t)(rate * 2 + sale[j]) << 32) | j;
             }
         }
         if (nk) { /* consignment-level VAT rounding: per (rate, at sale) group on the summed base */
@@ -477,13 +574,14 @@ static int dm_phase_consignments(const dm_shared *sh, int64_t c0, int64_t c1, dm
                 int64_t key = keys[s] >> 32;
                 int32_t r = (int32_t)(key >> 1);
                 while (e < nk && (keys[e] >> 32) == key) {
-                    if (dm_add(sb, w[keys[e] & 0xffffffff], &sb)) DM_FAIL(items[keys[e] & 0xffffffff], DM_W_VAT);
+                    if (dm_add(sb, vbase[keys[e] & 0xffffffff], &sb)) DM_FAIL(items[keys[e] & 0xffffffff], DM_W_VAT);
                     e++;
                 }
-                if (dm_round_div_u((dm_u128)sb * (dm_u128)in->vat_num[r], (dm_u128)in->vat_den[r],
+                if (dm_base(p->vat_base_rounded, &p->vat_base, sb, &sb) ||
+                    dm_round_div_u((dm_u128)sb * (dm_u128)in->vat_num[r], (dm_u128)in->vat_den[r],
                                    p->vat.mode, p->vat.quantum, &amount))
                     DM_FAIL(items[keys[s] & 0xffffffff], DM_W_VAT);
-                for (int64_t t = s; t < e; t++) a[t - s] = w[keys[t] & 0xffffffff];
+                for (int64_t t = s; t < e; t++) a[t - s] = vbase[keys[t] & 0xffffffff];
                 dm_allocate(amount, a, e - s, alloc_t, rem);
                 for (int64_t t = s; t < e; t++) {
                     int64_t i = items[keys[t] & 0xffffffff];
@@ -492,26 +590,10 @@ static int dm_phase_consignments(const dm_shared *sh, int64_t c0, int64_t c1, dm
                 s = e;
             }
         }
-        /* VAT waivers (on VAT due at the border only) */
-        for (int q = 0; q < p->n_waivers; q++) {
-            const dm_waiver *wv = &p->waivers[q];
-            if (wv->target != 1) continue;
-            if (wv->per == DM_PER_ITEM) {
-                for (int64_t j = 0; j < k; j++) {
-                    int64_t i = items[j];
-                    if (out->vat[i] > 0 && dm_cmp_threshold(out->vat[i], wv->threshold, wv->inclusive)) {
-                        out->vat[i] = 0; out->rule[i] |= DM_RULE_VAT_WAIVED;
-                    }
-                }
-            } else {
-                int64_t s = 0;
-                for (int64_t j = 0; j < k; j++)
-                    if (dm_add(s, out->vat[items[j]], &s)) DM_FAIL(items[j], DM_W_VAT);
-                if (s > 0 && dm_cmp_threshold(s, wv->threshold, wv->inclusive))
-                    for (int64_t j = 0; j < k; j++)
-                        if (out->vat[items[j]] > 0) { out->vat[items[j]] = 0; out->rule[items[j]] |= DM_RULE_VAT_WAIVED; }
-            }
-        }
+        /* waivers of the VAT, then of duty and VAT together, due at the border */
+        if ((status = dm_waive(p, DM_WAIVE_VAT, items, k, out->duty, out->vat, out->rule, err)) != DM_OK ||
+            (status = dm_waive(p, DM_WAIVE_BOTH, items, k, out->duty, out->vat, out->rule, err)) != DM_OK)
+            goto done;
 
         /* 4d. fees, allocated over the consignment's items by customs value */
         int64_t due = 0, fee_total = 0;
@@ -547,24 +629,25 @@ static int dm_phase_consignments(const dm_shared *sh, int64_t c0, int64_t c1, dm
         }
 
         /* 4e. totals */
-        int64_t cd = 0, cvat = 0, csale = 0, cfee = 0, ctot = 0;
+        int64_t cd = 0, cdsale = 0, cvat = 0, csale = 0, cfee = 0, ctot = 0;
         for (int64_t j = 0; j < k; j++) {
             int64_t i = items[j], t;
             out->fees[i] = alloc_t[j];
             if (alloc_t[j] > 0) out->rule[i] |= DM_RULE_FEE;
             if (dm_add(out->duty[i], out->vat[i], &t) || dm_add(t, out->fees[i], &t)) DM_FAIL(i, DM_W_TOTAL);
             out->total[i] = t;
-            if (dm_add(cd, out->duty[i], &cd) || dm_add(cvat, out->vat[i], &cvat) ||
+            if (dm_add(cd, out->duty[i], &cd) || dm_add(cdsale, out->duty_at_sale[i], &cdsale) ||
+                dm_add(cvat, out->vat[i], &cvat) ||
                 dm_add(csale, out->vat_at_sale[i], &csale) || dm_add(cfee, out->fees[i], &cfee) ||
                 dm_add(ctot, t, &ctot))
                 DM_FAIL(i, DM_W_TOTAL);
         }
-        out->c_duty[c] = cd; out->c_vat[c] = cvat; out->c_vat_at_sale[c] = csale;
+        out->c_duty[c] = cd; out->c_duty_at_sale[c] = cdsale; out->c_vat[c] = cvat; out->c_vat_at_sale[c] = csale;
         out->c_fees[c] = cfee; out->c_total[c] = ctot;
     }
 
 done:
-    free(w); free(a); free(keys); free(alloc_t); free(tr); free(rem);
+    free(w); free(a); free(keys); free(alloc_t); free(tr); free(vbase); free(sale); free(rem);
     return status;
 }
 
@@ -653,16 +736,16 @@ static int dm_assess(const dm_input *in, const dm_params *p, dm_output *out, dm_
 
     /* conditions that aggregate need per-consignment arrays */
     {
-        const dm_rule *rules[4] = {&p->duty_relief, &p->vat_relief, &p->at_sale, &p->flat};
+        const dm_rule *rules = p->rules;
         int64_t needed = 0;
-        for (int r = 0; r < 4; r++)
-            if (rules[r]->enabled) needed += rules[r]->n_conds;
+        for (int r = 0; r < DM_N_RULES; r++)
+            if (rules[r].enabled) needed += rules[r].n_conds;
         agg_store = calloc((size_t)(needed > 0 ? needed : 1) * (size_t)(C > 0 ? C : 1), sizeof(int64_t));
         if (!agg_store) { status = DM_NOMEM; goto done; }
         int64_t used = 0;
-        for (int r = 0; r < 4; r++)
+        for (int r = 0; r < DM_N_RULES; r++)
             for (int k = 0; k < DM_MAX_CONDS; k++)
-                sh.agg[r][k] = (rules[r]->enabled && k < rules[r]->n_conds)
+                sh.agg[r][k] = (rules[r].enabled && k < rules[r].n_conds)
                                    ? agg_store + (size_t)(used++) * (size_t)C : NULL;
     }
 
@@ -689,9 +772,8 @@ static int dm_assess(const dm_input *in, const dm_params *p, dm_output *out, dm_
 
     /* 3. aggregates of the consignment-level conditions of every rule */
     {
-        const dm_rule *rules[4] = {&p->duty_relief, &p->vat_relief, &p->at_sale, &p->flat};
-        for (int r = 0; r < 4; r++) {
-            status = dm_rule_aggregates(rules[r], C, out->c_intrinsic, out->c_customs, sh.agg[r], err);
+        for (int r = 0; r < DM_N_RULES; r++) {
+            status = dm_rule_aggregates(&p->rules[r], C, out->c_intrinsic, out->c_customs, sh.agg[r], err);
             if (status != DM_OK) {
                 if (status == DM_OVERFLOW && err->index < 0) {
                     int64_t c = -err->index - 1;

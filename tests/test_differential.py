@@ -111,18 +111,35 @@ def regime(draw: Any, ccy: str) -> dict[str, Any]:
                 "adds_transport": draw(st.booleans())},
         "rounding": {"conversion": draw(rounding_of(exp, False)), "duty": draw(rounding_of(exp, True)),
                      "vat": draw(rounding_of(exp, True)), "fee": draw(rounding_of(exp, False))},
+        "valuation_factor": draw(st.sampled_from(["1", "1", "0.6", "1.25"])),
     }
-    for key in ("duty_relief", "vat_relief"):
+    for kind in ("duty_base", "vat_base"):
         if draw(st.booleans()):
-            reg[key] = draw(rule(exp))
+            reg["rounding"][kind] = draw(rounding_of(exp, False))
+    for key in ("duty_relief", "vat_relief"):
+        k = draw(st.integers(0, 3))
+        if k:
+            reg[key] = [draw(rule(exp)) for _ in range(k)] if k > 1 else draw(rule(exp))
     if draw(st.booleans()):
         reg["collection_at_sale"] = draw(rule(exp, with_flag=True))
+        reg["collection_at_sale"]["includes_duty"] = draw(st.booleans())
+    if draw(st.booleans()):
+        reg["vat_reduction"] = draw(rule(exp))
+        reg["vat_reduction"]["factor"] = draw(st.sampled_from(["0.7", "0.5", "0"]))
+    if draw(st.booleans()):
+        sd = draw(rule(exp))
+        ups = sorted(draw(st.lists(st.integers(1, 50_000), min_size=1, max_size=4, unique=True)))
+        sd["bands"] = [{"up_to": str(Decimal(u * 10**exp // 100).scaleb(-exp)),
+                        "percent": draw(st.sampled_from(["20", "60", "2.5", "33"])),
+                        "deduction": draw(decimal_amount(exp, 3000 * 10**exp // 100))} for u in ups]
+        sd["basis"] = draw(st.sampled_from(["intrinsic", "customs"]))
+        reg["simplified_duty"] = sd
     if draw(st.booleans()):
         flat = draw(rule(exp))
         flat.update(amount=draw(decimal_amount(exp, 500 * 10**exp // 100)), key_digits=draw(st.sampled_from([4, 6, 8])))
         reg["flat_duty"] = flat
     reg["waivers"] = draw(st.lists(st.fixed_dictionaries({
-        "target": st.sampled_from(["duty", "vat"]), "per": st.sampled_from(["item", "consignment"]),
+        "target": st.sampled_from(["duty", "vat", "duty_and_vat"]), "per": st.sampled_from(["item", "consignment"]),
         "threshold": decimal_amount(exp, 1000 * 10**exp // 100), "inclusive": st.booleans()}), max_size=2))
     fees = []
     for _ in range(draw(st.integers(0, 2))):
@@ -233,7 +250,7 @@ def run_both(items: Any, **kw: Any) -> None:
     threaded = dm.assess(items, n_threads=2, **kw)  # the thread count never changes a result
     assert threaded.differences(fast) == []
     # item columns sum exactly to the consignment columns
-    for k in ("duty", "vat", "vat_at_sale", "fees", "total"):
+    for k in ("duty", "duty_at_sale", "vat", "vat_at_sale", "fees", "total"):
         assert int(fast.items[k].sum()) == int(fast.consignments[k].sum())
 
 

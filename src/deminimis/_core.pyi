@@ -6,6 +6,8 @@ OVERFLOW_WHAT: dict[int, str]
 MEASURE_DTYPE: np.dtype[Any]
 ITEM_OUTPUTS: tuple[str, ...]
 CONS_OUTPUTS: tuple[str, ...]
+N_RULES: int
+MAX_BANDS: int
 
 def factorize(arr: np.ndarray[Any, Any]) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]: ...
 def round_div(n: int, d: int, mode: int, quantum: int) -> int: ...

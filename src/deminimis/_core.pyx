@@ -7,7 +7,7 @@ structs, runs dm_assess without the GIL and turns its status into exceptions.
 
 import numpy as np
 cimport numpy as cnp
-from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint64_t
 from libc.string cimport memset
 
 from .errors import AmountOverflowError
@@ -18,7 +18,7 @@ cdef extern from "checked.h":
     int dm_round_div_parts(int64_t hi, uint64_t lo, int64_t d, int mode, int64_t quantum, int64_t *out) nogil
 
 cdef extern from "assess.h":
-    enum: DM_MAX_CONDS, DM_MAX_WAIVERS, DM_MAX_FEES
+    enum: DM_MAX_CONDS, DM_MAX_WAIVERS, DM_MAX_FEES, DM_N_RULES, DM_MAX_BANDS
     enum: DM_OK, DM_OVERFLOW, DM_NOMEM, DM_BADARG
     ctypedef struct dm_rounding:
         int32_t mode, level
@@ -36,9 +36,11 @@ cdef extern from "assess.h":
         int64_t n_groups
     ctypedef struct dm_rule:
         int32_t enabled, n_conds, requires_flag
-        uint8_t excl_bit
+        uint16_t excl_bit
         const uint8_t *cons_ok
         dm_cond conds[4]
+    ctypedef struct dm_band:
+        int64_t up_to, pct_num, pct_den, deduction
     ctypedef struct dm_waiver:
         int32_t target, per, inclusive
         int64_t threshold
@@ -56,8 +58,9 @@ cdef extern from "assess.h":
         const int32_t *cur
         const int32_t *measure
         const int32_t *vat_rate
+        const int32_t *vat_rate_reduced
         const int32_t *flat_key
-        const uint8_t *item_flags
+        const uint16_t *item_flags
         const int64_t *freight
         const int64_t *insurance
         const int32_t *freight_cur
@@ -68,10 +71,14 @@ cdef extern from "assess.h":
         const int64_t *vat_num
         const int64_t *vat_den
     ctypedef struct dm_params:
-        int32_t cif, vat_adds_transport
+        int32_t cif, vat_adds_transport, at_sale_includes_duty, simplified_basis
         dm_rounding conv, duty, vat, fee
-        dm_rule duty_relief, vat_relief, at_sale, flat
+        int32_t duty_base_rounded, vat_base_rounded
+        dm_rounding duty_base, vat_base
+        dm_rule rules[12]
         int64_t flat_amount
+        int32_t n_bands
+        dm_band bands[4]
         int32_t n_waivers, n_fees
         dm_waiver waivers[4]
         dm_fee fees[8]
@@ -79,6 +86,7 @@ cdef extern from "assess.h":
         int64_t *intrinsic
         int64_t *customs_value
         int64_t *duty
+        int64_t *duty_at_sale
         int64_t *vat
         int64_t *vat_at_sale
         int64_t *fees
@@ -87,6 +95,7 @@ cdef extern from "assess.h":
         int64_t *c_intrinsic
         int64_t *c_customs
         int64_t *c_duty
+        int64_t *c_duty_at_sale
         int64_t *c_vat
         int64_t *c_vat_at_sale
         int64_t *c_fees
@@ -138,8 +147,12 @@ MEASURE_DTYPE = np.dtype([(f"{clause}_{field}", np.int64) for clause in ("main",
                          + [("has_lo", np.int32), ("has_hi", np.int32),
                             ("cannot_assess", np.int32), ("pad", np.int32)])
 
-ITEM_OUTPUTS = ("intrinsic", "customs_value", "duty", "vat", "vat_at_sale", "fees", "total")
-CONS_OUTPUTS = ("intrinsic", "customs_value", "duty", "vat", "vat_at_sale", "fees", "total", "items")
+ITEM_OUTPUTS = ("intrinsic", "customs_value", "duty", "duty_at_sale", "vat", "vat_at_sale", "fees", "total")
+CONS_OUTPUTS = ("intrinsic", "customs_value", "duty", "duty_at_sale", "vat", "vat_at_sale", "fees", "total",
+                "items")
+#: number of rule slots (engine.RULE_SLOTS names them) and of simplified-duty bands
+N_RULES = DM_N_RULES
+MAX_BANDS = DM_MAX_BANDS
 
 
 def round_div(n: int, d: int, mode: int, quantum: int) -> int:
@@ -165,6 +178,13 @@ cdef const int64_t* _i64(object a, Py_ssize_t n, str name) except? NULL:
 
 cdef const int32_t* _i32(object a, Py_ssize_t n, str name) except? NULL:
     cdef const int32_t[::1] v = a
+    if v.shape[0] != n:
+        raise ValueError(f"{name}: expected {n} values, got {v.shape[0]}")
+    return &v[0] if n > 0 else NULL
+
+
+cdef const uint16_t* _u16(object a, Py_ssize_t n, str name) except? NULL:
+    cdef const uint16_t[::1] v = a
     if v.shape[0] != n:
         raise ValueError(f"{name}: expected {n} values, got {v.shape[0]}")
     return &v[0] if n > 0 else NULL
@@ -240,8 +260,9 @@ def assess(dict items, dict cons, dict tables, dict params, dict out_items, dict
     inp.cur = _i32(items["cur"], n, "cur")
     inp.measure = _i32(items["measure"], n, "measure")
     inp.vat_rate = _i32(items["vat_rate"], n, "vat_rate")
+    inp.vat_rate_reduced = _i32(items["vat_rate_reduced"], n, "vat_rate_reduced")
     inp.flat_key = _i32(items["flat_key"], n, "flat_key")
-    inp.item_flags = _u8(items["flags"], n, "flags")
+    inp.item_flags = _u16(items["flags"], n, "flags")
     inp.freight = _i64(cons["freight"], nc, "freight")
     inp.insurance = _i64(cons["insurance"], nc, "insurance")
     inp.freight_cur = _i32(cons["freight_cur"], nc, "freight_cur")
@@ -269,11 +290,26 @@ def assess(dict items, dict cons, dict tables, dict params, dict out_items, dict
     _rounding(&p.duty, params["duty"])
     _rounding(&p.vat, params["vat"])
     _rounding(&p.fee, params["fee"])
-    _fill_rule(&p.duty_relief, params.get("duty_relief"), nc, keep)
-    _fill_rule(&p.vat_relief, params.get("vat_relief"), nc, keep)
-    _fill_rule(&p.at_sale, params.get("at_sale"), nc, keep)
-    _fill_rule(&p.flat, params.get("flat"), nc, keep)
+    if params.get("duty_base") is not None:
+        p.duty_base_rounded = 1
+        _rounding(&p.duty_base, params["duty_base"])
+    if params.get("vat_base") is not None:
+        p.vat_base_rounded = 1
+        _rounding(&p.vat_base, params["vat_base"])
+    p.at_sale_includes_duty = params.get("at_sale_includes_duty", 0)
+    p.simplified_basis = params.get("simplified_basis", 0)
+    rules = params["rules"]
+    if len(rules) != DM_N_RULES:
+        raise ValueError(f"expected {DM_N_RULES} rule slots")
+    for r, spec in enumerate(rules):
+        _fill_rule(&p.rules[r], spec, nc, keep)
     p.flat_amount = params.get("flat_amount", 0)
+    bands = params.get("bands", [])
+    if len(bands) > DM_MAX_BANDS:
+        raise ValueError(f"at most {DM_MAX_BANDS} bands")
+    p.n_bands = len(bands)
+    for k, bd in enumerate(bands):
+        p.bands[k].up_to, p.bands[k].pct_num, p.bands[k].pct_den, p.bands[k].deduction = bd
     waivers = params.get("waivers", [])
     fees = params.get("fees", [])
     if len(waivers) > DM_MAX_WAIVERS or len(fees) > DM_MAX_FEES:
@@ -310,6 +346,7 @@ def assess(dict items, dict cons, dict tables, dict params, dict out_items, dict
     v = out_items["intrinsic"]; o.intrinsic = &v[0]
     v = out_items["customs_value"]; o.customs_value = &v[0]
     v = out_items["duty"]; o.duty = &v[0]
+    v = out_items["duty_at_sale"]; o.duty_at_sale = &v[0]
     v = out_items["vat"]; o.vat = &v[0]
     v = out_items["vat_at_sale"]; o.vat_at_sale = &v[0]
     v = out_items["fees"]; o.fees = &v[0]
@@ -318,6 +355,7 @@ def assess(dict items, dict cons, dict tables, dict params, dict out_items, dict
     v = out_cons["intrinsic"]; o.c_intrinsic = &v[0]
     v = out_cons["customs_value"]; o.c_customs = &v[0]
     v = out_cons["duty"]; o.c_duty = &v[0]
+    v = out_cons["duty_at_sale"]; o.c_duty_at_sale = &v[0]
     v = out_cons["vat"]; o.c_vat = &v[0]
     v = out_cons["vat_at_sale"]; o.c_vat_at_sale = &v[0]
     v = out_cons["fees"]; o.c_fees = &v[0]

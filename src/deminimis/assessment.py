@@ -24,9 +24,12 @@ RULES = {
     32: "vat_waived",      # assessed VAT at or below the waiver level
     64: "cannot_assess",   # the tariff line cannot be evaluated: duty NOT assessed (not zero)
     128: "fee",            # a fee is allocated to the item
+    256: "simplified_duty",  # duty by value band of the consignment instead of the tariff
+    512: "duty_at_sale",   # duty collected at sale, not at the border
+    1024: "vat_reduced",   # the VAT rate is reduced by the regime's vat_reduction factor
 }
-ITEM_AMOUNTS = ("intrinsic", "customs_value", "duty", "vat", "vat_at_sale", "fees", "total")
-CONSIGNMENT_AMOUNTS = ("intrinsic", "customs_value", "duty", "vat", "vat_at_sale", "fees", "total")
+ITEM_AMOUNTS = ("intrinsic", "customs_value", "duty", "duty_at_sale", "vat", "vat_at_sale", "fees", "total")
+CONSIGNMENT_AMOUNTS = ITEM_AMOUNTS
 
 
 def rule_names(bits: int) -> list[str]:
@@ -71,8 +74,9 @@ class Assessment:
         """Revenue totals (minor units) and counts over the batch."""
         s: dict[str, Any] = {"items": len(self), "consignments": len(self.consignment_ids),
                              "currency": self.currency}
-        for k in ("intrinsic", "customs_value", "duty", "vat", "vat_at_sale", "fees", "total"):
-            s[k] = int(self.items[k].sum(dtype=np.int64)) if len(self) else 0
+        for k in ITEM_AMOUNTS:
+            s[k] = sum(int(x) for x in self.consignments[k]) if k in ("intrinsic", "customs_value") else \
+                int(self.consignments[k].sum(dtype=np.int64)) if len(self) else 0
         for bit, name in RULES.items():
             s[f"items_{name}"] = int(np.count_nonzero(self.items["rule"] & bit))
         s["consignments_with_charges"] = int(np.count_nonzero(self.consignments["total"] > 0))

@@ -31,7 +31,7 @@ from .tariff.table import Tariff
 
 _PER_CODE = {"item": 0, "consignment": 1, "consignee_day": 2, "consignee_year": 3}
 _BASIS_CODE = {"intrinsic": 0, "customs": 1}
-_RULE_BITS = {"duty_relief": 1, "vat_relief": 2, "collection_at_sale": 4, "flat_duty": 8}
+_WAIVER_TARGET = {"duty": 0, "vat": 1, "duty_and_vat": 2}
 _LEVEL_CODE = {"item": 0, "consignment": 1}
 
 
@@ -304,10 +304,8 @@ def prepare(items: Any, *, regime: Regime, tariff: Tariff, rates: ExchangeRates 
     exprs: list[Expr] = []
     expr_row: dict[Expr, int] = {}
     measure_of_pair = np.empty(len(pairs), dtype=np.int32)
-    item_flags_pair = np.zeros(len(pairs), dtype=np.uint8)
-    rules = {"duty_relief": regime.duty_relief, "vat_relief": regime.vat_relief,
-             "collection_at_sale": regime.collection_at_sale,
-             "flat_duty": regime.flat_duty.rule if regime.flat_duty else None}
+    item_flags_pair = np.zeros(len(pairs), dtype=np.uint16)  # bit r: excluded from rule slot r
+    slots = regime.rule_slots()
     unknown = np.zeros(len(pairs), dtype=bool)
     for p, key in enumerate(pairs):
         code, origin = codes[key // len(origins)], origins[key % len(origins)]
@@ -320,9 +318,9 @@ def prepare(items: Any, *, regime: Regime, tariff: Tariff, rates: ExchangeRates 
         measure_of_pair[p] = expr_row.setdefault(expr, len(exprs))
         if measure_of_pair[p] == len(exprs):
             exprs.append(expr)
-        for name, rule in rules.items():
+        for slot, rule in enumerate(slots):
             if rule is not None and rule.excludes(code, origin):
-                item_flags_pair[p] |= _RULE_BITS[name]
+                item_flags_pair[p] |= 1 << slot
     row = _first_bad(pair_idx, unknown)
     if row is not None:
         raise UnknownCodeError("no tariff line covers this code", column="hs_code", row=row,
@@ -356,13 +354,18 @@ def prepare(items: Any, *, regime: Regime, tariff: Tariff, rates: ExchangeRates 
     pair_vat, vat_keys = factorize(vat_key)
     rate_index: dict[tuple[int, int], int] = {}
     rate_of_key = np.empty(len(vat_keys), dtype=np.int32)
+    reduced_of_key = np.empty(len(vat_keys), dtype=np.int32)
+    reduction = regime.vat_reduction.factor if regime.vat_reduction else Decimal(1)
     for k, key in enumerate(vat_keys):
         dest, cat = dsts[key // len(cat_names)], cat_names[key % len(cat_names)]
         if cat not in vat.rates[dest]:
             raise RegimeError(f"regime {regime.id}: destination {dest} has no {cat!r} VAT rate")
         rate_of_key[k] = rate_index.setdefault(effective_vat_rate(vat.rates[dest][cat], vat.method, vat.factor),
                                                len(rate_index))
+        reduced_of_key[k] = rate_index.setdefault(
+            effective_vat_rate(vat.rates[dest][cat], vat.method, vat.factor * reduction), len(rate_index))
     vat_idx = rate_of_key[pair_vat] if n else np.zeros(0, dtype=np.int32)
+    vat_reduced_idx = reduced_of_key[pair_vat] if n else np.zeros(0, dtype=np.int32)
     vat_num = [num for num, _ in rate_index]
     vat_den = [den for _, den in rate_index]
 
@@ -375,9 +378,9 @@ def prepare(items: Any, *, regime: Regime, tariff: Tariff, rates: ExchangeRates 
     else:
         flat_key = np.zeros(n, dtype=np.int32)
 
-    # conversion table
-    conv = [rates.mul_div(c) for c in curs]
-    fconv = [rates.mul_div(c) for c in fcur_names]
+    # conversion table: item values also carry the regime's valuation factor (JP: 60% of retail)
+    conv = [conversion_factor(rates, c, regime.valuation_factor) for c in curs]
+    fconv = [conversion_factor(rates, c, Decimal(1)) for c in fcur_names]
     all_conv = conv + fconv
 
     params = _params(regime, percons, cas_cons, n_cons)
@@ -387,8 +390,9 @@ def prepare(items: Any, *, regime: Regime, tariff: Tariff, rates: ExchangeRates 
             "cons": cons.astype(np.int64), "value": value,
             "qty": qty_cols["count"][0], "mass": qty_cols["mass"][0], "vol": qty_cols["volume"][0],
             "cur": cur_idx.astype(np.int32), "measure": measure.astype(np.int32),
-            "vat_rate": vat_idx.astype(np.int32), "flat_key": flat_key.astype(np.int32),
-            "flags": item_flags_pair[pair_idx] if n else np.zeros(0, dtype=np.uint8),
+            "vat_rate": vat_idx.astype(np.int32), "vat_rate_reduced": vat_reduced_idx.astype(np.int32),
+            "flat_key": flat_key.astype(np.int32),
+            "flags": item_flags_pair[pair_idx] if n else np.zeros(0, dtype=np.uint16),
         },
         "cons": {
             "freight": freight_ins["freight"], "insurance": freight_ins["insurance"],
@@ -408,6 +412,14 @@ def prepare(items: Any, *, regime: Regime, tariff: Tariff, rates: ExchangeRates 
 def tariff_free():
     from .tariff.expr import FREE
     return FREE
+
+
+def conversion_factor(rates: ExchangeRates, currency: str, valuation_factor: Decimal) -> tuple[int, int]:
+    """Exact (multiplier, divisor) from minor units of `currency` to customs minor units."""
+    f = rates.factor(currency) * Fraction(valuation_factor)
+    if f.numerator > INT64_MAX or f.denominator > INT64_MAX:
+        raise RegimeError(f"the {currency} rate x valuation factor has too many digits for 64-bit arithmetic")
+    return f.numerator, f.denominator
 
 
 def effective_vat_rate(percent: Decimal, method: str, factor: Decimal) -> tuple[int, int]:
@@ -431,6 +443,7 @@ def consignee_groups(per: str, consignee: list[Any], dates: list[_dt.date]) -> t
 
 def _params(regime: Regime, percons: dict[str, list[Any]], cas_cons: np.ndarray, n_cons: int) -> dict[str, Any]:
     exp = regime.exponent
+    sd = regime.simplified_duty
 
     def rnd(kind: str) -> tuple[int, int, int]:
         r = regime.rounding[kind]
@@ -484,12 +497,16 @@ def _params(regime: Regime, percons: dict[str, list[Any]], cas_cons: np.ndarray,
     return {
         "cif": int(regime.valuation == "CIF"), "vat_adds_transport": int(regime.vat.adds_transport),
         "conv": rnd("conversion"), "duty": rnd("duty"), "vat": rnd("vat"), "fee": rnd("fee"),
-        "duty_relief": rule(regime.duty_relief, _RULE_BITS["duty_relief"]),
-        "vat_relief": rule(regime.vat_relief, _RULE_BITS["vat_relief"]),
-        "at_sale": rule(regime.collection_at_sale, _RULE_BITS["collection_at_sale"]),
-        "flat": rule(regime.flat_duty.rule if regime.flat_duty else None, _RULE_BITS["flat_duty"]),
+        "duty_base": rnd("duty_base") if "duty_base" in regime.rounding else None,
+        "vat_base": rnd("vat_base") if "vat_base" in regime.rounding else None,
+        "rules": [rule(r, 1 << slot) for slot, r in enumerate(regime.rule_slots())],
+        "at_sale_includes_duty": int(regime.collection_at_sale_includes_duty),
+        "simplified_basis": _BASIS_CODE[sd.basis] if sd else 0,
+        "bands": [(regime.amount_minor(b.up_to, "band up_to"), (Fraction(b.percent) / 100).numerator,
+                   (Fraction(b.percent) / 100).denominator, regime.amount_minor(b.deduction, "band deduction"))
+                  for b in (sd.bands if sd else ())],
         "flat_amount": regime.amount_minor(regime.flat_duty.amount, "flat_duty amount") if regime.flat_duty else 0,
-        "waivers": [(0 if w.target == "duty" else 1, _PER_CODE[w.per], int(w.inclusive),
+        "waivers": [(_WAIVER_TARGET[w.target], _PER_CODE[w.per], int(w.inclusive),
                      regime.amount_minor(w.threshold, "waiver threshold")) for w in regime.waivers],
         "fees": fees,
     }

@@ -330,18 +330,17 @@ def assess(items: Any, *, regime: Regime | dict | str, tariff: Tariff, rates: Ex
             for col in ("consignee", "date"):
                 if col not in percons:
                     raise MissingColumnError(f"regime {reg.id} aggregates {per}; give {col}", column=col)
-    conditional: list[Rule | Fee | None] = [*reg.fees, reg.duty_relief, reg.vat_relief, reg.collection_at_sale,
-                                            reg.flat_duty.rule if reg.flat_duty else None]
+    conditional: list[Rule | Fee | None] = [*reg.fees, *reg.rule_slots()]
     for item_rule in conditional:
         if item_rule is not None and item_rule.transports is not None and "transport" not in percons:
             raise MissingColumnError(f"regime {reg.id} has transport conditions; give transport", column="transport")
 
     # --- 1. conversion into the customs currency
-    def convert(amount: Decimal, cur: str, row: int, what: str) -> int:
+    def convert(amount: Decimal, cur: str, row: int, what: str, factor: Decimal = Decimal(1)) -> int:
         r = reg.rounding["conversion"]
         with decimal.localcontext() as ctx:
             ctx.prec = 200  # every product below is exact at this precision
-            scale = Decimal(10) ** exp
+            scale = Decimal(10) ** exp * factor
             if cur == ccy:
                 num, den = amount * scale, Decimal(1)
             elif rates.quote == "foreign_per_base":
@@ -355,7 +354,8 @@ def assess(items: Any, *, regime: Regime | dict | str, tariff: Tariff, rates: Ex
                 out = round_ratio(num, den, r.quantum_minor(exp), r.mode)
         return _fits(out, what, row)
 
-    intrinsic = [convert(values[i], curs[i], i, "converted value") for i in range(n)]
+    # item values carry the regime's valuation factor (JP: personal-use goods at 60% of retail)
+    intrinsic = [convert(values[i], curs[i], i, "converted value", reg.valuation_factor) for i in range(n)]
     for i in range(n):
         trace(i, f"value {values[i]} {curs[i]} -> {intrinsic[i]} minor units of {ccy} "
                  f"(conversion rounding {reg.rounding['conversion'].mode})")
@@ -395,28 +395,27 @@ def assess(items: Any, *, regime: Regime | dict | str, tariff: Tariff, rates: Ex
             out[c] = running[key[c]]
         return out
 
-    rules = {"duty_relief": reg.duty_relief, "vat_relief": reg.vat_relief,
-             "collection_at_sale": reg.collection_at_sale,
-             "flat_duty": reg.flat_duty.rule if reg.flat_duty else None}
-    rule_aggs = {name: [aggregate(cd) if cd.per != "item" else None for cd in r.conditions]
-                 for name, r in rules.items() if r is not None}
+    rules: dict[str, list[Rule]] = {
+        "duty_relief": list(reg.duty_relief), "vat_relief": list(reg.vat_relief),
+        "collection_at_sale": [reg.collection_at_sale] if reg.collection_at_sale else [],
+        "flat_duty": [reg.flat_duty.rule] if reg.flat_duty else [],
+        "vat_reduction": [reg.vat_reduction.rule] if reg.vat_reduction else [],
+        "simplified_duty": [reg.simplified_duty.rule] if reg.simplified_duty else [],
+    }
+    rule_aggs = {id(r): [aggregate(cd) if cd.per != "item" else None for cd in r.conditions]
+                 for rs in rules.values() for r in rs}
 
-    def rule_cons(name: str, c: Any) -> bool:
-        r = rules[name]
-        if r is None:
-            return False
+    def rule_cons(r: Rule, c: Any) -> bool:
         if r.transports is not None and percons["transport"][c] not in r.transports:
             return False
         if r.requires_collected_at_sale and not percons.get("collected_at_sale", {}).get(c, False):
             return False
-        for cd, agg in zip(r.conditions, rule_aggs[name]):
+        for cd, agg in zip(r.conditions, rule_aggs[id(r)]):
             if agg is not None and not _compare(agg[c], cd, reg.amount_minor(cd.threshold, "threshold")):
                 return False
         return True
 
-    def rule_item(name: str, i: int, customs: int) -> bool:
-        r = rules[name]
-        assert r is not None
+    def rule_item(r: Rule, i: int, customs: int) -> bool:
         if r.excludes(codes[i], origins[i]):
             return False
         for cd in r.conditions:
@@ -426,32 +425,85 @@ def assess(items: Any, *, regime: Regime | dict | str, tariff: Tariff, rates: Ex
                     return False
         return True
 
+    def applies(name: str, c: Any, i: int, customs: int) -> bool:
+        """Some rule of that name applies to item i of consignment c."""
+        return any(rule_cons(r, c) and rule_item(r, i, customs) for r in rules[name])
+
+    def base_rounded(kind: str, v: int) -> int:
+        """The value a duty or VAT is computed on, rounded first where the regime says so."""
+        if kind not in reg.rounding:
+            return v
+        r = reg.rounding[kind]
+        return round_ratio(v, 1, r.quantum_minor(exp), r.mode)
+
+    def waive(target: str, idx: list[int], duty: dict[int, int], vat_b: dict[int, int], rule: dict[int, int]) -> None:
+        """Amounts > 0 at or below a waiver's threshold (per item, or in total) are not collected."""
+        def amount(i: int) -> int:
+            return (duty[i] if target != "vat" else 0) + (vat_b[i] if target != "duty" else 0)
+
+        def clear(i: int) -> None:
+            if target != "vat" and duty[i] > 0:
+                duty[i] = 0
+                rule[i] |= BIT["duty_waived"]
+            if target != "duty" and vat_b[i] > 0:
+                vat_b[i] = 0
+                rule[i] |= BIT["vat_waived"]
+
+        for w in reg.waivers:
+            if w.target != target:
+                continue
+            thr = reg.amount_minor(w.threshold, "waiver threshold")
+            if w.per == "item":
+                for i in idx:
+                    if amount(i) > 0 and _compare(_fits(amount(i), "total", i), w, thr):
+                        clear(i)
+                        trace(i, f"{target} waived: {amount(i)} is within {w.threshold}")
+            else:
+                total = _fits(sum(amount(i) for i in idx), "total", idx[0])
+                if total > 0 and _compare(total, w, thr):
+                    for i in idx:
+                        clear(i)
+                        trace(i, f"{target} waived: the consignment's {total} is within {w.threshold}")
+
+    reduction = Fraction(reg.vat_reduction.factor) if reg.vat_reduction else Fraction(1)
+
     # --- 3. per consignment
-    out = {k: [0] * n for k in ("intrinsic", "customs_value", "duty", "vat", "vat_at_sale", "fees", "total", "rule")}
+    out = {k: [0] * n for k in ("intrinsic", "customs_value", "duty", "duty_at_sale", "vat", "vat_at_sale", "fees",
+                                "total", "rule")}
     out["intrinsic"] = list(intrinsic)
-    cons_out: dict[str, list[int]] = {k: [] for k in ("intrinsic", "customs_value", "duty", "vat", "vat_at_sale",
-                                                     "fees", "total", "items")}
+    cons_out: dict[str, list[int]] = {k: [] for k in ("intrinsic", "customs_value", "duty", "duty_at_sale", "vat",
+                                                     "vat_at_sale", "fees", "total", "items")}
     rd, rv, rf = reg.rounding["duty"], reg.rounding["vat"], reg.rounding["fee"]
+    sd = reg.simplified_duty
     for c in cons_order:
         idx = members[c]
         rule = {i: 0 for i in idx}
         transport = dict(zip(idx, allocate(c_transport[c], [intrinsic[i] for i in idx])))
         customs = {i: intrinsic[i] + (transport[i] if cif else 0) for i in idx}
+        sale = {i: applies("collection_at_sale", c, i, customs[i]) for i in idx}
         for i in idx:
             trace(i, f"consignment {c!r}: intrinsic {c_intr[c]}, freight+insurance {c_transport[c]} "
                      f"({reg.valuation}); item's share {transport[i]}; customs value {customs[i]}")
+        band = None
+        if sd is not None:
+            basis_value = c_intr[c] if sd.basis == "intrinsic" else c_cust[c]
+            band = next((b for b in sd.bands if basis_value <= reg.amount_minor(b.up_to, "band")), None)
 
-        # duty
+        # duty: flat per distinct key, simplified by value band, relief, or the tariff
         duty = {i: 0 for i in idx}
-        flat_c, relief_c = rule_cons("flat_duty", c), rule_cons("duty_relief", c)
+        duty_sale = {i: 0 for i in idx}
         flat_groups: dict[str, list[int]] = {}
+        simple: list[int] = []
         tariff_groups: dict[Expr, list[int]] = {}
         for i in idx:
-            if flat_c and rule_item("flat_duty", i, customs[i]):
+            if applies("flat_duty", c, i, customs[i]):
                 rule[i] |= BIT["flat_duty"]
                 assert reg.flat_duty is not None
                 flat_groups.setdefault(codes[i][:reg.flat_duty.key_digits], []).append(i)
-            elif relief_c and rule_item("duty_relief", i, customs[i]):
+            elif band is not None and applies("simplified_duty", c, i, customs[i]):
+                rule[i] |= BIT["simplified_duty"]
+                simple.append(i)
+            elif applies("duty_relief", c, i, customs[i]):
                 rule[i] |= BIT["duty_relief"]
                 trace(i, "duty relief applies: no duty")
             elif isinstance(exprs[i], CannotAssess):
@@ -459,10 +511,19 @@ def assess(items: Any, *, regime: Regime | dict | str, tariff: Tariff, rates: Ex
                 trace(i, f"duty cannot be assessed: {exprs[i]}")
             elif rd.level == "item":
                 q = {k: qty[k][i] or 0 for k in qty}
-                duty[i] = _fits(duty_amount(exprs[i], customs[i], q, ccy, exp, rd), "duty", i)
-                trace(i, f"duty {exprs[i]} on customs value {customs[i]}, quantities {q} -> {duty[i]}")
+                value = base_rounded("duty_base", customs[i])
+                duty[i] = _fits(duty_amount(exprs[i], value, q, ccy, exp, rd), "duty", i)
+                trace(i, f"duty {exprs[i]} on value {value}, quantities {q} -> {duty[i]}")
             else:
                 tariff_groups.setdefault(exprs[i], []).append(i)
+        if simple:
+            assert band is not None and sd is not None
+            v = c_intr[c] if sd.basis == "intrinsic" else c_cust[c]
+            gross = _fits(_rnd(v * Fraction(band.percent) / 100, rd, exp), "duty", simple[0])
+            amount = max(0, gross - reg.amount_minor(band.deduction, "band deduction"))
+            for i, p in zip(simple, allocate(amount, [customs[i] for i in simple])):
+                duty[i] = p
+                trace(i, f"simplified duty {band.percent}% of {v} less {band.deduction} -> {amount}; item's share {p}")
         for key, g in flat_groups.items():
             assert reg.flat_duty is not None
             parts = allocate(reg.amount_minor(reg.flat_duty.amount, "flat_duty amount"), [intrinsic[i] for i in g])
@@ -474,71 +535,52 @@ def assess(items: Any, *, regime: Regime | dict | str, tariff: Tariff, rates: Ex
             sq = {}
             for k in qty:
                 sq[k] = _fits(sum(qty[k][i] or 0 for i in g), "consignment quantity", g[0])
-            amount = _fits(duty_amount(e, sv, sq, ccy, exp, rd), "duty", g[0])
+            value = base_rounded("duty_base", sv)
+            amount = _fits(duty_amount(e, value, sq, ccy, exp, rd), "duty", g[0])
             for i, p in zip(g, allocate(amount, [customs[i] for i in g])):
                 duty[i] = p
-                trace(i, f"duty {e} on the consignment's summed value {sv} -> {amount}; item's share {p}")
-        for w in reg.waivers:
-            if w.target != "duty":
-                continue
-            thr = reg.amount_minor(w.threshold, "waiver threshold")
-            if w.per == "item":
-                for i in idx:
-                    if duty[i] > 0 and _compare(duty[i], w, thr):
-                        duty[i] = 0
-                        rule[i] |= BIT["duty_waived"]
-            else:
-                s = _fits(sum(duty.values()), "duty", idx[0])
-                if s > 0 and _compare(s, w, thr):
-                    for i in idx:
-                        if duty[i] > 0:
-                            duty[i] = 0
-                            rule[i] |= BIT["duty_waived"]
+                trace(i, f"duty {e} on the consignment's summed value {value} -> {amount}; item's share {p}")
+        if reg.collection_at_sale_includes_duty:
+            for i in idx:
+                if sale[i] and duty[i] > 0:
+                    duty_sale[i], duty[i] = duty[i], 0
+                    rule[i] |= BIT["duty_at_sale"]
+                    trace(i, f"duty {duty_sale[i]} collected at sale")
+        vat_b = {i: 0 for i in idx}
+        waive("duty", idx, duty, vat_b, rule)
 
         # VAT
-        vat_b = {i: 0 for i in idx}
-        sale = {i: 0 for i in idx}
-        at_sale_c, vrelief_c = rule_cons("collection_at_sale", c), rule_cons("vat_relief", c)
+        vat_sale = {i: 0 for i in idx}
         vat_groups: dict[tuple[Fraction, bool], list[int]] = {}
         base = {}
         for i in idx:
-            base[i] = _fits(customs[i] + duty[i] + (transport[i] if (not cif and vat.adds_transport) else 0),
-                            "VAT", i)
-            s = at_sale_c and rule_item("collection_at_sale", i, customs[i])
-            if not s and vrelief_c and rule_item("vat_relief", i, customs[i]):
+            base[i] = _fits(customs[i] + duty[i] + duty_sale[i]
+                            + (transport[i] if (not cif and vat.adds_transport) else 0), "VAT", i)
+            if not sale[i] and applies("vat_relief", c, i, customs[i]):
                 rule[i] |= BIT["vat_relief"]
                 trace(i, "VAT relief applies: no VAT")
                 continue
-            if s:
+            if sale[i]:
                 rule[i] |= BIT["vat_at_sale"]
+            rate = rate_of_item[i]
+            if applies("vat_reduction", c, i, customs[i]):
+                rate = rate * reduction
+                rule[i] |= BIT["vat_reduced"]
             if rv.level == "item":
-                v = _fits(_rnd(base[i] * rate_of_item[i], rv, exp), "VAT", i)
-                (sale if s else vat_b)[i] = v
-                trace(i, f"VAT base {base[i]} x {rate_of_item[i]} -> {v}" + (" collected at sale" if s else ""))
+                b_r = base_rounded("vat_base", base[i])
+                v = _fits(_rnd(b_r * rate, rv, exp), "VAT", i)
+                (vat_sale if sale[i] else vat_b)[i] = v
+                trace(i, f"VAT base {b_r} x {rate} -> {v}" + (" collected at sale" if sale[i] else ""))
             else:
-                vat_groups.setdefault((rate_of_item[i], s), []).append(i)
+                vat_groups.setdefault((rate, sale[i]), []).append(i)
         for (rate, s), g in vat_groups.items():
-            sb = _fits(sum(base[i] for i in g), "VAT", g[0])
+            sb = base_rounded("vat_base", _fits(sum(base[i] for i in g), "VAT", g[0]))
             amount = _fits(_rnd(sb * rate, rv, exp), "VAT", g[0])
             for i, p in zip(g, allocate(amount, [base[i] for i in g])):
-                (sale if s else vat_b)[i] = p
+                (vat_sale if s else vat_b)[i] = p
                 trace(i, f"VAT on the consignment's summed base {sb} x {rate} -> {amount}; item's share {p}")
-        for w in reg.waivers:
-            if w.target != "vat":
-                continue
-            thr = reg.amount_minor(w.threshold, "waiver threshold")
-            if w.per == "item":
-                for i in idx:
-                    if vat_b[i] > 0 and _compare(vat_b[i], w, thr):
-                        vat_b[i] = 0
-                        rule[i] |= BIT["vat_waived"]
-            else:
-                s_ = _fits(sum(vat_b.values()), "VAT", idx[0])
-                if s_ > 0 and _compare(s_, w, thr):
-                    for i in idx:
-                        if vat_b[i] > 0:
-                            vat_b[i] = 0
-                            rule[i] |= BIT["vat_waived"]
+        waive("vat", idx, duty, vat_b, rule)
+        waive("duty_and_vat", idx, duty, vat_b, rule)
 
         # fees
         due = any(duty[i] > 0 or vat_b[i] > 0 for i in idx)
@@ -570,15 +612,16 @@ def assess(items: Any, *, regime: Regime | dict | str, tariff: Tariff, rates: Ex
             if fees[i] > 0:
                 rule[i] |= BIT["fee"]
             out["customs_value"][i] = customs[i]
-            out["duty"][i], out["vat"][i], out["vat_at_sale"][i], out["fees"][i] = duty[i], vat_b[i], sale[i], fees[i]
+            out["duty"][i], out["duty_at_sale"][i] = duty[i], duty_sale[i]
+            out["vat"][i], out["vat_at_sale"][i], out["fees"][i] = vat_b[i], vat_sale[i], fees[i]
             out["total"][i] = _fits(duty[i] + vat_b[i] + fees[i], "total", i)
             out["rule"][i] = rule[i]
             trace(i, f"duty {duty[i]} + VAT {vat_b[i]} + fees {fees[i]} = {out['total'][i]} due at the border; "
-                     f"VAT at sale {sale[i]}; rules: {', '.join(rule_names(rule[i])) or 'none'}")
+                     f"at sale: duty {duty_sale[i]}, VAT {vat_sale[i]}; rules: {', '.join(rule_names(rule[i])) or 'none'}")
         cons_out["intrinsic"].append(c_intr[c])
         cons_out["customs_value"].append(c_cust[c])
         cons_out["items"].append(len(idx))
-        for k in ("duty", "vat", "vat_at_sale", "fees", "total"):
+        for k in ("duty", "duty_at_sale", "vat", "vat_at_sale", "fees", "total"):
             cons_out[k].append(_fits(sum(out[k][i] for i in idx), "total", idx[0]))
 
     return Assessment(

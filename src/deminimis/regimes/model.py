@@ -24,6 +24,7 @@ BASES = ("intrinsic", "customs")
 PERS = ("item", "consignment", "consignee_day", "consignee_year")
 VALUATIONS = ("CIF", "FOB")
 VAT_METHODS = ("exclusive", "gross_up")
+WAIVER_TARGETS = ("duty", "vat", "duty_and_vat")
 
 
 def _dec(x: Any, what: str, *, positive: bool = False) -> Decimal:
@@ -160,6 +161,68 @@ class FlatDuty:
 
 
 @dataclass(frozen=True)
+class Band:
+    """Consignments whose basis value is <= up_to pay percent of it, less deduction (not below 0)."""
+
+    up_to: Decimal
+    percent: Decimal
+    deduction: Decimal = Decimal(0)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "Band":
+        _keys(d, {"up_to", "percent", "deduction"}, "simplified_duty band")
+        return cls(up_to=_dec(d.get("up_to"), "band up_to"), percent=_dec(d.get("percent"), "band percent"),
+                   deduction=_dec(d.get("deduction", 0), "band deduction"))
+
+    def to_dict(self) -> dict[str, str]:
+        return {"up_to": str(self.up_to), "percent": str(self.percent), "deduction": str(self.deduction)}
+
+
+@dataclass(frozen=True)
+class SimplifiedDuty:
+    """A duty in lieu of the tariff by value band of the consignment (BR Remessa Conforme, ZA flat rate)."""
+
+    bands: tuple[Band, ...]
+    basis: str
+    rule: Rule
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "SimplifiedDuty":
+        bands = tuple(Band.from_dict(b) for b in d.get("bands", ()))
+        if not 1 <= len(bands) <= 4:
+            raise RegimeError("simplified_duty: 1 to 4 bands")
+        if any(b.up_to <= a.up_to for a, b in zip(bands, bands[1:])):
+            raise RegimeError("simplified_duty: bands must have increasing up_to")
+        basis = d.get("basis", "customs")
+        if basis not in BASES:
+            raise RegimeError(f"simplified_duty basis {basis!r} is not one of {BASES}")
+        return cls(bands=bands, basis=basis,
+                   rule=Rule.from_dict({k: v for k, v in d.items() if k not in ("bands", "basis")},
+                                       "simplified_duty"))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"bands": [b.to_dict() for b in self.bands], "basis": self.basis, **self.rule.to_dict()}
+
+
+@dataclass(frozen=True)
+class VatReduction:
+    """Where its rule applies, the item's VAT rate is multiplied by factor (CN: 70% within the limits)."""
+
+    factor: Decimal
+    rule: Rule
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "VatReduction":
+        if "factor" not in d:
+            raise RegimeError("vat_reduction: 'factor' is required")
+        return cls(factor=_dec(d["factor"], "vat_reduction factor"),
+                   rule=Rule.from_dict({k: v for k, v in d.items() if k != "factor"}, "vat_reduction"))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"factor": str(self.factor), **self.rule.to_dict()}
+
+
+@dataclass(frozen=True)
 class VatSpec:
     """VAT/GST rates by destination and goods category, and how the tax is computed."""
 
@@ -226,8 +289,8 @@ class Waiver:
         _keys(d, {"target", "threshold", "per", "inclusive"}, "waiver")
         w = cls(target=d.get("target", ""), threshold=_dec(d.get("threshold"), "waiver threshold"),
                 per=d.get("per", "consignment"), inclusive=bool(d.get("inclusive", True)))
-        if w.target not in ("duty", "vat"):
-            raise RegimeError(f"waiver target must be 'duty' or 'vat', got {w.target!r}")
+        if w.target not in WAIVER_TARGETS:
+            raise RegimeError(f"waiver target must be one of {WAIVER_TARGETS}, got {w.target!r}")
         if w.per not in ("item", "consignment"):
             raise RegimeError(f"waiver per must be 'item' or 'consignment', got {w.per!r}")
         return w
@@ -282,6 +345,8 @@ class Fee:
 
 
 _ROUNDING_KINDS = ("conversion", "duty", "vat", "fee")
+# optional: round the value an ad valorem duty, or the VAT, is computed on (US whole dollars, CH francs)
+_BASE_ROUNDINGS = ("duty_base", "vat_base")
 
 
 @dataclass(frozen=True)
@@ -296,10 +361,14 @@ class Regime:
     valuation: str = "CIF"
     valid_from: _dt.datetime | None = None
     valid_to: _dt.datetime | None = None
-    duty_relief: Rule | None = None
-    vat_relief: Rule | None = None
+    valuation_factor: Decimal = Decimal(1)
+    duty_relief: tuple[Rule, ...] = ()
+    vat_relief: tuple[Rule, ...] = ()
     collection_at_sale: Rule | None = None
+    collection_at_sale_includes_duty: bool = False
     flat_duty: FlatDuty | None = None
+    simplified_duty: SimplifiedDuty | None = None
+    vat_reduction: VatReduction | None = None
     waivers: tuple[Waiver, ...] = ()
     fees: tuple[Fee, ...] = ()
     rounding: dict[str, Rounding] = field(default_factory=dict)
@@ -310,30 +379,49 @@ class Regime:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "Regime":
         _keys(d, {"id", "currency", "vat", "jurisdiction", "name", "valuation", "valid_from", "valid_to",
-                  "duty_relief", "vat_relief", "collection_at_sale", "flat_duty", "waivers", "fees",
-                  "rounding", "sources", "unverified", "notes"}, "regime")
+                  "valuation_factor", "duty_relief", "vat_relief", "collection_at_sale", "flat_duty",
+                  "simplified_duty", "vat_reduction", "waivers", "fees", "rounding", "sources", "unverified",
+                  "notes"}, "regime")
         for k in ("id", "currency", "vat"):
             if k not in d:
                 raise RegimeError(f"regime: {k!r} is required")
         exp = exponent(d["currency"])
         rounding_in = dict(d.get("rounding", {}))
-        _keys(rounding_in, set(_ROUNDING_KINDS), "rounding")
+        _keys(rounding_in, set(_ROUNDING_KINDS) | set(_BASE_ROUNDINGS), "rounding")
         rounding = {k: Rounding.from_dict(rounding_in.get(k)) for k in _ROUNDING_KINDS}
+        rounding.update({k: Rounding.from_dict(rounding_in[k]) for k in _BASE_ROUNDINGS if rounding_in.get(k)})
         for k, rnd in rounding.items():
             rnd.quantum_minor(exp)  # raises if not whole minor units
-            if k in ("conversion", "fee") and rnd.level != "item":
+            if k not in ("duty", "vat") and rnd.level != "item":
                 raise RegimeError(f"rounding.{k}: only level 'item' exists for {k}")
 
         def rule(key: str, requires_default: bool = False) -> Rule | None:
             return Rule.from_dict(d[key], key, requires_default=requires_default) if d.get(key) else None
 
+        def reliefs(key: str) -> tuple[Rule, ...]:
+            spec = d.get(key)
+            if not spec:
+                return ()
+            specs = [spec] if isinstance(spec, Mapping) else list(spec)
+            if len(specs) > 4:
+                raise RegimeError(f"{key}: at most 4 rules")
+            return tuple(Rule.from_dict(x, key) for x in specs)
+
+        at_sale = dict(d.get("collection_at_sale") or {})
+        includes_duty = bool(at_sale.pop("includes_duty", False))
+
         r = cls(id=str(d["id"]), currency=d["currency"], vat=VatSpec.from_dict(d["vat"]),
                 jurisdiction=str(d.get("jurisdiction", "")), name=str(d.get("name", "")),
                 valuation=d.get("valuation", "CIF"),
                 valid_from=_date(d.get("valid_from"), "valid_from"), valid_to=_date(d.get("valid_to"), "valid_to"),
-                duty_relief=rule("duty_relief"), vat_relief=rule("vat_relief"),
-                collection_at_sale=rule("collection_at_sale", requires_default=True),
+                valuation_factor=_dec(d.get("valuation_factor", 1), "valuation_factor", positive=True),
+                duty_relief=reliefs("duty_relief"), vat_relief=reliefs("vat_relief"),
+                collection_at_sale=Rule.from_dict(at_sale, "collection_at_sale", requires_default=True)
+                if at_sale else None,
+                collection_at_sale_includes_duty=includes_duty,
                 flat_duty=FlatDuty.from_dict(d["flat_duty"]) if d.get("flat_duty") else None,
+                simplified_duty=SimplifiedDuty.from_dict(d["simplified_duty"]) if d.get("simplified_duty") else None,
+                vat_reduction=VatReduction.from_dict(d["vat_reduction"]) if d.get("vat_reduction") else None,
                 waivers=tuple(Waiver.from_dict(w) for w in d.get("waivers", ())),
                 fees=tuple(Fee.from_dict(f) for f in d.get("fees", ())),
                 rounding=rounding, sources=tuple(d.get("sources", ())),
@@ -358,6 +446,9 @@ class Regime:
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"id": self.id, "currency": self.currency, "jurisdiction": self.jurisdiction,
                              "name": self.name, "valuation": self.valuation, "vat": self.vat.to_dict(),
+                             "valuation_factor": str(self.valuation_factor),
+                             "duty_relief": [r.to_dict() for r in self.duty_relief],
+                             "vat_relief": [r.to_dict() for r in self.vat_relief],
                              "rounding": {k: r.to_dict() for k, r in self.rounding.items()},
                              "waivers": [w.to_dict() for w in self.waivers],
                              "fees": [f.to_dict() for f in self.fees],
@@ -366,9 +457,11 @@ class Regime:
         for k in ("valid_from", "valid_to"):
             if getattr(self, k) is not None:
                 d[k] = getattr(self, k).isoformat()
-        for k in ("duty_relief", "vat_relief", "collection_at_sale", "flat_duty"):
+        for k in ("collection_at_sale", "flat_duty", "simplified_duty", "vat_reduction"):
             if getattr(self, k) is not None:
                 d[k] = getattr(self, k).to_dict()
+        if self.collection_at_sale is not None:
+            d["collection_at_sale"]["includes_duty"] = self.collection_at_sale_includes_duty
         return d
 
     @property
@@ -392,8 +485,14 @@ class Regime:
             raise RegimeError(f"{what} {amount} is not a whole number of minor units of {self.currency}")
         return int(scaled)
 
+    def rule_slots(self) -> list[Rule | None]:
+        """The regime's rules in the core's slot order (csrc/assess.h DM_R_*)."""
+        pad = [None, None, None, None]
+        return [*(list(self.duty_relief) + pad)[:4], *(list(self.vat_relief) + pad)[:4],
+                self.collection_at_sale, self.flat_duty.rule if self.flat_duty else None,
+                self.vat_reduction.rule if self.vat_reduction else None,
+                self.simplified_duty.rule if self.simplified_duty else None]
+
     def aggregations(self) -> set[str]:
         """Every `per` used by a condition of this regime."""
-        rules = [self.duty_relief, self.vat_relief, self.collection_at_sale,
-                 self.flat_duty.rule if self.flat_duty else None]
-        return {c.per for r in rules if r is not None for c in r.conditions}
+        return {c.per for r in self.rule_slots() if r is not None for c in r.conditions}
