@@ -17,6 +17,21 @@ _SAMPLES = {"EU": "eu_cet_2020_sample.csv", "UK": "uk_global_tariff_2021_sample.
             "US": "us_hts_2026r3_sample.csv"}
 
 
+def clear_caches() -> None:
+    """Forget the memoised parses (one tree per distinct rate string) and loader caches.
+
+    Parsing is memoised so that a tariff's thousands of identical cells share one tree; the
+    benchmarks clear it to time a load as a fresh process would.
+    """
+    from . import loaders, table
+    from .parse import _parse, _split_special
+    _parse.cache_clear()
+    _split_special.cache_clear()
+    loaders._REASONS.clear()
+    loaders._units.cache_clear()
+    table._origins_of.cache_clear()
+
+
 def sample(jurisdiction: str = "EU") -> Tariff:
     """A built-in sample tariff of common e-commerce lines, rates as published (see its source column)."""
     from importlib import resources
@@ -29,4 +44,4 @@ def sample(jurisdiction: str = "EU") -> Tariff:
 
 __all__ = ["FREE", "AdValorem", "Applicable", "Bounded", "CannotAssess", "Compound", "DayRange", "Expr",
            "HeadingRef", "LoadReport", "Measure", "NoChange", "Resolution", "Seasonal", "Specific", "Tariff",
-           "parse", "sample", "split_special"]
+           "clear_caches", "parse", "sample", "split_special"]

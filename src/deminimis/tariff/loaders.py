@@ -12,6 +12,7 @@ import csv
 import json
 import os
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Iterable, Mapping
 
 from ..errors import TariffError, TariffSyntaxError
@@ -110,13 +111,22 @@ def _terms(expr: Any) -> Iterable[Any]:
             return
 
 
+_REASONS: dict[tuple[int, str], tuple[ParsedExpr, str | None]] = {}
+
+
 def _parse_cell(text: str, code: str, column: str, report: LoadReport, currency: str) -> ParsedExpr:
     try:
         expr = parse(text)
     except TariffSyntaxError as exc:
         report.syntax_errors.append((code, column, text, str(exc)))
         expr = CannotAssess(f"{R_UNPARSED}: {exc.args[0]}".replace("]", ")"), text.strip())
-    report.add(code, _reason(expr, currency), column)
+    key = (id(expr), currency)
+    hit = _REASONS.get(key)
+    if hit is None or hit[0] is not expr:  # parse() returns one object per distinct string: cache by identity
+        if len(_REASONS) > 1 << 16:
+            _REASONS.clear()
+        hit = _REASONS[key] = (expr, _reason(expr, currency))
+    report.add(code, hit[1], column)
     return expr
 
 
@@ -147,7 +157,7 @@ def load_usitc_csv(path: str, *, programs: Mapping[str, Iterable[str]] | None = 
     """
     mapping = {k: tuple(v) for k, v in (us_programs() if programs is None else programs).items()}
     every_mapped = sorted({o for v in mapping.values() for o in v})
-    col2 = sorted(column2_origins)
+    col2 = tuple(sorted(column2_origins))
     t = Tariff(name=name or f"USITC HTS CSV {os.path.basename(path)}")
     report = LoadReport(source=os.path.basename(path))
     dates = {"valid_from": valid_from, "valid_to": valid_to}
@@ -205,7 +215,7 @@ def load_usitc_csv(path: str, *, programs: Mapping[str, Iterable[str]] | None = 
                         else:
                             report.notes[f"special rate of program {s} not applied (not mapped to origins)"] += 1
                     if origins:
-                        _add(t, report, code, expr, seg, kind="origin", origins=sorted(origins),
+                        _add(t, report, code, expr, seg, kind="origin", origins=tuple(sorted(origins)),
                              program=",".join(syms) if syms else "special", source=src("Special Rate of Duty"), **dates)
             column2 = cells["Column 2 Rate of Duty"]
             if column2:
@@ -221,7 +231,12 @@ def load_usitc_csv(path: str, *, programs: Mapping[str, Iterable[str]] | None = 
     return t
 
 
-def _units(cell: str) -> list[str]:
+@lru_cache(maxsize=4096)
+def _units(cell: str) -> tuple[str, ...]:
+    return tuple(_units_uncached(cell))
+
+
+def _units_uncached(cell: str) -> list[str]:
     cell = cell.strip()
     if not cell:
         return []

@@ -406,6 +406,11 @@ _PROGRAMS = re.compile(r"\(\s*((?:[A-Z]{1,2}[+*]?\s*,?\s*)+)\)")
 _JUNK_TAIL = re.compile(r"\(\s*[A-Z+*,\s]*$")
 
 
+@lru_cache(maxsize=1 << 14)
+def _split_special(text: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    return tuple(_split(text))
+
+
 def split_special(text: str) -> list[tuple[str, tuple[str, ...]]]:
     """Split a US special-rate cell into (rate text, program symbols) segments.
 
@@ -413,6 +418,10 @@ def split_special(text: str) -> list[tuple[str, tuple[str, ...]]]:
     A segment without a program list (a chapter 99 line's single rate) has ().
     The official export's noise (``(PA (PA)``, ``(B,C,)``, missing spaces) is tolerated.
     """
+    return list(_split_special(text))
+
+
+def _split(text: str) -> list[tuple[str, tuple[str, ...]]]:
     out: list[tuple[str, tuple[str, ...]]] = []
     pos = 0
     for m in _PROGRAMS.finditer(text):

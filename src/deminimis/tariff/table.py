@@ -38,6 +38,7 @@ import hashlib
 import json
 import re
 from collections import Counter
+from functools import lru_cache
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Iterable, Iterator, Mapping, Sequence
@@ -65,6 +66,8 @@ R_UNPARSED = "the rate does not parse"
 
 
 def _check_code(code: Any) -> str:
+    if isinstance(code, str) and 2 <= len(code) <= 10 and code.isascii() and code.isdigit():
+        return code
     if isinstance(code, str):
         code = code.replace(".", "").strip()
     if not isinstance(code, str) or not code.isdigit() or not 2 <= len(code) <= 10 or not code.isascii():
@@ -76,6 +79,17 @@ _ORIGIN = re.compile(r"[A-Z]{2}")
 
 
 def _origins(value: Any) -> frozenset[str] | None:
+    if isinstance(value, (str, tuple)):
+        return _origins_of(value)
+    return _origins_uncached(value)
+
+
+@lru_cache(maxsize=4096)
+def _origins_of(value: str | tuple[str, ...]) -> frozenset[str] | None:
+    return _origins_uncached(value)
+
+
+def _origins_uncached(value: Any) -> frozenset[str] | None:
     if value is None or value == "" or (isinstance(value, (list, tuple, set, frozenset)) and not value):
         return None
     items = re.split(r"[\s,;|]+", value.strip()) if isinstance(value, str) else list(value)
@@ -293,6 +307,21 @@ def stack(base: Expr, additions: Sequence[Expr]) -> Expr:
 # ------------------------------------------------------------------ the tariff
 
 
+class _Index:
+    """Measures by kind for lookup; rebuilt after any change to the tariff."""
+
+    def __init__(self) -> None:
+        self.base: dict[str, list[Measure]] = {}
+        self.by_origin: dict[str, dict[str, list[Measure]]] = {}
+        self.additional: dict[str, list[Measure]] = {}
+        self.rated: list[str] = []
+        self.origins: set[str] = set()
+        self.origin_lengths: set[int] = set()
+        self.add_lengths: set[int] = set()
+        self.origin_lengths_desc: list[int] = []
+        self.add_lengths_desc: list[int] = []
+
+
 class Resolution:
     """Codes (and origins) of a batch resolved once per distinct pair: ``exprs[index[i]]`` is item i's."""
 
@@ -331,9 +360,12 @@ class Tariff:
     # ---------------------------------------------------------- building
 
     def _clear(self) -> None:
+        if getattr(self, "_pristine", False):
+            return  # nothing cached since the last change
+        self._pristine = True
         self._cache: dict[tuple[str, str, _dt.date | None], tuple[Expr, str] | None] = {}
-        self._index: tuple[dict[str, list[Measure]], dict[str, dict[str, list[Measure]]],
-                           dict[str, list[Measure]], list[str]] | None = None
+        self._base_memo: dict[tuple[str, _dt.date | None], tuple[Expr, str] | None] = {}
+        self._index: _Index | None = None
         self._hash: str | None = None
         self._lines_view: dict[str, ParsedExpr] | None = None
 
@@ -505,6 +537,7 @@ class Tariff:
                         view[c] = m.expr
                         break
             self._lines_view = view
+            self._pristine = False
         return self._lines_view
 
     @property
@@ -526,6 +559,10 @@ class Tariff:
                 return u
         under = {u for c, u in self._units.items() if c.startswith(code)}
         return under.pop() if len(under) == 1 else ()
+
+    def codes(self) -> list[str]:
+        """Every line's code: lines with measures, and lines that only give units or a description."""
+        return sorted(set(self._measures) | set(self._units) | set(self._descriptions))
 
     def description(self, code: str) -> str:
         return self._descriptions.get(_check_code(code), "")
@@ -558,27 +595,31 @@ class Tariff:
         if self._hash is None:
             blob = json.dumps(self.to_records(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
             self._hash = hashlib.sha256(blob.encode()).hexdigest()
+            self._pristine = False
         return self._hash
 
     # ---------------------------------------------------------- lookup
 
-    def _build_index(self) -> tuple[dict[str, list[Measure]], dict[str, dict[str, list[Measure]]],
-                                    dict[str, list[Measure]], list[str]]:
+    def _build_index(self) -> "_Index":
         if self._index is None:
-            base: dict[str, list[Measure]] = {}
-            by_origin: dict[str, dict[str, list[Measure]]] = {}
-            additional: dict[str, list[Measure]] = {}
+            ix = _Index()
             for code, ms in self._measures.items():
                 for m in ms:
                     if m.kind == "base":
-                        base.setdefault(code, []).append(m)
+                        ix.base.setdefault(code, []).append(m)
                     elif m.kind == "origin":
                         for o in m.origins or ():
-                            by_origin.setdefault(code, {}).setdefault(o, []).append(m)
+                            ix.by_origin.setdefault(code, {}).setdefault(o, []).append(m)
+                            ix.origins.add(o)
+                        ix.origin_lengths.add(len(code))
                     else:
-                        additional.setdefault(code, []).append(m)
-            rated = sorted(set(base) | set(by_origin))
-            self._index = (base, by_origin, additional, rated)
+                        ix.additional.setdefault(code, []).append(m)
+                        ix.add_lengths.add(len(code))
+            ix.rated = sorted(set(ix.base) | set(ix.by_origin))
+            ix.origin_lengths_desc = sorted(ix.origin_lengths, reverse=True)
+            ix.add_lengths_desc = sorted(ix.add_lengths, reverse=True)
+            self._index = ix
+            self._pristine = False
         return self._index
 
     def lookup(self, code: str, origin: str | None = None, *, on: _dt.date | None = None) -> tuple[Expr, str] | None:
@@ -595,16 +636,18 @@ class Tariff:
             return self._cache[key]
         except KeyError:
             pass
-        found = self._lookup(_check_code(code), origin or "", on)
+        ok = isinstance(code, str) and 2 <= len(code) <= 10 and code.isascii() and code.isdigit()
+        found = self._lookup(code if ok else _check_code(code), origin or "", on)
         self._cache[key] = found
+        self._pristine = False
         return found
 
     def _lookup(self, code: str, origin: str, on: _dt.date | None) -> tuple[Expr, str] | None:
-        base, by_origin, additional, rated = self._build_index()
-        rate = self._rate(code, origin, on, base, by_origin)
+        ix = self._index or self._build_index()
+        rate = self._rate(code, origin, on, ix)
         line = rate[1] if rate else None
         if rate is None:
-            under = self._under(code, rated)
+            under = self._under(code, ix.rated)
             if under:
                 results = [self.lookup(c, origin, on=on) for c in under]
                 exprs = {r[0] for r in results if r is not None}
@@ -612,8 +655,9 @@ class Tariff:
                     return results[0]  # type: ignore[return-value]
                 return CannotAssess(R_AMBIGUOUS, code), code
         adds: list[Expr] = []
-        for n in range(len(code), 1, -1):
-            for m in additional.get(code[:n], ()):
+        additional = ix.additional
+        for n in ix.add_lengths_desc:
+            for m in additional.get(code[:n], ()) if n <= len(code) else ():
                 if m.in_force(on) and m.applies_to(origin):
                     e = self._resolve(m.expr, on, additional=True)
                     if e is not None:
@@ -635,27 +679,51 @@ class Tariff:
             i += 1
         return out
 
-    def _rate(self, code: str, origin: str, on: _dt.date | None, base: dict[str, list[Measure]],
-              by_origin: dict[str, dict[str, list[Measure]]]) -> tuple[Expr, str] | None:
-        if origin:
-            for n in range(len(code), 1, -1):
-                ms = [m for m in by_origin.get(code[:n], {}).get(origin, ()) if m.in_force(on)]
+    def _rate(self, code: str, origin: str, on: _dt.date | None, ix: "_Index") -> tuple[Expr, str] | None:
+        if origin in ix.origins:
+            by_origin = ix.by_origin
+            for n in ix.origin_lengths_desc:
+                d = by_origin.get(code[:n]) if n <= len(code) else None
+                if d is None:
+                    continue
+                ms = d.get(origin)
+                if ms and on is not None:
+                    ms = [m for m in ms if m.in_force(on)]
                 if ms:
+                    if len(ms) == 1:
+                        return self._resolve(ms[0].expr, on), code[:n]  # type: ignore[return-value]
                     exprs = [self._resolve(m.expr, on) for m in ms]
                     return lesser_of(exprs, " | ".join(m.text for m in ms)), code[:n]  # type: ignore[arg-type]
+        key = (code, on)  # the base rate is shared by every origin without a measure of its own
+        try:
+            return self._base_memo[key]
+        except KeyError:
+            pass
+        found: tuple[Expr, str] | None = None
+        base = ix.base
         for n in range(len(code), 1, -1):
-            ms = [m for m in base.get(code[:n], ()) if m.in_force(on)]
+            ms = base.get(code[:n])
+            if ms and on is not None:
+                ms = [m for m in ms if m.in_force(on)]
             if ms:
+                if len(ms) == 1:
+                    found = self._resolve(ms[0].expr, on), code[:n]  # type: ignore[assignment]
+                    break
                 exprs = list(dict.fromkeys(self._resolve(m.expr, on) for m in ms))
                 if len(exprs) == 1:
-                    return exprs[0], code[:n]  # type: ignore[return-value]
-                return CannotAssess(R_SEVERAL_DATED if on is None else R_SEVERAL_RATES,
-                                    " | ".join(m.text for m in ms)), code[:n]
-        return None
+                    found = exprs[0], code[:n]  # type: ignore[assignment]
+                else:
+                    found = CannotAssess(R_SEVERAL_DATED if on is None else R_SEVERAL_RATES,
+                                         " | ".join(m.text for m in ms)), code[:n]
+                break
+        self._base_memo[key] = found
+        return found
 
     def _resolve(self, e: ParsedExpr, on: _dt.date | None, *, additional: bool = False,
                  depth: int = 0) -> Expr | None:
         """A parsed tree -> core nodes (None: an addition of nothing)."""
+        if type(e) in _CORE:
+            return e  # type: ignore[return-value]
         if isinstance(e, Seasonal):
             if on is None:
                 return CannotAssess(R_SEASON_NEEDS_DATE, str(e))
@@ -691,37 +759,100 @@ class Tariff:
         import numpy as np
         codes_arr = np.asarray(codes)
         n = len(codes_arr)
-        if codes_arr.dtype.kind not in "US":
+        if codes_arr.dtype.kind != "U":
             codes_arr = codes_arr.astype(str)
-        if origins is None:
-            org_idx = np.zeros(n, dtype=np.int64)
-            org_names = np.array([""])
+        org_arr = np.full(n, "", dtype="U2") if origins is None else np.asarray(origins)
+        if org_arr.dtype.kind != "U":
+            org_arr = org_arr.astype(str)
+        ckeys, okeys = _code_keys(codes_arr), _origin_keys(org_arr)
+        if ckeys is not None and okeys is not None:  # one int64 key per item: factorize once
+            pairs, pair_idx = _factorize(ckeys * 1024 + okeys)
+            letters = [""] + [chr(64 + i) for i in range(1, 27)]
+            names: dict[int, str] = {}
+            decoded = []
+            for ck, ok in zip((pairs >> 10).tolist(), (pairs & 1023).tolist()):
+                code = names.get(ck)
+                if code is None:
+                    code = names[ck] = str(ck >> 4).zfill(ck & 15)
+                decoded.append((code, letters[ok // 27] + letters[ok % 27]))
         else:
-            org_arr = np.asarray(origins)
-            if org_arr.dtype.kind not in "US":
-                org_arr = org_arr.astype(str)
+            code_names, code_idx = np.unique(codes_arr, return_inverse=True)
             org_names, org_idx = np.unique(org_arr, return_inverse=True)
-        code_names, code_idx = np.unique(codes_arr, return_inverse=True)
-        pair = code_idx.astype(np.int64) * len(org_names) + org_idx
-        pairs, pair_idx = np.unique(pair, return_inverse=True)
+            k = len(org_names)
+            pairs, pair_idx = np.unique(code_idx.reshape(-1).astype(np.int64) * k + org_idx.reshape(-1),
+                                        return_inverse=True)
+            decoded = [(str(code_names[p // k]), str(org_names[p % k])) for p in pairs.tolist()]
         exprs: list[Expr] = []
         lines: list[str | None] = []
         row_of: dict[Expr, int] = {}
+        row_of_id: dict[int, int] = {}
         measure_of_pair = np.empty(len(pairs), dtype=np.int32)
-        for p, key in enumerate(pairs.tolist()):
-            code = str(code_names[key // len(org_names)])
-            origin = str(org_names[key % len(org_names)])
+        for p, (code, origin) in enumerate(decoded):
             found = self.lookup(code, origin, on=on)
             if found is None:
                 measure_of_pair[p] = -1
                 continue
-            r = row_of.setdefault(found[0], len(exprs))
-            if r == len(exprs):
-                exprs.append(found[0])
-                lines.append(found[1])
+            e = found[0]
+            r = row_of_id.get(id(e))
+            if r is None:
+                r = row_of.setdefault(e, len(exprs))
+                if r == len(exprs):
+                    exprs.append(e)
+                    lines.append(found[1])
+                row_of_id[id(e)] = r
             measure_of_pair[p] = r
         index = measure_of_pair[pair_idx.reshape(-1)] if n else np.zeros(0, dtype=np.int32)
         return Resolution(exprs, index, lines, index < 0)
+
+
+_CORE = frozenset({AdValorem, Specific, Compound, Bounded, CannotAssess})
+
+
+def _code_keys(codes: Any) -> Any:
+    """Digit strings -> int64 keys (value * 16 + length), without sorting strings; None if not all digits."""
+    import numpy as np
+    width = codes.dtype.itemsize // 4 if codes.dtype.kind == "U" else 0
+    if not width or width > 10 or not len(codes) or not hasattr(np, "strings"):
+        return None
+    codes = np.ascontiguousarray(codes)
+    if not np.strings.isdigit(codes).all():  # also false for ""
+        return None
+    v = codes.view(np.int32).reshape(len(codes), width)
+    if v.max() > 57:  # a non-ASCII digit
+        return None
+    length = np.strings.str_len(codes).astype(np.int64)
+    full = np.zeros(len(codes), dtype=np.int64)
+    for j in range(width):  # left-aligned digits, NUL-padded: padding adds zeros, divided out below
+        full *= 10
+        full += np.maximum(v[:, j] - 48, 0)
+    return (full // 10 ** (width - length)) * 16 + length
+
+
+def _origin_keys(origins: Any) -> Any:
+    """'' or two capital letters -> 0..728; None for anything else."""
+    import numpy as np
+    if origins.dtype.kind != "U" or origins.dtype.itemsize > 8 or not len(origins):
+        return None
+    v = np.ascontiguousarray(origins).view(np.int32).reshape(len(origins), -1)
+    c = np.zeros((len(origins), 2), dtype=np.int64)
+    c[:, :v.shape[1]] = v
+    ok = ((c == 0) | ((c >= 65) & (c <= 90))).all() and not ((c[:, 0] == 0) & (c[:, 1] != 0)).any()
+    if not ok:
+        return None
+    c = np.where(c == 0, 0, c - 64)
+    return c[:, 0] * 27 + c[:, 1]
+
+
+def _factorize(keys: Any) -> tuple[Any, Any]:
+    """(uniques, inverse) of an int64 array: hashed with pandas when it is installed, else sorted."""
+    import numpy as np
+    try:
+        import pandas as pd
+    except ImportError:  # pragma: no cover
+        u, inv = np.unique(keys, return_inverse=True)
+        return u, inv.reshape(-1)
+    inv, u = pd.factorize(keys)
+    return np.asarray(u), inv
 
 
 def _overlap(a: Measure, b: Measure) -> bool:
