@@ -1,0 +1,73 @@
+"""Batch-by-batch assessment gives exactly the one-pass result."""
+
+import datetime as dt
+import io
+
+import numpy as np
+import pytest
+
+import deminimis as dm
+from deminimis.cli import DEMO_RATES, synthetic_batch
+
+pa = pytest.importorskip("pyarrow")
+pq = pytest.importorskip("pyarrow.parquet")
+
+from deminimis.stream import Progress, assess_parquet, iter_assess  # noqa: E402
+
+ON = dt.date(2026, 11, 28)
+
+
+@pytest.fixture(scope="module")
+def setup():
+    regime = dm.regimes.get("EU", on=ON)
+    tariff = dm.tariff.sample("EU")
+    batch = synthetic_batch(20_000, tariff, sorted(regime.vat.rates), seed=11)
+    table = pa.table({k: (np.char.add("C", v.astype("U9")) if k == "consignment" else v) for k, v in batch.items()})
+    rates = dm.ExchangeRates(DEMO_RATES, base="EUR")
+    return regime, tariff, rates, table
+
+
+@pytest.mark.parametrize("batch_rows", [1, 7, 997, 4096, 50_000])
+def test_batches_equal_one_pass(setup, tmp_path, batch_rows):
+    regime, tariff, rates, table = setup
+    if batch_rows < 100:  # tiny batches: a smaller input keeps the test quick
+        table = table.slice(0, 1500)
+    whole = dm.assess(table, regime=regime, tariff=tariff, rates=rates, on=ON, amounts="minor")
+    src = tmp_path / "in.parquet"
+    pq.write_table(table, src, row_group_size=3000)
+    dst = tmp_path / "out.parquet"
+    summary = assess_parquet(str(src), str(dst), regime=regime, tariff=tariff, rates=rates, on=ON,
+                             amounts="minor", batch_rows=batch_rows, progress=False)
+    out = pq.read_table(dst)
+    assert out.num_rows == table.num_rows
+    for k in ("duty", "vat", "vat_at_sale", "fees", "total", "rule", "customs_value"):
+        assert np.array_equal(out.column(k).to_numpy(), whole.items[k]), k
+    assert summary["items"] == len(whole) and summary["consignments"] == len(whole.consignment_ids)
+    assert summary["total"] == whole.summary()["total"]
+    assert summary["items_flat_duty"] == whole.summary()["items_flat_duty"]
+
+
+def test_progress_is_reported(setup):
+    regime, tariff, rates, table = setup
+    buf = io.StringIO()
+    bar = Progress(table.num_rows, stream=buf)
+    chunks = list(iter_assess(table.to_batches(max_chunksize=5000), regime=regime, tariff=tariff, rates=rates,
+                              on=ON, amounts="minor", progress=bar))
+    assert sum(c.num_rows for c, _ in chunks) == table.num_rows
+    assert f"{table.num_rows:,}/{table.num_rows:,}" in buf.getvalue()
+
+
+def test_non_adjacent_consignment_is_refused(setup):
+    regime, tariff, rates, table = setup
+    shuffled = table.take(np.random.default_rng(0).permutation(table.num_rows)[:3000])
+    with pytest.raises(dm.InconsistentConsignmentError, match="reappears"):
+        list(iter_assess(shuffled.to_batches(max_chunksize=1000), regime=regime, tariff=tariff, rates=rates,
+                         on=ON, amounts="minor"))
+
+
+def test_consignee_aggregation_is_refused(setup):
+    _, tariff, rates, table = setup
+    regime = dm.Regime.from_dict({"id": "x", "currency": "EUR", "vat": {"rates": {"DE": {"standard": "19"}}},
+                                  "duty_relief": {"conditions": [{"threshold": "800", "per": "consignee_day"}]}})
+    with pytest.raises(dm.RegimeError, match="consignee"):
+        list(iter_assess([table], regime=regime, tariff=tariff, rates=rates, amounts="minor"))
