@@ -420,12 +420,18 @@ static int dm_phase_consignments(const dm_shared *sh, int64_t c0, int64_t c1, dm
         const int64_t *items = perm + b;
         if (k == 0) continue;
         int relief_c[2 * DM_MAX_RELIEFS];
-        for (int r = 0; r < 2 * DM_MAX_RELIEFS; r++)
-            relief_c[r] = dm_rule_cons(&R[r], c, in->at_sale_flag, sh->agg[r]);
-        const int at_sale_c = dm_rule_cons(&R[DM_R_AT_SALE], c, in->at_sale_flag, sh->agg[DM_R_AT_SALE]);
-        const int flat_c = dm_rule_cons(&R[DM_R_FLAT], c, in->at_sale_flag, sh->agg[DM_R_FLAT]);
-        const int reduce_c = dm_rule_cons(&R[DM_R_VAT_REDUCTION], c, in->at_sale_flag, sh->agg[DM_R_VAT_REDUCTION]);
-        int simple_c = dm_rule_cons(&R[DM_R_SIMPLIFIED], c, in->at_sale_flag, sh->agg[DM_R_SIMPLIFIED]);
+        int any_duty_relief = 0, any_vat_relief = 0;
+        for (int r = 0; r < 2 * DM_MAX_RELIEFS; r++) {
+            relief_c[r] = R[r].enabled && dm_rule_cons(&R[r], c, in->at_sale_flag, sh->agg[r]);
+            if (relief_c[r]) { if (r < DM_R_VAT_RELIEF) any_duty_relief = 1; else any_vat_relief = 1; }
+        }
+        const int at_sale_c = R[DM_R_AT_SALE].enabled &&
+                              dm_rule_cons(&R[DM_R_AT_SALE], c, in->at_sale_flag, sh->agg[DM_R_AT_SALE]);
+        const int flat_c = R[DM_R_FLAT].enabled && dm_rule_cons(&R[DM_R_FLAT], c, in->at_sale_flag, sh->agg[DM_R_FLAT]);
+        const int reduce_c = R[DM_R_VAT_REDUCTION].enabled &&
+                             dm_rule_cons(&R[DM_R_VAT_REDUCTION], c, in->at_sale_flag, sh->agg[DM_R_VAT_REDUCTION]);
+        int simple_c = R[DM_R_SIMPLIFIED].enabled &&
+                       dm_rule_cons(&R[DM_R_SIMPLIFIED], c, in->at_sale_flag, sh->agg[DM_R_SIMPLIFIED]);
         const dm_band *band = NULL;
         if (simple_c) {
             int64_t v = p->simplified_basis == DM_BASIS_INTRINSIC ? out->c_intrinsic[c] : out->c_customs[c];
@@ -455,7 +461,7 @@ static int dm_phase_consignments(const dm_shared *sh, int64_t c0, int64_t c1, dm
             int64_t i = items[j], ci = out->intrinsic[i], cv = out->customs_value[i];
             uint16_t fl = in->item_flags[i];
             int relieved = 0;
-            for (int r = DM_R_DUTY_RELIEF; r < DM_R_DUTY_RELIEF + DM_MAX_RELIEFS && !relieved; r++)
+            for (int r = DM_R_DUTY_RELIEF; any_duty_relief && r < DM_R_DUTY_RELIEF + DM_MAX_RELIEFS && !relieved; r++)
                 relieved = relief_c[r] && dm_rule_item(&R[r], fl, ci, cv);
             if (flat_c && dm_rule_item(&R[DM_R_FLAT], fl, ci, cv)) {
                 out->rule[i] |= DM_RULE_FLAT_DUTY;
@@ -530,7 +536,7 @@ static int dm_phase_consignments(const dm_shared *sh, int64_t c0, int64_t c1, dm
                     out->rule[i] |= DM_RULE_DUTY_AT_SALE;
                 }
             }
-        if ((status = dm_waive(p, DM_WAIVE_DUTY, items, k, out->duty, out->vat, out->rule, err)) != DM_OK)
+        if (p->n_waivers && (status = dm_waive(p, DM_WAIVE_DUTY, items, k, out->duty, out->vat, out->rule, err)) != DM_OK)
             goto done;
 
         /* 4c. VAT on customs value + duty (+ transport where the base adds it) */
@@ -544,7 +550,7 @@ static int dm_phase_consignments(const dm_shared *sh, int64_t c0, int64_t c1, dm
                 DM_FAIL(i, DM_W_VAT);
             vbase[j] = base;
             int relieved = 0;
-            for (int r = DM_R_VAT_RELIEF; r < DM_R_VAT_RELIEF + DM_MAX_RELIEFS && !relieved; r++)
+            for (int r = DM_R_VAT_RELIEF; any_vat_relief && r < DM_R_VAT_RELIEF + DM_MAX_RELIEFS && !relieved; r++)
                 relieved = relief_c[r] && dm_rule_item(&R[r], fl, ci, cv);
             if (!sale[j] && relieved) {
                 out->rule[i] |= DM_RULE_VAT_RELIEF;
@@ -591,8 +597,9 @@ static int dm_phase_consignments(const dm_shared *sh, int64_t c0, int64_t c1, dm
             }
         }
         /* waivers of the VAT, then of duty and VAT together, due at the border */
-        if ((status = dm_waive(p, DM_WAIVE_VAT, items, k, out->duty, out->vat, out->rule, err)) != DM_OK ||
-            (status = dm_waive(p, DM_WAIVE_BOTH, items, k, out->duty, out->vat, out->rule, err)) != DM_OK)
+        if (p->n_waivers &&
+            ((status = dm_waive(p, DM_WAIVE_VAT, items, k, out->duty, out->vat, out->rule, err)) != DM_OK ||
+             (status = dm_waive(p, DM_WAIVE_BOTH, items, k, out->duty, out->vat, out->rule, err)) != DM_OK))
             goto done;
 
         /* 4d. fees, allocated over the consignment's items by customs value */
