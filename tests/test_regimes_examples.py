@@ -229,15 +229,20 @@ def test_us_formal_entry_fob_value_and_mpf() -> None:
         "customs_value": [300000, 25000000], "duty": [49500, 4125000], "fees": [3358, 65150]}
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="engine lacks value rounding: 19 CFR 159.3(a) applies ad valorem "
-                                       "rates to values in whole dollars; the engine rounds the duty amount")
 def test_us_ad_valorem_rate_applied_to_whole_dollar_value() -> None:
-    """19 CFR 159.3(a) (RULES.md S50): values rounded to whole dollars (>= 50 cents up) per invoice and
-    rate group. Two T-shirts of $10.03 in one invoice: value $20.06 -> $20; 16.5% x 20 = 3.30.
-    The engine computes 16.5% x 20.06 = 3.3099 -> 3.31."""
+    """19 CFR 159.3(a) (RULES.md S50): 'ad valorem rates shall be applied to the values in even dollars,
+    fractional parts of a dollar less than 50 cents being disregarded and 50 cents or more being
+    considered as $1, with all merchandise in the same invoice subject to the same rate of duty to be
+    treated as a unit'. Two T-shirts of $10.03 in one invoice: value $20.06 -> $20; 16.5% x 20 = 3.30
+    (not 16.5% x 20.06 = 3.3099 -> 3.31), shared 1:1. Two of $10.25: $20.50 -> $21; 16.5% x 21 =
+    3.465 -> 3.47 (not 3.3825 -> 3.38), shared 1.74 + 1.73 (largest remainder, first item on ties)."""
     items = {"consignment": ["p", "p"], "hs_code": ["6109100010"] * 2, "value": ["10.03", "10.03"],
              "currency": ["USD"] * 2, "origin": ["VN"] * 2, "consignee": ["p"] * 2, "date": ["2025-11-28"] * 2}
-    assert both(items, "US", dt.date(2025, 11, 28), US_TARIFF).consignments["duty"].tolist() == [330]
+    res = both(items, "US", dt.date(2025, 11, 28), US_TARIFF)
+    assert res.consignments["duty"].tolist() == [330] and res["duty"].tolist() == [165, 165]
+    items["value"] = ["10.25", "10.25"]
+    res = both(items, "US", dt.date(2025, 11, 28), US_TARIFF)
+    assert res.consignments["duty"].tolist() == [347] and res["duty"].tolist() == [174, 173]
 
 
 # ------------------------------------------------------------------------------------------ CA

@@ -141,7 +141,7 @@ def test_us_de_minimis_sums_one_person_one_day() -> None:
                 "date": ["2025-01-15", day2]}
     on = dt.date(2025, 1, 15)
     assert both(batch("300", "2025-01-15"), "US-2024-10-01", on, tariff)["duty"].tolist() == [0, 0]
-    # 16.5% of 500 = 82.50; 16.5% of 300.01 = 49.50165 -> 49.50
+    # 16.5% of 500 = 82.50; 300.01 is $300 in whole dollars (19 CFR 159.3(a)): 16.5% of 300 = 49.50
     assert both(batch("300.01", "2025-01-15"), "US-2024-10-01", on, tariff)["duty"].tolist() == [8250, 4950]
     assert both(batch("300.01", "2025-01-16"), "US-2024-10-01", on, tariff)["duty"].tolist() == [0, 0]
 
