@@ -355,15 +355,15 @@ def test_nz_waiver_examples() -> None:
     assert cols(res, "duty", "vat") == {"duty": [0, 3900], "vat": [0, 6435]}
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="engine lacks a combined waiver: NZ waives when duty + GST together "
-                                       "are under NZ$60; engine waivers test duty and VAT separately")
 def test_nz_waiver_is_on_duty_and_gst_together() -> None:
     """NZ Customs: 'not collected when the duty and/or GST total payable for a shipment is less than
-    NZ$60'. NZ$300 shoes at 10%: duty 30.00 + GST (330 x 15%) 49.50 = 79.50 >= 60: all collected.
-    The engine waives the GST alone (49.50 < 60)."""
-    items = {"consignment": ["s"], "hs_code": ["6404110000"], "value": ["300"], "currency": ["NZD"]}
+    NZ$60'. NZ$300 shoes at 10%: duty 30.00 + GST (330 x 15%) 49.50 = 79.50 >= 60: all collected,
+    though the GST alone is under 60. NZ$200 shoes at 10%: duty 20.00 + GST (220 x 15%) 33.00 =
+    53.00 < 60: neither is collected (both waived)."""
+    items = {"consignment": ["s", "t"], "hs_code": ["6404110000"] * 2, "value": ["300", "200"], "currency": ["NZD"] * 2}
     res = both(items, "NZ", dt.date(2015, 6, 1), NZ_TARIFF)
-    assert cols(res, "duty", "vat") == {"duty": [3000], "vat": [4950]}
+    assert cols(res, "duty", "vat", "total") == {"duty": [3000, 0], "vat": [4950, 0], "total": [7950, 0]}
+    assert has(res, "duty_waived") == [False, True] and has(res, "vat_waived") == [False, True]
 
 
 def test_nz_registered_supplier_collects_gst_at_sale() -> None:
