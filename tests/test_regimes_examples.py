@@ -402,14 +402,14 @@ def test_ch_bazg_and_ch_ch_not_levied_limits() -> None:
     assert both(items, "CH", dt.date(2022, 6, 1), CH_TARIFF)["total"].tolist() == [0, 0]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="engine lacks base rounding: BAZG computes VAT on the assessment "
-                                       "basis rounded to the nearest franc")
 def test_ch_vat_on_the_base_rounded_to_the_franc() -> None:
     """BAZG sample calculation: 'calculated based on this amount (rounded to the nearest franc)'.
-    Base CHF 62.40 -> 62; 8.1% x 62 = 5.022 -> 5.00: not levied. The engine: 8.1% x 62.40 = 5.0544 ->
-    5.05, levied."""
-    items = {"consignment": ["a"], "hs_code": ["8508110000"], "value": ["62.40"], "currency": ["CHF"]}
-    assert both(items, "CH", dt.date(2025, 11, 28), CH_TARIFF)["vat"].tolist() == [0]
+    Base CHF 62.40 -> 62; 8.1% x 62 = 5.022 -> 5.00: not levied (without the base rounding, 8.1% x
+    62.40 = 5.0544 -> 5.05 would be levied). CHF 80.70 -> 81: 8.1% x 81 = 6.561 -> 6.55 (5 centimes),
+    where 8.1% x 80.70 = 6.5367 would also give 6.55; CHF 99.60 -> 100: 8.10 (not 8.0676 -> 8.05)."""
+    items = {"consignment": ["a", "b", "c"], "hs_code": ["8508110000"] * 3, "value": ["62.40", "80.70", "99.60"],
+             "currency": ["CHF"] * 3}
+    assert both(items, "CH", dt.date(2025, 11, 28), CH_TARIFF)["vat"].tolist() == [0, 655, 810]
 
 
 # ------------------------------------------------------------------------------------------ NO
