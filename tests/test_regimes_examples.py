@@ -438,13 +438,18 @@ def test_no_350_limit_until_2024() -> None:
     assert both(items, "NO", dt.date(2024, 1, 1), NO_TARIFF)["vat"].tolist() == [8500]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="engine has one duty relief rule: NO 2020-2023 needs VOEC (per item) "
-                                       "and the NOK 350 non-VOEC exemption (per consignment) as alternatives")
 def test_no_350_limit_also_relieved_customs_duty() -> None:
     """toll.no 'The NOK 350 limit': below NOK 350 incl. freight 'it is free of duties and taxes'.
-    A NOK 300 T-shirt + 40 freight from a non-VOEC seller in 2023: no duty (engine: 10.7% x 340)."""
-    items = {"consignment": ["a"], "hs_code": ["6109100010"], "value": ["300"], "currency": ["NOK"], "freight": ["40"]}
-    assert both(items, "NO", dt.date(2023, 6, 1), NO_TARIFF)["total"].tolist() == [0]
+    A NOK 300 T-shirt + 40 freight from a non-VOEC seller in 2023: 340 < 350, no duty and no VAT
+    (not 10.7% x 340 = 36.38). NOK 320 + 40 = 360: duty 10.7% x 360 = 38.52, VAT 25% x 398.52 =
+    99.63. In 2024 the same 340 pays duty 36.38 and VAT 25% x 376.38 = 94.095 -> 94.10."""
+    items = {"consignment": ["a", "b"], "hs_code": ["6109100010"] * 2, "value": ["300", "320"], "currency": ["NOK"] * 2,
+             "freight": ["40", "40"]}
+    res = both(items, "NO", dt.date(2023, 6, 1), NO_TARIFF)
+    assert cols(res, "duty", "vat") == {"duty": [0, 3852], "vat": [0, 9963]}
+    assert has(res, "duty_relief") == [True, False] and has(res, "vat_relief") == [True, False]
+    late = both({k: v[:1] for k, v in items.items()}, "NO", dt.date(2024, 1, 1), NO_TARIFF)
+    assert cols(late, "duty", "vat") == {"duty": [3638], "vat": [9410]}
 
 
 # ------------------------------------------------------------------------------------------ JP

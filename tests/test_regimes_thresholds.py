@@ -97,6 +97,7 @@ CASES: list[tuple[str, Any, str, str, str, bool, Callable[[str], dict[str, list[
     ("NO-2024-01-01", dt.date(2024, 6, 1), "vat_at_sale", "3000", "NOK", False, lambda v: one(v, "NOK", collected_at_sale=True)),
     ("NO-2024-01-01", dt.date(2024, 6, 1), "duty_relief", "3000", "NOK", False, lambda v: one(v, "NOK", collected_at_sale=True)),
     ("NO-2020-04-01", dt.date(2022, 6, 1), "vat_relief", "350", "NOK", False, lambda v: split(v, "NOK")),
+    ("NO-2020-04-01", dt.date(2022, 6, 1), "duty_relief", "350", "NOK", False, lambda v: split(v, "NOK")),
     # JP: 'total customs value of 10,000 yen or less' (Customs Answer 1006).
     ("JP-2019-10-01", dt.date(2024, 1, 1), "duty_relief", "10000", "JPY", True, lambda v: split(v, "JPY")),
     ("JP-2019-10-01", dt.date(2024, 1, 1), "vat_relief", "10000", "JPY", True, lambda v: split(v, "JPY")),
