@@ -487,6 +487,7 @@ def test_cn_infant_formula_example() -> None:
              "consignee": ["p"], "date": ["2025-11-28"]}
     res = both(items, "CN", dt.date(2025, 11, 28), CN_TARIFF)
     assert cols(res, "duty", "vat") == {"duty": [0], "vat": [27300]}
+    assert has(res, "vat_reduced") == [True] and has(res, "duty_relief") == [True]
 
 
 def test_cn_vat_rate_before_april_2019() -> None:
@@ -499,16 +500,28 @@ def test_cn_vat_rate_before_april_2019() -> None:
     assert both(items, "CN", dt.date(2019, 4, 1), CN_TARIFF)["vat"].tolist() == [27300]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="engine lacks a VAT factor conditioned on the relief: CN levies full "
-                                       "VAT above the per-transaction and annual limits")
 def test_cn_above_the_transaction_limit_pays_full_taxes() -> None:
     """Cai Guan Shui [2018] 49: transactions above the limits are taxed in full as general trade. Two
     tins of formula, RMB 3,000 each, in one RMB 6,000 order: duty 15% (illustrative) x 3000 = 450.00
-    each; VAT 13% x 3450 = 448.50 each. The engine keeps the 70% factor: 313.95."""
+    each; VAT 13% x 3450 = 448.50 each (not 70% of it, 313.95)."""
     items = {"consignment": ["o", "o"], "hs_code": ["0402290000"] * 2, "value": ["3000", "3000"],
              "currency": ["CNY"] * 2, "consignee": ["p", "p"], "date": ["2025-11-28"] * 2}
     res = both(items, "CN", dt.date(2025, 11, 28), CN_TARIFF)
     assert cols(res, "duty", "vat") == {"duty": [45000, 45000], "vat": [44850, 44850]}
+    assert has(res, "vat_reduced") == [False, False] and has(res, "duty_relief") == [False, False]
+
+
+def test_cn_order_crossing_the_annual_limit_pays_full_taxes() -> None:
+    """Cai Guan Shui [2018] 49: RMB 26,000 per person per year. After RMB 24,000 of orders (six of
+    4,000: 4,000 x 13% x 70% = 364.00 each, duty 0), a RMB 3,000 tin takes the year to 27,000: duty
+    15% x 3000 = 450.00; VAT 13% x 3450 = 448.50."""
+    n = 7
+    items = {"consignment": [f"o{k}" for k in range(n)], "hs_code": ["0402290000"] * n,
+             "value": ["4000"] * 6 + ["3000"], "currency": ["CNY"] * n, "consignee": ["p"] * n,
+             "date": [f"2025-{k + 1:02d}-10" for k in range(n)]}
+    res = both(items, "CN", dt.date(2025, 11, 28), CN_TARIFF)
+    assert cols(res, "duty", "vat") == {"duty": [0] * 6 + [45000], "vat": [36400] * 6 + [44850]}
+    assert has(res, "vat_reduced") == [True] * 6 + [False]
 
 
 # ------------------------------------------------------------------------------------------ BR

@@ -104,6 +104,8 @@ CASES: list[tuple[str, Any, str, str, str, bool, Callable[[str], dict[str, list[
     # CN: single transaction limit RMB 5,000 (Cai Guan Shui [2018] 49).
     ("CN-2019-04-01", dt.date(2024, 1, 1), "duty_relief", "5000", "CNY", True,
      lambda v: split(v, "CNY", consignee="p1", date="2024-01-01")),
+    ("CN-2019-04-01", dt.date(2024, 1, 1), "vat_reduced", "5000", "CNY", True,
+     lambda v: split(v, "CNY", consignee="p1", date="2024-01-01")),
     # BR 2023: II 0% 'up to US$50' for certified platforms (Portaria MF 612/2023).
     ("BR-2023-08-01", dt.date(2024, 1, 1), "duty_relief", "50", "USD", True,
      lambda v: split(v, "USD", collected_at_sale=True, destination="SP")),
@@ -166,6 +168,7 @@ def test_cn_annual_limit_is_cumulative_per_person_and_year() -> None:
     assert not edge["rule"][-1] & BIT["duty_relief"]  # 5,000.01 > 5,000 per transaction
     over = both(batch(["4000"] * 5 + ["1000", "5000", "0.01"]), "CN-2019-04-01", on, tariff)
     assert [bool(b & BIT["duty_relief"]) for b in over["rule"]] == [True] * 7 + [False]
+    assert [bool(b & BIT["vat_reduced"]) for b in over["rule"]] == [True] * 7 + [False]  # full VAT above the year
     # next year starts again
     again = batch(["4000"] * 5 + ["1000", "5000", "0.01"])
     again["date"][-1] = "2025-01-02"
