@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import deminimis as dm
@@ -76,8 +76,20 @@ def _record_duty(rec: np.void, value: int, q: dict[str, int], mode: str, quantum
     return d
 
 
+def _compiles(c: dict[str, Any]) -> bool:
+    """Records hold int64 coefficients over one denominator; a barrel (158.987294928 l) next to a
+    tiny percentage and a heavy per-gram rate can need more, and compile says so (TariffError)."""
+    try:
+        compile_measure(c["tree"], c["ccy"], c["exp"])
+    except TariffError as exc:
+        assert "beyond 64 bits" in str(exc)
+        return False
+    return True
+
+
 @given(case())
 def test_compiled_record_equals_reference(c: dict[str, Any]) -> None:
+    assume(_compiles(c))
     rec = compile_measures([c["tree"]], c["ccy"], c["exp"])[0]
     rounding = Rounding(c["mode"], Decimal(c["quantum"]).scaleb(-c["exp"]))
     for it in c["items"]:
@@ -94,6 +106,7 @@ def test_compiled_record_equals_reference(c: dict[str, Any]) -> None:
 
 @given(case())
 def test_compiled_record_through_the_core(c: dict[str, Any]) -> None:
+    assume(_compiles(c))
     ccy, exp = c["ccy"], c["exp"]
     regime = dm.Regime.from_dict({
         "id": "tariff-check", "currency": ccy, "valuation": "FOB",
