@@ -16,8 +16,8 @@ import deminimis as dm
 from deminimis import regimes
 from deminimis.errors import RegimeError
 
-EXPECTED_JURISDICTIONS = {"EU", "UK", "UK-GIFTS", "US", "CA", "CA-CUSMA", "AU", "NZ", "CH", "NO", "JP", "CN",
-                          "BR", "SG"}
+EXPECTED_JURISDICTIONS = {"EU", "UK", "UK-GIFTS", "US", "CA", "CA-CUSMA", "AU", "NZ", "CH", "NO", "JP", "JP-PERSONAL",
+                          "CN", "BR", "SG"}
 
 
 def test_every_listed_jurisdiction_is_available() -> None:
@@ -111,6 +111,10 @@ BOUNDARIES = [
     ("JP", "2019-10-01", "JP-2019-10-01"),
     ("JP", "2028-03-31", "JP-2019-10-01"),
     ("JP", "2028-04-01", "none"),
+    ("JP-PERSONAL", "2019-09-30", "none"),
+    ("JP-PERSONAL", "2019-10-01", "JP-PERSONAL-2019-10-01"),
+    ("JP-PERSONAL", "2028-03-31", "JP-PERSONAL-2019-10-01"),
+    ("JP-PERSONAL", "2028-04-01", "none"),
     # CN: RMB 5,000 / 26,000 from 1 Jan 2019; VAT 13% from 1 Apr 2019.
     ("CN", "2018-12-31", "none"),
     ("CN", "2019-01-01", "CN-2019-01-01"),

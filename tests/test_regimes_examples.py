@@ -466,14 +466,26 @@ def test_jp_ten_thousand_yen_includes_shipping() -> None:
     assert cols(res, "customs_value", "vat") == {"customs_value": [9000, 11000], "vat": [0, 1100]}
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="engine lacks a valuation factor: JP values personal-use goods at 60% "
-                                       "of the retail price")
 def test_jp_personal_use_goods_valued_at_sixty_percent_of_retail() -> None:
     """Japan Customs Answer 1405 (private use: wholesale-price basis) and tukan.myclimatejapan.com
-    (0.6 x retail, so up to JPY 16,666 is exempt). A JPY 16,000 T-shirt for personal use: taxable
-    value 9,600 <= 10,000: exempt. The engine values it at 16,000 and taxes it."""
+    (0.6 x retail, so up to JPY 16,666 is exempt), under the JP-PERSONAL code. A JPY 16,000 T-shirt
+    for personal use: taxable value 9,600 <= 10,000: exempt. A JPY 17,000 one: 10,200 > 10,000:
+    duty 10.9% (illustrative) x 10,200 = 1,111.8 -> 1,100 (down to JPY 100); consumption tax 10% x
+    (10,200 + 1,100) = 1,130 -> 1,100."""
+    items = {"consignment": ["a", "b"], "hs_code": ["6109100010"] * 2, "value": ["16000", "17000"], "currency": ["JPY"] * 2}
+    res = both(items, "JP-PERSONAL", dt.date(2025, 11, 28), JP_TARIFF)
+    assert cols(res, "customs_value", "duty", "vat") == {"customs_value": [9600, 10200], "duty": [0, 1100],
+                                                         "vat": [0, 1100]}
+    assert res.provenance["regime"] == "JP-PERSONAL-2019-10-01"
+
+
+def test_jp_commercial_goods_are_valued_at_their_price() -> None:
+    """The JP code takes the transaction value (no 60% factor: that is for personal use only). The
+    same JPY 16,000 T-shirt imported for resale: 16,000 > 10,000: duty 10.9% x 16,000 = 1,744 ->
+    1,700; consumption tax 10% x 17,700 = 1,770 -> 1,700."""
     items = {"consignment": ["a"], "hs_code": ["6109100010"], "value": ["16000"], "currency": ["JPY"]}
-    assert both(items, "JP", dt.date(2025, 11, 28), JP_TARIFF)["total"].tolist() == [0]
+    res = both(items, "JP", dt.date(2025, 11, 28), JP_TARIFF)
+    assert cols(res, "customs_value", "duty", "vat") == {"customs_value": [16000], "duty": [1700], "vat": [1700]}
 
 
 # ------------------------------------------------------------------------------------------ CN

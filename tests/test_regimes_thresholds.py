@@ -234,3 +234,14 @@ def test_us_entry_fee_bands(rid: str, on: Any, fy_min: int, fy_max: int, informa
     assert fee("200000") == fy_max
     if rid == "US-2023-10-01":  # before the suspension a consignment <= $800 is released free: no entry
         assert fee("800") == 0 and fee("800.01") == informal
+
+
+def test_jp_personal_use_threshold_on_sixty_percent_of_the_price() -> None:
+    """Customs Answer 1006 (JPY 10,000 or less) on the personal-use value, 60% of the retail price
+    (secondary sources: 'up to JPY 16,666'). The factored value is rounded half-up to the yen (the
+    regime's conversion rounding, listed as unverified): 16,666 -> 9,999.6 -> 10,000 and 16,667 ->
+    10,000.2 -> 10,000 are exempt; 16,668 -> 10,000.8 -> 10,001 is not."""
+    got = [both(one(v, "JPY"), "JP-PERSONAL-2019-10-01", dt.date(2024, 1, 1)) for v in ("16666", "16667", "16668")]
+    assert [r["customs_value"].tolist()[0] for r in got] == [10000, 10000, 10001]
+    assert [bool(r["rule"][0] & BIT["duty_relief"]) for r in got] == [True, True, False]
+    assert [bool(r["rule"][0] & BIT["vat_relief"]) for r in got] == [True, True, False]
