@@ -318,6 +318,7 @@ class _Index:
         self.origins: set[str] = set()
         self.origin_lengths: set[int] = set()
         self.add_lengths: set[int] = set()
+        self.add_origins: set[str] = set()
         self.origin_lengths_desc: list[int] = []
         self.add_lengths_desc: list[int] = []
 
@@ -615,6 +616,7 @@ class Tariff:
                     else:
                         ix.additional.setdefault(code, []).append(m)
                         ix.add_lengths.add(len(code))
+                        ix.add_origins.update(m.origins or ())
             ix.rated = sorted(set(ix.base) | set(ix.by_origin))
             ix.origin_lengths_desc = sorted(ix.origin_lengths, reverse=True)
             ix.add_lengths_desc = sorted(ix.add_lengths, reverse=True)
@@ -637,7 +639,11 @@ class Tariff:
         except KeyError:
             pass
         ok = isinstance(code, str) and 2 <= len(code) <= 10 and code.isascii() and code.isdigit()
-        found = self._lookup(code if ok else _check_code(code), origin or "", on)
+        ix = self._index or self._build_index()
+        if origin and origin not in ix.origins and origin not in ix.add_origins:
+            found = self.lookup(code, "", on=on)  # no measure names this origin: the same as any origin
+        else:
+            found = self._lookup(code if ok else _check_code(code), origin or "", on)
         self._cache[key] = found
         self._pristine = False
         return found
