@@ -45,8 +45,11 @@ def batch(regime: dm.Regime, n: int = 400, seed: int = 7) -> dict[str, np.ndarra
     nc = int(cons[-1]) + 1
     scale = 10 ** exponent(regime.currency)
     slots = [regime.duty_relief, regime.vat_relief, regime.collection_at_sale,
-             regime.flat_duty.rule if regime.flat_duty else None]
+             regime.flat_duty.rule if regime.flat_duty else None,
+             regime.vat_reduction.rule if regime.vat_reduction else None]
     thresholds = [c.threshold for slot in slots for r in rules_of(slot) for c in r.conditions]
+    if regime.simplified_duty is not None:
+        thresholds += [b.up_to for b in regime.simplified_duty.bands]
     levels = np.array(sorted({float(t) for t in thresholds} or {100.0}))
     # each consignment is built around one of the regime's thresholds, so that every one is crossed
     around = levels[rng.integers(0, len(levels), size=nc)][cons] / np.bincount(cons)[cons]
@@ -79,11 +82,15 @@ def test_same_batch_through_every_regime(rid: str) -> None:
     ref = dm.reference.assess(items, regime=regime, tariff=tariff, on=on, amounts="minor")
     assert fast.equals(ref), fast.differences(ref)
     assert (fast["total"] == fast["duty"] + fast["vat"] + fast["fees"]).all()
+    if not regime.collection_at_sale_includes_duty:
+        assert not fast["duty_at_sale"].any()
     s = fast.summary()
     assert s["items"] == len(items["value"])
     bits = np.bitwise_or.reduce(fast["rule"])
     declared = {"duty_relief": regime.duty_relief, "vat_relief": regime.vat_relief,
-                "vat_at_sale": regime.collection_at_sale, "flat_duty": regime.flat_duty}
+                "vat_at_sale": regime.collection_at_sale, "flat_duty": regime.flat_duty,
+                "simplified_duty": regime.simplified_duty, "vat_reduced": regime.vat_reduction,
+                "duty_at_sale": regime.collection_at_sale if regime.collection_at_sale_includes_duty else None}
     for name, spec in declared.items():
         if rules_of(spec):
             assert bits & BIT[name], f"{rid}: the batch never triggers {name}"

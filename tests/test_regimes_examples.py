@@ -537,20 +537,23 @@ def test_cn_order_crossing_the_annual_limit_pays_full_taxes() -> None:
 
 
 # ------------------------------------------------------------------------------------------ BR
-# The RTS import tax is regime-wide; it is given as a tariff on every chapter used (see the regime notes).
-BR_20 = T([{"code": "61", "duty": "20%"}])
+# Certified remessas pay the RTS import tax (II) by value band whatever the tariff line (simplified duty):
+# a free tariff shows that. Non-certified remessas pay the tariff given: the RTS 60% is given as a tariff.
+BR_ANY = T([{"code": "61", "duty": "Free"}])
 BR_60 = T([{"code": "61", "duty": "60%"}])
 
 
 def test_br_2025_uol_example_up_to_fifty_dollars() -> None:
     """economia.uol.com.br 2025-07-29 (published, with IBET-RS): 'US$50 + US$10 (20% import tax) +
-    US$12.29 (17% ICMS) = US$72.29'. ICMS por dentro: (50 + 10) x 17/83 = 12.289 -> 12.29, collected
-    at sale by the certified platform. In MG (20% from 1 Apr 2025): 60 x 20/80 = 15.00."""
+    US$12.29 (17% ICMS) = US$72.29'. ICMS por dentro: (50 + 10) x 17/83 = 12.289 -> 12.29; both
+    collected at sale by the certified platform. In MG (20% from 1 Apr 2025): 60 x 20/80 = 15.00."""
     items = {"consignment": ["sp", "mg"], "hs_code": ["6109100000"] * 2, "value": ["50", "50"],
              "currency": ["USD"] * 2, "collected_at_sale": [True, True], "destination": ["SP", "MG"]}
-    res = both(items, "BR", dt.date(2025, 7, 24), BR_20)
-    assert cols(res, "duty", "vat_at_sale") == {"duty": [1000, 1000], "vat_at_sale": [1229, 1500]}
-    before = both(items, "BR", dt.date(2025, 3, 31), BR_20)  # ICMS 17% everywhere before 1 Apr 2025
+    res = both(items, "BR", dt.date(2025, 7, 24), BR_ANY)
+    assert cols(res, "duty", "duty_at_sale", "vat_at_sale") == {
+        "duty": [0, 0], "duty_at_sale": [1000, 1000], "vat_at_sale": [1229, 1500]}
+    assert has(res, "simplified_duty") == [True, True] and has(res, "duty_at_sale") == [True, True]
+    before = both(items, "BR", dt.date(2025, 3, 31), BR_ANY)  # ICMS 17% everywhere before 1 Apr 2025
     assert before["vat_at_sale"].tolist() == [1229, 1229]
 
 
@@ -559,44 +562,68 @@ def test_br_2024_d24am_example_icms_gross_up() -> None:
     ICMS on the total including the tax: 24.58 (120 x 17/83 = 24.578); 'como era' (Aug 2023 - Jul
     2024, certified, import tax 0): ICMS 100 x 17/83 = 20.48. The article's amounts are BRL; the
     arithmetic is replayed on US$40 here (the regime's currency, under the US$50 band):
-    now 40 x 20% = 8.00, ICMS 48 x 17/83 = 9.831 -> 9.83; before: ICMS 40 x 17/83 = 8.193 -> 8.19."""
+    now 40 x 20% = 8.00, ICMS 48 x 17/83 = 9.831 -> 9.83; before: II 0, ICMS 40 x 17/83 = 8.193 -> 8.19."""
     items = {"consignment": ["a"], "hs_code": ["6109100000"], "value": ["40"], "currency": ["USD"],
              "collected_at_sale": [True], "destination": ["RJ"]}
-    now = both(items, "BR", dt.date(2024, 9, 1), BR_20)
-    assert cols(now, "duty", "vat_at_sale") == {"duty": [800], "vat_at_sale": [983]}
-    was = both(items, "BR", dt.date(2024, 1, 10), BR_60)
-    assert cols(was, "duty", "vat_at_sale") == {"duty": [0], "vat_at_sale": [819]}
+    now = both(items, "BR", dt.date(2024, 9, 1), BR_ANY)
+    assert cols(now, "duty_at_sale", "vat_at_sale", "total") == {"duty_at_sale": [800], "vat_at_sale": [983], "total": [0]}
+    was = both(items, "BR", dt.date(2024, 1, 10), BR_ANY)
+    assert cols(was, "duty_at_sale", "vat_at_sale", "total") == {"duty_at_sale": [0], "vat_at_sale": [819], "total": [0]}
 
 
 def test_br_2023_above_fifty_dollars_sixty_percent() -> None:
     """calcular-remessa-conforme.vercel.app and d24am 'como era' (R$330 -> import tax R$198 = 60%):
-    before Aug 2024 a certified remessa above US$50 paid 60%. US$60: 36.00; ICMS 96 x 17/83 =
-    19.662 -> 19.66."""
+    before Aug 2024 a certified remessa above US$50 paid 60%, shown and charged at purchase
+    (economia.uol.com.br 2023-09-07). US$60: 36.00; ICMS 96 x 17/83 = 19.662 -> 19.66."""
     items = {"consignment": ["a"], "hs_code": ["6109100000"], "value": ["60"], "currency": ["USD"],
              "collected_at_sale": [True], "destination": ["SP"]}
-    res = both(items, "BR", dt.date(2024, 1, 10), BR_60)
-    assert cols(res, "duty", "vat_at_sale") == {"duty": [3600], "vat_at_sale": [1966]}
+    res = both(items, "BR", dt.date(2024, 1, 10), BR_ANY)
+    assert cols(res, "duty", "duty_at_sale", "vat_at_sale") == {"duty": [0], "duty_at_sale": [3600], "vat_at_sale": [1966]}
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="engine lacks value-banded regime duty with a fixed deduction: BR "
-                                       "import tax is 60% less US$20 above US$50")
 def test_br_2025_uol_example_above_fifty_dollars() -> None:
     """economia.uol.com.br 2025-07-29 (published): 'US$100 + US$40 (60% of tax, with the fixed US$20
     deduction) + US$28.67 (17% ICMS) = US$168.67'. ICMS (100 + 40) x 17/83 = 28.674 -> 28.67."""
     items = {"consignment": ["a"], "hs_code": ["6109100000"], "value": ["100"], "currency": ["USD"],
              "collected_at_sale": [True], "destination": ["SP"]}
-    res = both(items, "BR", dt.date(2025, 7, 24), BR_20)
-    assert cols(res, "duty", "vat_at_sale") == {"duty": [4000], "vat_at_sale": [2867]}
+    res = both(items, "BR", dt.date(2025, 7, 24), BR_ANY)
+    assert cols(res, "duty_at_sale", "vat_at_sale") == {"duty_at_sale": [4000], "vat_at_sale": [2867]}
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="engine lacks duty collected at sale: Remessa Conforme platforms "
-                                       "collect the import tax at purchase, nothing is due on delivery")
 def test_br_nothing_due_on_delivery_for_a_certified_platform() -> None:
     """economia.uol.com.br 2025-07-29: 'esses impostos já foram cobrados no momento da compra. Ou seja,
-    não há taxa extra a ser paga depois.' The engine reports the import tax as due at the border."""
+    não há taxa extra a ser paga depois.' US$50 remessa: II 10.00 and ICMS 12.29 at sale, 0 due."""
     items = {"consignment": ["a"], "hs_code": ["6109100000"], "value": ["50"], "currency": ["USD"],
              "collected_at_sale": [True], "destination": ["SP"]}
-    assert both(items, "BR", dt.date(2025, 7, 24), BR_20)["total"].tolist() == [0]
+    res = both(items, "BR", dt.date(2025, 7, 24), BR_ANY)
+    assert cols(res, "duty", "vat", "total", "duty_at_sale", "vat_at_sale") == {
+        "duty": [0], "vat": [0], "total": [0], "duty_at_sale": [1000], "vat_at_sale": [1229]}
+
+
+def test_br_band_boundaries_and_freight_in_the_value() -> None:
+    """Portaria MF 1.086/2024 (as summarised): the value for the bands includes transport and
+    insurance. Certified, to SP, 2025. US$45 + US$5 freight = 50.00: 20% = 10.00. US$45 + 5.01 =
+    50.01: 60% x 50.01 = 30.006 -> 30.01, less 20 = 10.01. US$3,000 (with freight 0): 1,800 - 20 =
+    1,780.00. The same US$45 + 5.01 in the 2023 regime: 0% up to 50, so 60% x 50.01 = 30.01."""
+    items = {"consignment": ["a", "b", "c"], "hs_code": ["6109100000"] * 3, "value": ["45", "45", "3000"],
+             "freight": ["5", "5.01", "0"], "currency": ["USD"] * 3, "collected_at_sale": [True] * 3,
+             "destination": ["SP"] * 3}
+    res = both(items, "BR", dt.date(2025, 7, 24), BR_ANY)
+    assert res["duty_at_sale"].tolist() == [1000, 1001, 178000]
+    old = both(items, "BR", dt.date(2024, 1, 10), BR_ANY)
+    assert old["duty_at_sale"].tolist() == [0, 3001, 180000]
+
+
+def test_br_non_certified_remessa_pays_the_tariff_at_the_border() -> None:
+    """A non-certified remessa is outside the simplified duty of this regime (one per regime) and pays
+    the tariff given; the RTS 60% (calcular-remessa-conforme.vercel.app, secondary) given as a tariff:
+    US$100 to SP: II 60.00; ICMS (100 + 60) x 17/83 = 32.771 -> 32.77, both at the border."""
+    items = {"consignment": ["a"], "hs_code": ["6109100000"], "value": ["100"], "currency": ["USD"],
+             "collected_at_sale": [False], "destination": ["SP"]}
+    res = both(items, "BR", dt.date(2025, 7, 24), BR_60)
+    assert cols(res, "duty", "duty_at_sale", "vat", "vat_at_sale") == {
+        "duty": [6000], "duty_at_sale": [0], "vat": [3277], "vat_at_sale": [0]}
+    assert not has(res, "simplified_duty")[0]
 
 
 # ------------------------------------------------------------------------------------------ SG

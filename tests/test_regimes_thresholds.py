@@ -106,9 +106,14 @@ CASES: list[tuple[str, Any, str, str, str, bool, Callable[[str], dict[str, list[
      lambda v: split(v, "CNY", consignee="p1", date="2024-01-01")),
     ("CN-2019-04-01", dt.date(2024, 1, 1), "vat_reduced", "5000", "CNY", True,
      lambda v: split(v, "CNY", consignee="p1", date="2024-01-01")),
-    # BR 2023: II 0% 'up to US$50' for certified platforms (Portaria MF 612/2023).
-    ("BR-2023-08-01", dt.date(2024, 1, 1), "duty_relief", "50", "USD", True,
+    # BR: the RTS applies up to US$3,000 (Portaria MF 1.086/2024 as summarised); its bands (0% / 60% in
+    # 2023, 20% / 60% - US$20 from Aug 2024) are checked at US$50 in test_regimes_examples.
+    ("BR-2023-08-01", dt.date(2024, 1, 1), "simplified_duty", "3000", "USD", True,
      lambda v: split(v, "USD", collected_at_sale=True, destination="SP")),
+    ("BR-2025-04-01", dt.date(2025, 6, 1), "simplified_duty", "3000", "USD", True,
+     lambda v: split(v, "USD", collected_at_sale=True, destination="MG")),
+    ("BR-2025-04-01", dt.date(2025, 6, 1), "duty_at_sale", "3000", "USD", True,
+     lambda v: split(v, "USD", collected_at_sale=True, destination="MG")),
     ("BR-2025-04-01", dt.date(2025, 6, 1), "vat_at_sale", "3000", "USD", True,
      lambda v: split(v, "USD", collected_at_sale=True, destination="MG")),
     # SG: 'valued up to (and including) ... S$400' (IRAS), air or post.
