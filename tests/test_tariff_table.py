@@ -255,3 +255,13 @@ def test_engine_flags_cannot_assess_instead_of_zero() -> None:
     assert got["rule"][0] & {name: bit for bit, name in dm.RULES.items()}["cannot_assess"]
     assert got["duty"].tolist() == [0, 1650]
     assert got.equals(dm.reference.assess(items, regime=regime, tariff=t))
+
+
+def test_resolve_without_the_fast_keys() -> None:
+    t = Tariff.from_records([{"code": "6109", "duty": "12%"}, {"code": "6109", "origin": "KR", "duty": "Free"}])
+    res = t.resolve(["6109.10.00", "6109100010", "610910", "7001"], ["KR", "", "kr", "CN"])  # dots, lower case
+    got = [None if i < 0 else res.exprs[i] for i in res.index]
+    assert got == [FREE, AV("12"), AV("12"), None] and res.missing.tolist() == [False, False, False, True]
+    res = t.resolve(np.array(["6109100010"] * 3), None)
+    assert [res.exprs[i] for i in res.index] == [AV("12")] * 3
+    assert t.codes() == ["6109"]
