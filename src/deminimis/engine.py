@@ -175,7 +175,7 @@ def _bool_problem(x: Any) -> str | None:
 
 
 def prepare(items: Any, *, regime: Regime, tariff: Tariff, rates: ExchangeRates | None,
-            currency: str | None, amounts: str) -> dict[str, Any]:
+            currency: str | None, amounts: str, on: _dt.date | None = None) -> dict[str, Any]:
     """Validate and encode a batch for the core (see module docstring)."""
     if amounts not in ("decimal", "minor"):
         raise ValueError("amounts must be 'decimal' or 'minor'")
@@ -309,7 +309,7 @@ def prepare(items: Any, *, regime: Regime, tariff: Tariff, rates: ExchangeRates 
     unknown = np.zeros(len(pairs), dtype=bool)
     for p, key in enumerate(pairs):
         code, origin = codes[key // len(origins)], origins[key % len(origins)]
-        found = tariff.lookup(code, origin)
+        found = tariff.lookup(code, origin, on=on)
         if found is None:
             unknown[p] = True
             measure_of_pair[p] = 0
@@ -573,7 +573,7 @@ def assess(items: Any, *, regime: Regime | dict | str, tariff: Tariff, rates: Ex
     """
     t0 = time.perf_counter()
     reg = resolve_regime(regime, on)
-    enc = prepare(items, regime=reg, tariff=tariff, rates=rates, currency=currency, amounts=amounts)
+    enc = prepare(items, regime=reg, tariff=tariff, rates=rates, currency=currency, amounts=amounts, on=on)
     n, nc = enc["n"], enc["n_cons"]
     if out is not None:
         out_items, out_cons = out.views(n, nc)

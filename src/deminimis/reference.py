@@ -158,6 +158,9 @@ def duty_amount(expr: Expr, value: int, qty: dict[str, int], currency: str, exp:
 
 
 def _check_compilable(expr: Expr, currency: str, exp: int) -> None:
+    """Refuse what the engine refuses: a line in another currency, a form that is not a bounded sum,
+    or coefficients beyond the 64 bits of the engine's compiled record (the reference itself evaluates
+    the tree, never the record)."""
     if isinstance(expr, CannotAssess):
         return
     zero = {"mass": 0, "volume": 0, "count": 0}
@@ -165,6 +168,8 @@ def _check_compilable(expr: Expr, currency: str, exp: int) -> None:
     for p in parts:
         if p is not None:
             linear_amount(p, 0, zero, currency, exp)
+    from .tariff.compile import compile_measure
+    compile_measure(expr, currency, exp)
 
 
 # ---------------------------------------------------------------- allocation
@@ -297,7 +302,7 @@ def assess(items: Any, *, regime: Regime | dict | str, tariff: Tariff, rates: Ex
     # tariff lines
     exprs: list[Expr] = []
     for i in range(n):
-        found = tariff.lookup(codes[i], origins[i])
+        found = tariff.lookup(codes[i], origins[i], on=on)
         if found is None:
             raise UnknownCodeError("no tariff line covers this code", column="hs_code", row=i, value=codes[i])
         exprs.append(found[0])
