@@ -3,10 +3,17 @@
     deminimis demo [--items N] [--regime CODE] [--on DATE] [--seed S] [--reference-sample K]
     deminimis regimes
 
-`demo` assesses a synthetic batch of parcels under a built-in regime and its
-sample tariff, prints the revenue totals and the items per second of the native
-engine and of the pure-Python reference (on a sample), and checks that both
-agree on that sample.
+`demo` assesses a synthetic batch of parcels under any built-in regime (an id
+such as ``BR-2025-04-01`` or a jurisdiction code such as ``US``), prints the
+revenue totals and the items per second of the native engine and of the
+pure-Python reference (on a sample), and checks that both agree on that sample.
+
+The demo's inputs are illustrative, and it says so when it prints them: its
+exchange rates are fixed demo values, not official rates; its tariff is the
+jurisdiction's built-in sample (``deminimis.tariff.sample``: EU, UK, US, rates
+as published) or, where there is none, a tariff in which every line is Free, so
+that no duty rate is invented (only the regime's own flat or simplified duties
+are then charged).
 """
 
 from __future__ import annotations
@@ -15,25 +22,35 @@ import argparse
 import datetime as _dt
 import sys
 import time
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Any, Sequence
 
 import numpy as np
 
 from . import __version__, reference, regimes
 from .engine import assess
+from .errors import DeminimisError
 from .money import exponent
 from .rates import ExchangeRates
+from .regimes import Regime
 from .tariff import Tariff, sample
 
 
 def synthetic_batch(n_items: int, tariff: Tariff, destinations: Sequence[str], *, seed: int = 0,
-                    currencies: Sequence[str] = ("EUR", "USD", "GBP", "CNY", "JPY")) -> dict[str, np.ndarray]:
+                    currencies: Sequence[str] = ("EUR", "USD", "GBP", "CNY", "JPY"),
+                    dates: Sequence[_dt.date] | None = None, transports: Sequence[str] | None = None,
+                    consignees: bool = False) -> dict[str, np.ndarray]:
     """A seeded batch of parcels: lognormal values (median ~20), 1-5 items per consignment,
-    Zipf-like popularity over the tariff's codes, a few currencies and origins.
+    Zipf-like popularity over the tariff's codes, five currencies and a few origins.
 
     Values are integers in minor units of each item's currency (pass amounts="minor").
+    Optional consignment-level columns, for regimes that need them: `dates` (a date per
+    consignment drawn from these), `transports` (likewise) and `consignees` (integer ids, about
+    three consignments per consignee). They are drawn after the others, so a batch without them
+    is the same for the same seed.
     """
+    if len(currencies) != 5:
+        raise ValueError("synthetic_batch: give five currencies (their shares are 40/25/10/20/5%)")
     rng = np.random.default_rng(seed)
     sizes = rng.integers(1, 6, size=n_items // 2 + 1)
     cons = np.repeat(np.arange(len(sizes), dtype=np.int64), sizes)[:n_items]
@@ -52,7 +69,7 @@ def synthetic_batch(n_items: int, tariff: Tariff, destinations: Sequence[str], *
     cons_exp = np.array([exponent(c) for c in cur_names])[cur_of_cons]
     freight_c = rng.integers(0, 15, size=n_cons) * 10 ** cons_exp  # whole units of the consignment's currency
     dest = np.array(destinations)[rng.integers(0, len(destinations), size=n_cons)]
-    return {
+    batch = {
         "consignment": cons, "hs_code": code, "value": value, "currency": currency,
         "origin": np.array(["CN", "US", "GB", "TR", "IN"])[rng.integers(0, 5, size=n_items)],
         "quantity": rng.integers(1, 4, size=n_items).astype(np.int64),
@@ -61,9 +78,63 @@ def synthetic_batch(n_items: int, tariff: Tariff, destinations: Sequence[str], *
         "freight": freight_c[cons], "destination": dest[cons],
         "collected_at_sale": (rng.random(n_cons) < 0.9)[cons],
     }
+    if dates is not None:
+        days = np.array([np.datetime64(d.isoformat(), "D") for d in dates], dtype="datetime64[D]")
+        batch["date"] = days[rng.integers(0, len(days), size=n_cons)][cons]
+    if transports is not None:
+        batch["transport"] = np.array(transports)[rng.integers(0, len(transports), size=n_cons)][cons]
+    if consignees:
+        batch["consignee"] = rng.integers(0, max(1, n_cons // 3), size=n_cons).astype(np.int64)[cons]
+    return batch
 
 
+# Exchange rates for the demo only: units of each currency per 1 EUR. They are ILLUSTRATIVE values
+# chosen for the demo, not official rates of any central bank or customs authority. Rates into
+# another customs currency are crossed through EUR and rounded to 8 significant digits.
 DEMO_RATES = {"USD": "1.0876", "GBP": "0.8530", "CNY": "7.8012", "JPY": "162.15"}
+DEMO_RATES_PER_EUR = {**DEMO_RATES, "CAD": "1.50", "AUD": "1.65", "NZD": "1.80", "CHF": "0.94", "NOK": "11.60",
+                      "SGD": "1.45", "BRL": "6.00"}
+DEMO_CURRENCIES = ("EUR", "USD", "GBP", "CNY", "JPY")
+DEMO_ON = _dt.date(2026, 11, 28)
+RATES_LABEL = "illustrative demo rates, NOT official"
+
+
+def demo_rates(base: str) -> ExchangeRates:
+    """The demo's rates into `base` (quoted as foreign units per 1 base unit)."""
+    per_eur = {"EUR": Decimal(1), **{c: Decimal(r) for c, r in DEMO_RATES_PER_EUR.items()}}
+    if base not in per_eur:
+        raise DeminimisError(f"the demo has no illustrative rate for {base}; have {sorted(per_eur)}")
+    with localcontext() as ctx:
+        ctx.prec = 8
+        rates = {c: +(r / per_eur[base]) for c, r in per_eur.items() if c != base}
+    return ExchangeRates(rates, base=base, source=RATES_LABEL)
+
+
+def demo_tariff(regime: Regime) -> tuple[Tariff, bool]:
+    """The jurisdiction's built-in sample tariff, and True; or, where there is none, a tariff of the
+    EU sample's 6-digit HS subheadings with every line Free, and False (no duty rate is invented)."""
+    country = regime.jurisdiction.split("-")[0]  # UK-GIFTS -> UK, CA-CUSMA -> CA, JP-PERSONAL -> JP
+    try:
+        return sample(country), True
+    except KeyError:
+        hs6 = sorted({code[:6] for code in sample("EU").lines})
+        return Tariff.from_records([{"code": c, "duty": "Free"} for c in hs6],
+                                   name=f"every line Free ({len(hs6)} HS subheadings; no sample tariff for {country})"), False
+
+
+def demo_transports(regime: Regime) -> list[str]:
+    """The transports the regime's rules and fees name, with post and courier."""
+    named = {t for r in [*regime.rule_slots(), *regime.fees] if r is not None and r.transports for t in r.transports}
+    return sorted(named | {"post", "courier"})
+
+
+def demo_currencies(base: str) -> tuple[str, ...]:
+    """Five currencies for the batch, the customs currency first (the largest share)."""
+    return tuple(dict.fromkeys([base, *DEMO_CURRENCIES]))[:5]
+
+
+def _parse_on(s: str) -> _dt.date | _dt.datetime:
+    return _dt.datetime.fromisoformat(s) if "T" in s or " " in s.strip() else _dt.date.fromisoformat(s)
 
 
 def _fmt(minor: int, currency: str) -> str:
@@ -71,14 +142,28 @@ def _fmt(minor: int, currency: str) -> str:
 
 
 def demo(args: argparse.Namespace) -> int:
-    on = _dt.date.fromisoformat(args.on) if args.on else _dt.date(2026, 11, 28)
-    regime = regimes.get(args.regime, on=on)
-    tariff = sample(regime.jurisdiction)
-    rates = ExchangeRates({k: v for k, v in DEMO_RATES.items() if k != regime.currency},
-                          base=regime.currency, source="demo rates (illustrative, not official)")
-    dests = sorted(regime.vat.rates)
+    try:
+        on: _dt.date | _dt.datetime = _parse_on(args.on) if args.on else DEMO_ON
+        regime = regimes.get(args.regime, on=on)
+        if not args.on and not regime.in_force(on):  # an id of an earlier version: assess on its first day
+            assert regime.valid_from is not None
+            vf = regime.valid_from
+            on = vf if vf.time() != _dt.time() else vf.date()
+        if not regime.in_force(on):
+            raise DeminimisError(f"{regime.id} is not in force on {on} "
+                                 f"(valid {regime.valid_from or '-inf'} to {regime.valid_to or '+inf'})")
+        rates = demo_rates(regime.currency)
+    except (DeminimisError, ValueError) as exc:
+        print(f"deminimis demo: {exc}", file=sys.stderr)
+        return 2
+    tariff, real_tariff = demo_tariff(regime)
+    day = on.date() if isinstance(on, _dt.datetime) else on
+    first = regime.valid_from.date() if regime.valid_from else day - _dt.timedelta(days=6)
+    dates = [d for d in (day - _dt.timedelta(days=k) for k in range(6, -1, -1)) if d >= first]
     t0 = time.perf_counter()
-    batch = synthetic_batch(args.items, tariff, dests, seed=args.seed)
+    batch = synthetic_batch(args.items, tariff, sorted(regime.vat.rates), seed=args.seed,
+                            currencies=demo_currencies(regime.currency), dates=dates,
+                            transports=demo_transports(regime), consignees=True)
     t1 = time.perf_counter()
     result = assess(batch, regime=regime, tariff=tariff, rates=rates, on=on, amounts="minor")
     t2 = time.perf_counter()
@@ -93,12 +178,22 @@ def demo(args: argparse.Namespace) -> int:
 
     s = result.summary()
     cur = regime.currency
+    shown = ", ".join(f"{r} {c}" for c, r in rates.rates.items() if c in batch["currency"])
     print(f"deminimis {__version__} demo: {s['items']:,} items in {s['consignments']:,} consignments "
-          f"under {regime.id} on {on}")
-    print(f"  generated in {t1 - t0:.2f} s; sample tariff: {tariff.name} ({len(tariff)} lines)")
+          f"under {regime.id} on {on.isoformat()}")
+    print(f"  generated in {t1 - t0:.2f} s; values in {', '.join(demo_currencies(cur))}")
+    print(f"  exchange rates ({RATES_LABEL}): 1 {cur} = {shown}")
+    if real_tariff:
+        print(f"  tariff: {tariff.name} ({len(tariff)} lines, rates as published)")
+    else:
+        print(f"  tariff: {tariff.name}: duty is NOT assessed from a real tariff in this demo; "
+              "only the regime's own duties (flat or simplified) are charged")
     print(f"  intrinsic value      {_fmt(s['intrinsic'], cur):>22}")
-    print(f"  duty                 {_fmt(s['duty'], cur):>22}   ({s['items_flat_duty']:,} items at the flat duty)")
-    print(f"  import VAT at border {_fmt(s['vat'], cur):>22}")
+    print(f"  duty at the border   {_fmt(s['duty'], cur):>22}   ({s['items_duty_relief']:,} items relieved, "
+          f"{s['items_flat_duty']:,} at the flat duty, {s['items_simplified_duty']:,} at the simplified duty)")
+    print(f"  duty collected at sale{_fmt(s['duty_at_sale'], cur):>21}   ({s['items_duty_at_sale']:,} items)")
+    print(f"  import VAT at border {_fmt(s['vat'], cur):>22}   ({s['items_vat_relief']:,} items relieved, "
+          f"{s['items_vat_reduced']:,} at a reduced rate)")
     print(f"  VAT collected at sale{_fmt(s['vat_at_sale'], cur):>22}   ({s['items_vat_at_sale']:,} items)")
     print(f"  fees                 {_fmt(s['fees'], cur):>22}")
     print(f"  total at the border  {_fmt(s['total'], cur):>22}")
@@ -114,8 +209,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = p.add_subparsers(dest="command", required=True)
     d = sub.add_parser("demo", help="assess a synthetic batch of parcels and print totals and speed")
     d.add_argument("--items", type=int, default=1_000_000)
-    d.add_argument("--regime", default="EU", help="built-in regime id or jurisdiction (default EU)")
-    d.add_argument("--on", default=None, help="assessment date (default 2026-11-28)")
+    d.add_argument("--regime", default="EU", help="built-in regime id or jurisdiction (default EU); "
+                   "see `deminimis regimes`")
+    d.add_argument("--on", default=None, help="assessment date or local date-time, ISO (default 2026-11-28, "
+                   "or the first day of a regime id not in force then)")
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("--reference-sample", type=int, default=20_000)
     d.set_defaults(func=demo)
