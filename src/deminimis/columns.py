@@ -7,6 +7,7 @@ each then reads the values itself.
 
 from __future__ import annotations
 
+import datetime as _dt
 from typing import Any
 
 import numpy as np
@@ -91,3 +92,27 @@ def is_missing(x: Any) -> bool:
         return bool(x != x)  # NaN, NaT
     except (TypeError, ValueError):
         return False
+
+
+def date_problem(x: Any) -> str | None:
+    """Why x is not a date (None when it is one): date, datetime, numpy.datetime64 or ISO string."""
+    if isinstance(x, (_dt.date, np.datetime64)):
+        return "is missing" if isinstance(x, np.datetime64) and np.isnat(x) else None
+    if isinstance(x, str):
+        try:
+            _dt.date.fromisoformat(x[:10])
+            return None
+        except ValueError:
+            return "not an ISO date (YYYY-MM-DD)"
+    return "not a date"
+
+
+def to_date(x: Any) -> _dt.date:
+    """The day of a value that date_problem accepted."""
+    if isinstance(x, _dt.datetime):
+        return x.date()
+    if isinstance(x, _dt.date):
+        return x
+    if isinstance(x, np.datetime64):
+        return _dt.date.fromisoformat(str(x.astype("datetime64[D]")))
+    return _dt.date.fromisoformat(str(x)[:10])

@@ -19,7 +19,7 @@ import numpy as np
 
 from . import _arrow, _core
 from .assessment import Assessment, make_provenance
-from .columns import read_columns
+from .columns import date_problem, read_columns, to_date
 from .errors import (AmountOverflowError, InconsistentConsignmentError, InvalidValueError, MissingColumnError, RegimeError,
                      UnknownCodeError, UnknownCurrencyError)
 from .money import INT64_MAX, CURRENCY_EXPONENTS, to_minor
@@ -140,32 +140,6 @@ def _per_consignment(col: str, codes: np.ndarray, cons: np.ndarray, first: np.nd
             f"items of one consignment disagree (row {int(first[cons[row]])} has another value)",
             column=col, row=row)
     return per_cons
-
-
-def _parse_date(x: Any) -> str | None:
-    if isinstance(x, (_dt.date, _dt.datetime)):
-        return None
-    if isinstance(x, np.datetime64):
-        return None if not np.isnat(x) else "is missing"
-    if isinstance(x, str):
-        try:
-            _dt.date.fromisoformat(x[:10])
-            return None
-        except ValueError:
-            return "not an ISO date (YYYY-MM-DD)"
-    return "not a date"
-
-
-def to_date(x: Any) -> _dt.date:
-    if isinstance(x, _dt.datetime):
-        return x.date()
-    if isinstance(x, _dt.date):
-        return x
-    if isinstance(x, np.datetime64):
-        return _dt.date.fromisoformat(str(x.astype("datetime64[D]")))
-    if hasattr(x, "date") and callable(x.date):  # pandas Timestamp
-        return x.date()
-    return _dt.date.fromisoformat(str(x)[:10])
 
 
 def _bool_problem(x: Any) -> str | None:
@@ -293,7 +267,7 @@ def prepare(items: Any, *, regime: Regime, tariff: Tariff, rates: ExchangeRates 
         if col in cols:
             idx, uniq = factorize(cols[col])
             if col == "date":
-                _check_distinct("date", idx, uniq, _parse_date)
+                _check_distinct("date", idx, uniq, date_problem)
             else:
                 _check_distinct(col, idx, uniq, lambda x: "is missing" if _is_missing(x) else None)
             percons[col] = [uniq[k] for k in _per_consignment(col, idx, cons, first)]

@@ -23,7 +23,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .assessment import RULES, Assessment, make_provenance, rule_names
-from .columns import is_missing, read_columns
+from .columns import date_problem, is_missing, read_columns, to_date
 from .errors import (AmountOverflowError, InconsistentConsignmentError, InvalidValueError, MissingColumnError,
                      RegimeError, TariffError, UnknownCodeError, UnknownCurrencyError)
 from .money import CURRENCY_EXPONENTS
@@ -104,28 +104,6 @@ def _consistent(col: str, values: list[Any], cons: list[Any]) -> dict[Any, Any]:
             raise InconsistentConsignmentError(
                 f"items of one consignment disagree (row {first[c][0]} has another value)", column=col, row=i)
     return {c: x for c, (_, x) in first.items()}
-
-
-def _date(x: Any) -> _dt.date:
-    if isinstance(x, _dt.datetime):
-        return x.date()
-    if isinstance(x, _dt.date):
-        return x
-    if isinstance(x, np.datetime64):
-        return _dt.date.fromisoformat(str(x.astype("datetime64[D]")))
-    return _dt.date.fromisoformat(str(x)[:10])
-
-
-def _date_problem(x: Any) -> str | None:
-    if isinstance(x, (_dt.date, np.datetime64)):
-        return "is missing" if isinstance(x, np.datetime64) and np.isnat(x) else None
-    if isinstance(x, str):
-        try:
-            _dt.date.fromisoformat(x[:10])
-            return None
-        except ValueError:
-            return "not an ISO date (YYYY-MM-DD)"
-    return "not a date"
 
 
 # ---------------------------------------------------------------- duty expressions
@@ -296,7 +274,7 @@ def assess(items: Any, *, regime: Regime | dict | str, tariff: Tariff, rates: Ex
     for col in ("transport", "consignee", "date"):
         if col in cols:
             vals = _as_list(cols[col])
-            _scan(col, vals, _date_problem if col == "date" else (lambda x: "is missing" if is_missing(x) else None))
+            _scan(col, vals, date_problem if col == "date" else (lambda x: "is missing" if is_missing(x) else None))
             percons[col] = _consistent(col, vals, cons)
 
     # tariff lines
@@ -383,7 +361,7 @@ def assess(items: Any, *, regime: Regime | dict | str, tariff: Tariff, rates: Ex
         base = c_intr if cond.basis == "intrinsic" else c_cust
         if cond.per == "consignment":
             return dict(base)
-        dates = {c: _date(percons["date"][c]) for c in cons_order}
+        dates = {c: to_date(percons["date"][c]) for c in cons_order}
         key = {c: (percons["consignee"][c], dates[c] if cond.per == "consignee_day" else dates[c].year)
                for c in cons_order}
         out: dict[Any, int] = {}
