@@ -153,13 +153,17 @@ static void dm_allocate(int64_t total, const int64_t *w, int64_t k, int64_t *out
     int unit = (W == 0);
     if (unit) W = (dm_u128)k;
     int64_t given = 0;
+    uint64_t W64 = (uint64_t)W, p64;
+    int narrow = (W >> 64) == 0;
     for (int64_t j = 0; j < k; j++) {
-        dm_u128 p = (dm_u128)total * (dm_u128)(unit ? 1 : w[j]);
-        if ((uint64_t)(p >> 64) == 0 && (uint64_t)(W >> 64) == 0) {
-            uint64_t q = (uint64_t)p / (uint64_t)W;
+        uint64_t wj = (uint64_t)(unit ? 1 : w[j]);
+        if (narrow && !__builtin_mul_overflow((uint64_t)total, wj, &p64)) {
+            /* the common case: everything in 64 bits */
+            uint64_t q = p64 / W64;
             out[j] = (int64_t)q;
-            rem[j].rem = (uint64_t)p - q * (uint64_t)W;
+            rem[j].rem = p64 - q * W64;
         } else {
+            dm_u128 p = (dm_u128)total * (dm_u128)wj;
             out[j] = (int64_t)(p / W);
             rem[j].rem = p % W;
         }

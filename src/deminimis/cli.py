@@ -23,7 +23,7 @@ import datetime as _dt
 import sys
 import time
 from decimal import Decimal, localcontext
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 
