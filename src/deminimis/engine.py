@@ -215,7 +215,8 @@ def prepare(items: Any, *, regime: Regime, tariff: Tariff, rates: ExchangeRates 
             qty_cols[kind] = (np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool))
 
     # consignment-level fields, each checked for agreement within its consignment
-    percons: dict[str, list[Any]] = {}
+    # consignment-level columns: (code per consignment, distinct values)
+    percons: dict[str, tuple[np.ndarray, list[Any]]] = {}
     if "freight_currency" in cols:
         fc_idx, fcs = factorize(cols["freight_currency"])
         _check_distinct("freight_currency", fc_idx, fcs,
@@ -245,8 +246,8 @@ def prepare(items: Any, *, regime: Regime, tariff: Tariff, rates: ExchangeRates 
     if "collected_at_sale" in cols:
         cas_idx, cas_u = factorize(cols["collected_at_sale"])
         _check_distinct("collected_at_sale", cas_idx, cas_u, _bool_problem)
-        cas_cons = np.array([bool(cas_u[k]) for k in _per_consignment("collected_at_sale", cas_idx, cons, first)],
-                            dtype=np.uint8)
+        truth = np.array([bool(u) for u in cas_u] or [False], dtype=np.uint8)
+        cas_cons = truth[_per_consignment("collected_at_sale", cas_idx, cons, first)]
     else:
         cas_cons = np.zeros(n_cons, dtype=np.uint8)
 
@@ -270,7 +271,7 @@ def prepare(items: Any, *, regime: Regime, tariff: Tariff, rates: ExchangeRates 
                 _check_distinct("date", idx, uniq, date_problem)
             else:
                 _check_distinct(col, idx, uniq, lambda x: "is missing" if _is_missing(x) else None)
-            percons[col] = [uniq[k] for k in _per_consignment(col, idx, cons, first)]
+            percons[col] = (_per_consignment(col, idx, cons, first), uniq)
 
     # tariff measures, resolved once per distinct (code, origin)
     pair = code_idx * len(origins) + org_idx
@@ -405,17 +406,23 @@ def effective_vat_rate(percent: Decimal, method: str, factor: Decimal) -> tuple[
     return eff.numerator, eff.denominator
 
 
-def consignee_groups(per: str, consignee: list[Any], dates: list[_dt.date]) -> tuple[np.ndarray, np.ndarray, int]:
-    """Group id per consignment and the cumulative order (by group, date, first appearance)."""
-    keys: list[tuple[Any, Any]] = [(c, d if per == "consignee_day" else d.year) for c, d in zip(consignee, dates)]
-    index: dict[Any, int] = {}
-    group = np.array([index.setdefault(k, len(index)) for k in keys], dtype=np.int64)
-    ordinal = np.array([d.toordinal() for d in dates], dtype=np.int64)
-    order = np.lexsort((np.arange(len(dates)), ordinal, group)).astype(np.int64)
-    return group, order, len(index)
+def consignee_groups(per: str, consignee: np.ndarray, date_code: np.ndarray,
+                     dates: list[_dt.date]) -> tuple[np.ndarray, np.ndarray, int]:
+    """Group id per consignment and the cumulative order (by group, date, first appearance).
+
+    consignee and date_code are per-consignment codes; dates the distinct dates.
+    """
+    ordinals = np.array([d.toordinal() for d in dates] or [0], dtype=np.int64)
+    period = ordinals if per == "consignee_day" else np.array([d.year for d in dates] or [0], dtype=np.int64)
+    key = consignee.astype(np.int64) * (int(period.max()) + 1) + period[date_code]
+    group, distinct = factorize(key)
+    ordinal = ordinals[date_code]
+    order = np.lexsort((np.arange(len(group)), ordinal, group)).astype(np.int64)
+    return group, order, len(distinct)
 
 
-def _params(regime: Regime, percons: dict[str, list[Any]], cas_cons: np.ndarray, n_cons: int) -> dict[str, Any]:
+def _params(regime: Regime, percons: dict[str, tuple[np.ndarray, list[Any]]], cas_cons: np.ndarray,
+            n_cons: int) -> dict[str, Any]:
     exp = regime.exponent
     sd = regime.simplified_duty
 
@@ -429,8 +436,9 @@ def _params(regime: Regime, percons: dict[str, list[Any]], cas_cons: np.ndarray,
             for col in ("consignee", "date"):
                 if col not in percons:
                     raise MissingColumnError(f"regime {regime.id} aggregates {per}; give {col}", column=col)
-            dates = [to_date(d) for d in percons["date"]]
-            groups[per] = consignee_groups(per, percons["consignee"], dates)
+            date_code, date_values = percons["date"]
+            groups[per] = consignee_groups(per, percons["consignee"][0], date_code,
+                                           [to_date(d) for d in date_values])
 
     def transport_ok(allowed: tuple[str, ...] | None) -> np.ndarray | None:
         if allowed is None:
@@ -438,7 +446,8 @@ def _params(regime: Regime, percons: dict[str, list[Any]], cas_cons: np.ndarray,
         if "transport" not in percons:
             raise MissingColumnError(f"regime {regime.id} has transport conditions; give transport",
                                      column="transport")
-        return np.array([t in allowed for t in percons["transport"]], dtype=np.uint8)
+        code, values = percons["transport"]
+        return np.array([t in allowed for t in values] or [False], dtype=np.uint8)[code]
 
     def rule(r: Rule | None, bit: int) -> dict[str, Any] | None:
         if r is None:
