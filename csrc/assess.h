@@ -83,14 +83,19 @@ typedef struct {
     dm_cond conds[DM_MAX_CONDS];
 } dm_rule;
 
-typedef struct { int32_t target, per, inclusive, pad_; int64_t threshold; } dm_waiver; /* DM_WAIVE_* */
+typedef struct {
+    int32_t target, per, inclusive;   /* DM_WAIVE_*, DM_PER_ITEM or consignment, <= or < */
+    uint16_t excl_bit, pad_;          /* item_flags bit of items the waiver never covers */
+    int64_t threshold;
+} dm_waiver;
 
 /* A band of the simplified duty: basis value <= up_to pays R(value * pct) - deduction. */
 typedef struct { int64_t up_to, pct_num, pct_den, deduction; } dm_band;
 
 typedef struct {
     int32_t per;              /* 0 per consignment, 1 per item */
-    int32_t when_due;         /* only where duty or VAT is due at the border */
+    int32_t when_due;         /* 1: only where duty or VAT is due at the border;
+                                 2: only where some item is not relieved of duty (an entry is made) */
     int32_t has_min, has_max;
     int64_t fixed, adv_num, adv_den, min, max;
     int64_t value_above;      /* applies when consignment customs value > this (-1: no bound) */
@@ -103,7 +108,7 @@ typedef struct {
     /* items */
     const int64_t *cons, *value, *qty, *mass, *vol;
     const int32_t *cur, *measure, *vat_rate, *vat_rate_reduced, *flat_key;
-    const uint16_t *item_flags;               /* bit r: the item is excluded from rule r */
+    const uint16_t *item_flags;               /* bit r: excluded from rule r; bit 12 + q: from waiver q */
     /* consignments */
     const int64_t *freight, *insurance;
     const int32_t *freight_cur;
@@ -359,8 +364,8 @@ done:
 
 /* Waivers of one target on the consignment's items [0, k): an amount > 0 at or
  * below the threshold (per item, or the consignment's total) is not collected. */
-static int dm_waive(const dm_params *p, int target, const int64_t *items, int64_t k, int64_t *duty,
-                    int64_t *vat, int32_t *rule, dm_error *err)
+static int dm_waive(const dm_params *p, int target, const int64_t *items, int64_t k, const uint16_t *flags,
+                    int64_t *duty, int64_t *vat, int32_t *rule, dm_error *err)
 {
     int status = DM_OK;
     for (int q = 0; q < p->n_waivers; q++) {
@@ -369,6 +374,7 @@ static int dm_waive(const dm_params *p, int target, const int64_t *items, int64_
         int64_t s = 0;
         for (int64_t j = 0; j < k; j++) {
             int64_t i = items[j], amount = 0;
+            if (flags[i] & wv->excl_bit) continue; /* neither counted nor cleared */
             if ((target != DM_WAIVE_VAT && dm_add(amount, duty[i], &amount)) ||
                 (target != DM_WAIVE_DUTY && dm_add(amount, vat[i], &amount)))
                 DM_FAIL(i, DM_W_TOTAL);
@@ -384,6 +390,7 @@ static int dm_waive(const dm_params *p, int target, const int64_t *items, int64_
         if (wv->per != DM_PER_ITEM && s > 0 && dm_cmp_threshold(s, wv->threshold, wv->inclusive))
             for (int64_t j = 0; j < k; j++) {
                 int64_t i = items[j];
+                if (flags[i] & wv->excl_bit) continue;
                 if (target != DM_WAIVE_VAT && duty[i] > 0) { duty[i] = 0; rule[i] |= DM_RULE_DUTY_WAIVED; }
                 if (target != DM_WAIVE_DUTY && vat[i] > 0) { vat[i] = 0; rule[i] |= DM_RULE_VAT_WAIVED; }
             }
@@ -540,7 +547,7 @@ static int dm_phase_consignments(const dm_shared *sh, int64_t c0, int64_t c1, dm
                     out->rule[i] |= DM_RULE_DUTY_AT_SALE;
                 }
             }
-        if (p->n_waivers && (status = dm_waive(p, DM_WAIVE_DUTY, items, k, out->duty, out->vat, out->rule, err)) != DM_OK)
+        if (p->n_waivers && (status = dm_waive(p, DM_WAIVE_DUTY, items, k, in->item_flags, out->duty, out->vat, out->rule, err)) != DM_OK)
             goto done;
 
         /* 4c. VAT on customs value + duty (+ transport where the base adds it) */
@@ -602,19 +609,22 @@ static int dm_phase_consignments(const dm_shared *sh, int64_t c0, int64_t c1, dm
         }
         /* waivers of the VAT, then of duty and VAT together, due at the border */
         if (p->n_waivers &&
-            ((status = dm_waive(p, DM_WAIVE_VAT, items, k, out->duty, out->vat, out->rule, err)) != DM_OK ||
-             (status = dm_waive(p, DM_WAIVE_BOTH, items, k, out->duty, out->vat, out->rule, err)) != DM_OK))
+            ((status = dm_waive(p, DM_WAIVE_VAT, items, k, in->item_flags, out->duty, out->vat, out->rule, err)) != DM_OK ||
+             (status = dm_waive(p, DM_WAIVE_BOTH, items, k, in->item_flags, out->duty, out->vat, out->rule, err)) != DM_OK))
             goto done;
 
         /* 4d. fees, allocated over the consignment's items by customs value */
-        int64_t due = 0, fee_total = 0;
-        for (int64_t j = 0; j < k; j++)
+        int64_t due = 0, entry = 0, fee_total = 0;
+        for (int64_t j = 0; j < k; j++) {
             if (out->duty[items[j]] > 0 || out->vat[items[j]] > 0) due = 1;
+            if (!(out->rule[items[j]] & DM_RULE_DUTY_RELIEF)) entry = 1;
+        }
         for (int q = 0; q < p->n_fees; q++) {
             const dm_fee *fe = &p->fees[q];
             int64_t cv = out->c_customs[c], amount = 0;
             if (fe->cons_ok && !fe->cons_ok[c]) continue;
-            if (fe->when_due && !due) continue;
+            if (fe->when_due == 1 && !due) continue;
+            if (fe->when_due == 2 && !entry) continue;
             if (fe->value_above >= 0 && !(cv > fe->value_above)) continue;
             if (fe->value_up_to >= 0 && !(cv <= fe->value_up_to)) continue;
             if (fe->adv_num) {

@@ -81,6 +81,10 @@ def rule(draw: Any, exp: int, *, with_flag: bool = False) -> dict[str, Any]:
         r["excluded_origins"] = draw(st.lists(st.sampled_from(["CN", "US", "TR"]), max_size=2))
     if draw(st.booleans()):
         r["transports"] = draw(st.lists(st.sampled_from(TRANSPORTS), min_size=1, max_size=2))
+    if draw(st.integers(0, 3)) == 0:
+        r["natures"] = draw(st.lists(st.sampled_from(["sale", "gift"]), min_size=1, max_size=2))
+    if draw(st.integers(0, 3)) == 0:
+        r["shipped_from"] = draw(st.lists(st.sampled_from(["US", "MX", "CN"]), min_size=1, max_size=2))
     r["requires_collected_at_sale"] = draw(st.booleans()) if not with_flag else True
     return r
 
@@ -140,12 +144,13 @@ def regime(draw: Any, ccy: str) -> dict[str, Any]:
         reg["flat_duty"] = flat
     reg["waivers"] = draw(st.lists(st.fixed_dictionaries({
         "target": st.sampled_from(["duty", "vat", "duty_and_vat"]), "per": st.sampled_from(["item", "consignment"]),
-        "threshold": decimal_amount(exp, 1000 * 10**exp // 100), "inclusive": st.booleans()}), max_size=2))
+        "threshold": decimal_amount(exp, 1000 * 10**exp // 100), "inclusive": st.booleans(),
+        "excluded_codes": st.lists(st.sampled_from(["22", "2204", "61"]), max_size=1)}), max_size=2))
     fees = []
     for _ in range(draw(st.integers(0, 2))):
         per = draw(st.sampled_from(["consignment", "item"]))
         fee: dict[str, Any] = {"name": "f", "per": per, "amount": draw(decimal_amount(exp, 300 * 10**exp // 100)),
-                               "when": draw(st.sampled_from(["always", "due"]))}
+                               "when": draw(st.sampled_from(["always", "due", "not_relieved"]))}
         if per == "consignment" and draw(st.booleans()):
             fee["percent"] = draw(st.sampled_from(["0.3464", "1", "2.5"]))
         if draw(st.booleans()):
@@ -197,6 +202,8 @@ def case(draw: Any) -> dict[str, Any]:
             "consignee": draw(st.sampled_from(["ann", "bob", "cy"])),
             "date": dt.date(2025, 12, 30) + dt.timedelta(days=draw(st.integers(0, 4))),
             "dest": draw(st.sampled_from(dests)),
+            "nature": draw(st.sampled_from(["sale", "gift"])),
+            "shipped_from": draw(st.sampled_from(["US", "MX", "CN", "DE"])),
             "k": draw(st.integers(1, 5)),
         })
     rows: list[dict[str, Any]] = []
@@ -214,6 +221,7 @@ def case(draw: Any) -> dict[str, Any]:
                 "insurance": str(Decimal(cr["insurance"]).scaleb(-min(exp, 2))),
                 "collected_at_sale": cr["cas"], "transport": cr["transport"], "consignee": cr["consignee"],
                 "date": cr["date"].isoformat(), "destination": cr["dest"],
+                "nature": cr["nature"], "shipped_from": cr["shipped_from"],
             })
     rows = draw(st.permutations(rows)) if rows else rows  # items of a consignment need not be adjacent
     return {"ccy": ccy, "rates": rate_values, "quote": quote, "records": unique_records,
@@ -222,7 +230,8 @@ def case(draw: Any) -> dict[str, Any]:
 
 def columns(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
     keys = ["consignment", "hs_code", "value", "currency", "origin", "quantity", "net_mass_kg", "volume_l",
-            "freight", "insurance", "collected_at_sale", "transport", "consignee", "date", "destination"]
+            "freight", "insurance", "collected_at_sale", "transport", "consignee", "date", "destination",
+            "nature", "shipped_from"]
     return {k: [r[k] for r in rows] for k in keys}
 
 

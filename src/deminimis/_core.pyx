@@ -43,6 +43,7 @@ cdef extern from "assess.h":
         int64_t up_to, pct_num, pct_den, deduction
     ctypedef struct dm_waiver:
         int32_t target, per, inclusive
+        uint16_t excl_bit
         int64_t threshold
     ctypedef struct dm_fee:
         int32_t per, when_due, has_min, has_max
@@ -317,6 +318,7 @@ def assess(dict items, dict cons, dict tables, dict params, dict out_items, dict
     p.n_waivers = len(waivers)
     for k, wv in enumerate(waivers):
         p.waivers[k].target, p.waivers[k].per, p.waivers[k].inclusive, p.waivers[k].threshold = wv
+        p.waivers[k].excl_bit = 1 << (DM_N_RULES + k)
     p.n_fees = len(fees)
     for k, fe in enumerate(fees):
         p.fees[k].per = fe["per"]

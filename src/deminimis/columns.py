@@ -16,7 +16,9 @@ from .errors import LengthMismatchError, MissingColumnError
 
 ITEM_COLUMNS = ("consignment", "hs_code", "value", "currency", "origin", "quantity", "net_mass_kg", "volume_l")
 CONSIGNMENT_COLUMNS = ("freight", "insurance", "freight_currency", "collected_at_sale", "destination",
-                       "transport", "consignee", "date")
+                       "transport", "nature", "shipped_from", "consignee", "date")
+#: the value of a consignment-level column a rule restricts when the column is not given
+RULE_COLUMN_DEFAULTS = {"nature": "sale"}
 REQUIRED = ("consignment", "hs_code", "value")
 
 

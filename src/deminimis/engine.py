@@ -19,7 +19,7 @@ import numpy as np
 
 from . import _arrow, _core
 from .assessment import Assessment, make_provenance
-from .columns import date_problem, read_columns, to_date
+from .columns import RULE_COLUMN_DEFAULTS, date_problem, read_columns, to_date
 from .errors import (AmountOverflowError, InconsistentConsignmentError, InvalidValueError, MissingColumnError, RegimeError,
                      UnknownCodeError, UnknownCurrencyError)
 from .money import INT64_MAX, CURRENCY_EXPONENTS, to_minor
@@ -264,7 +264,7 @@ def prepare(items: Any, *, regime: Regime, tariff: Tariff, rates: ExchangeRates 
         raise MissingColumnError(f"regime {regime.id} has VAT rates for several destinations "
                                  "and no default_destination", column="destination")
 
-    for col in ("transport", "consignee", "date"):
+    for col in ("transport", "nature", "shipped_from", "consignee", "date"):
         if col in cols:
             idx, uniq = factorize(cols[col])
             if col == "date":
@@ -296,6 +296,9 @@ def prepare(items: Any, *, regime: Regime, tariff: Tariff, rates: ExchangeRates 
         for slot, rule in enumerate(slots):
             if rule is not None and rule.excludes(code, origin):
                 item_flags_pair[p] |= 1 << slot
+        for q, waiver in enumerate(regime.waivers):
+            if code.startswith(waiver.excluded_codes) and waiver.excluded_codes:
+                item_flags_pair[p] |= 1 << (_core.N_RULES + q)
     row = _first_bad(pair_idx, unknown)
     if row is not None:
         raise UnknownCodeError("no tariff line covers this code", column="hs_code", row=row,
@@ -440,14 +443,27 @@ def _params(regime: Regime, percons: dict[str, tuple[np.ndarray, list[Any]]], ca
             groups[per] = consignee_groups(per, percons["consignee"][0], date_code,
                                            [to_date(d) for d in date_values])
 
-    def transport_ok(allowed: tuple[str, ...] | None) -> np.ndarray | None:
+    def column_ok(col: str, allowed: tuple[str, ...] | None) -> np.ndarray | None:
+        """Per consignment: its value of a consignment-level column is one of `allowed`."""
         if allowed is None:
             return None
-        if "transport" not in percons:
-            raise MissingColumnError(f"regime {regime.id} has transport conditions; give transport",
-                                     column="transport")
-        code, values = percons["transport"]
+        if col not in percons:
+            if col in RULE_COLUMN_DEFAULTS:
+                return np.full(n_cons, RULE_COLUMN_DEFAULTS[col] in allowed, dtype=np.uint8)
+            if col == "shipped_from":  # unknown place of shipment: no rule that names one applies
+                return np.zeros(n_cons, dtype=np.uint8)
+            raise MissingColumnError(f"regime {regime.id} has {col} conditions; give {col}", column=col)
+        code, values = percons[col]
         return np.array([t in allowed for t in values] or [False], dtype=np.uint8)[code]
+
+    def rule_ok(r: Rule) -> np.ndarray | None:
+        masks = [column_ok(col, vals) for col, vals in r.allowed().items()]
+        if not masks:
+            return None
+        ok = masks[0]
+        for m in masks[1:]:
+            ok = ok & m
+        return np.ascontiguousarray(ok, dtype=np.uint8)
 
     def rule(r: Rule | None, bit: int) -> dict[str, Any] | None:
         if r is None:
@@ -462,20 +478,20 @@ def _params(regime: Regime, percons: dict[str, tuple[np.ndarray, list[Any]]], ca
                 cd.update(group=g, order=order, n_groups=ng)
             conds.append(cd)
         return {"conds": conds, "excl_bit": bit, "requires_flag": int(r.requires_collected_at_sale),
-                "cons_ok": transport_ok(r.transports)}
+                "cons_ok": rule_ok(r)}
 
     fees = []
     for f in regime.fees:
         pct = Fraction(f.percent) / 100
         fees.append({
-            "per": 0 if f.per == "consignment" else 1, "when_due": int(f.when == "due"),
+            "per": 0 if f.per == "consignment" else 1, "when_due": {"always": 0, "due": 1, "not_relieved": 2}[f.when],
             "fixed": regime.amount_minor(f.amount, f"fee {f.name} amount"),
             "adv_num": pct.numerator, "adv_den": pct.denominator,
             "min": regime.amount_minor(f.minimum, "fee minimum") if f.minimum is not None else None,
             "max": regime.amount_minor(f.maximum, "fee maximum") if f.maximum is not None else None,
             "value_above": regime.amount_minor(f.value_above, "fee value_above") if f.value_above is not None else -1,
             "value_up_to": regime.amount_minor(f.value_up_to, "fee value_up_to") if f.value_up_to is not None else -1,
-            "cons_ok": transport_ok(f.transports),
+            "cons_ok": column_ok("transport", f.transports),
         })
     return {
         "cif": int(regime.valuation == "CIF"), "vat_adds_transport": int(regime.vat.adds_transport),

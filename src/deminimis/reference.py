@@ -23,7 +23,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .assessment import RULES, Assessment, make_provenance, rule_names
-from .columns import date_problem, is_missing, read_columns, to_date
+from .columns import RULE_COLUMN_DEFAULTS, date_problem, is_missing, read_columns, to_date
 from .errors import (AmountOverflowError, InconsistentConsignmentError, InvalidValueError, MissingColumnError,
                      RegimeError, TariffError, UnknownCodeError, UnknownCurrencyError)
 from .money import CURRENCY_EXPONENTS
@@ -271,7 +271,7 @@ def assess(items: Any, *, regime: Regime | dict | str, tariff: Tariff, rates: Ex
     elif vat.default_destination is None:
         raise MissingColumnError(f"regime {reg.id} has VAT rates for several destinations "
                                  "and no default_destination", column="destination")
-    for col in ("transport", "consignee", "date"):
+    for col in ("transport", "nature", "shipped_from", "consignee", "date"):
         if col in cols:
             vals = _as_list(cols[col])
             _scan(col, vals, date_problem if col == "date" else (lambda x: "is missing" if is_missing(x) else None))
@@ -313,10 +313,18 @@ def assess(items: Any, *, regime: Regime | dict | str, tariff: Tariff, rates: Ex
             for col in ("consignee", "date"):
                 if col not in percons:
                     raise MissingColumnError(f"regime {reg.id} aggregates {per}; give {col}", column=col)
-    conditional: list[Rule | Fee | None] = [*reg.fees, *reg.rule_slots()]
-    for item_rule in conditional:
-        if item_rule is not None and item_rule.transports is not None and "transport" not in percons:
-            raise MissingColumnError(f"regime {reg.id} has transport conditions; give transport", column="transport")
+    # the consignment-level columns that rules and fees restrict must be there (nature defaults to
+    # "sale"; an unknown place of shipment matches no rule that names one)
+    restricted = [(col, vals) for r in reg.rule_slots() if r is not None for col, vals in r.allowed().items()]
+    restricted += [("transport", fee.transports) for fee in reg.fees if fee.transports is not None]
+    for col, _ in restricted:
+        if col not in percons and col not in RULE_COLUMN_DEFAULTS and col != "shipped_from":
+            raise MissingColumnError(f"regime {reg.id} has {col} conditions; give {col}", column=col)
+
+    def consignment_value(col: str, c: Any) -> Any:
+        if col in percons:
+            return percons[col][c]
+        return RULE_COLUMN_DEFAULTS.get(col)
 
     # --- 1. conversion into the customs currency
     def convert(amount: Decimal, cur: str, row: int, what: str, factor: Decimal = Decimal(1)) -> int:
@@ -389,8 +397,9 @@ def assess(items: Any, *, regime: Regime | dict | str, tariff: Tariff, rates: Ex
                  for rs in rules.values() for r in rs}
 
     def rule_cons(r: Rule, c: Any) -> bool:
-        if r.transports is not None and percons["transport"][c] not in r.transports:
-            return False
+        for col, vals in r.allowed().items():
+            if consignment_value(col, c) not in vals:
+                return False
         if r.requires_collected_at_sale and not percons.get("collected_at_sale", {}).get(c, False):
             return False
         for cd, agg in zip(r.conditions, rule_aggs[id(r)]):
@@ -424,6 +433,9 @@ def assess(items: Any, *, regime: Regime | dict | str, tariff: Tariff, rates: Ex
         def amount(i: int) -> int:
             return (duty[i] if target != "vat" else 0) + (vat_b[i] if target != "duty" else 0)
 
+        def covered(w: Any, i: int) -> bool:  # excluded goods are neither counted nor waived
+            return not (w.excluded_codes and codes[i].startswith(w.excluded_codes))
+
         def clear(i: int) -> None:
             if target != "vat" and duty[i] > 0:
                 duty[i] = 0
@@ -438,13 +450,15 @@ def assess(items: Any, *, regime: Regime | dict | str, tariff: Tariff, rates: Ex
             thr = reg.amount_minor(w.threshold, "waiver threshold")
             if w.per == "item":
                 for i in idx:
-                    if amount(i) > 0 and _compare(_fits(amount(i), "total", i), w, thr):
+                    if covered(w, i) and amount(i) > 0 and _compare(_fits(amount(i), "total", i), w, thr):
                         clear(i)
                         trace(i, f"{target} waived: {amount(i)} is within {w.threshold}")
             else:
-                total = _fits(sum(amount(i) for i in idx), "total", idx[0])
+                total = _fits(sum(amount(i) for i in idx if covered(w, i)), "total", idx[0])
                 if total > 0 and _compare(total, w, thr):
                     for i in idx:
+                        if not covered(w, i):
+                            continue
                         clear(i)
                         trace(i, f"{target} waived: the consignment's {total} is within {w.threshold}")
 
@@ -571,6 +585,8 @@ def assess(items: Any, *, regime: Regime | dict | str, tariff: Tariff, rates: Ex
         for fee in reg.fees:
             cv = c_cust[c]
             if fee.transports is not None and percons["transport"][c] not in fee.transports:
+                continue
+            if fee.when == "not_relieved" and all(rule[i] & BIT["duty_relief"] for i in idx):
                 continue
             if fee.when == "due" and not due:
                 continue

@@ -25,6 +25,7 @@ PERS = ("item", "consignment", "consignee_day", "consignee_year")
 VALUATIONS = ("CIF", "FOB")
 VAT_METHODS = ("exclusive", "gross_up")
 WAIVER_TARGETS = ("duty", "vat", "duty_and_vat")
+FEE_WHEN = ("always", "due", "not_relieved")
 
 
 def _dec(x: Any, what: str, *, positive: bool = False) -> Decimal:
@@ -105,8 +106,11 @@ class Rule:
     excluded_origins: tuple[str, ...] = ()
     transports: tuple[str, ...] | None = None
     requires_collected_at_sale: bool = False
+    natures: tuple[str, ...] | None = None        # consignment natures that qualify ("sale", "gift")
+    shipped_from: tuple[str, ...] | None = None   # places of direct shipment that qualify (CA: US, MX)
 
-    _KEYS = {"conditions", "excluded_codes", "excluded_origins", "transports", "requires_collected_at_sale"}
+    _KEYS = {"conditions", "excluded_codes", "excluded_origins", "transports", "requires_collected_at_sale",
+             "natures", "shipped_from"}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], what: str, *, extra: frozenset[str] = frozenset(),
@@ -115,20 +119,28 @@ class Rule:
         conds = tuple(Condition.from_dict(c) for c in d.get("conditions", ()))
         if len(conds) > 4:
             raise RegimeError(f"{what}: at most 4 conditions")
-        tr = d.get("transports")
+        def allow(key: str) -> tuple[str, ...] | None:
+            return tuple(d[key]) if d.get(key) is not None else None
+
         return cls(conditions=conds, excluded_codes=_codes(d.get("excluded_codes"), what),
-                   excluded_origins=tuple(d.get("excluded_origins", ())),
-                   transports=tuple(tr) if tr is not None else None,
-                   requires_collected_at_sale=bool(d.get("requires_collected_at_sale", requires_default)))
+                   excluded_origins=tuple(d.get("excluded_origins", ())), transports=allow("transports"),
+                   requires_collected_at_sale=bool(d.get("requires_collected_at_sale", requires_default)),
+                   natures=allow("natures"), shipped_from=allow("shipped_from"))
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"conditions": [c.to_dict() for c in self.conditions],
                              "excluded_codes": list(self.excluded_codes),
                              "excluded_origins": list(self.excluded_origins),
                              "requires_collected_at_sale": self.requires_collected_at_sale}
-        if self.transports is not None:
-            d["transports"] = list(self.transports)
+        for key in ("transports", "natures", "shipped_from"):
+            if getattr(self, key) is not None:
+                d[key] = list(getattr(self, key))
         return d
+
+    def allowed(self) -> dict[str, tuple[str, ...]]:
+        """The consignment columns this rule restricts, and the values that qualify."""
+        return {col: vals for col, vals in (("transport", self.transports), ("nature", self.natures),
+                                             ("shipped_from", self.shipped_from)) if vals is not None}
 
     def excludes(self, code: str, origin: str) -> bool:
         return code.startswith(self.excluded_codes) or (bool(origin) and origin in self.excluded_origins)
@@ -283,12 +295,14 @@ class Waiver:
     threshold: Decimal
     per: str = "consignment"
     inclusive: bool = True
+    excluded_codes: tuple[str, ...] = ()   # items never waived, nor counted (NZ: alcohol, tobacco)
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "Waiver":
-        _keys(d, {"target", "threshold", "per", "inclusive"}, "waiver")
+        _keys(d, {"target", "threshold", "per", "inclusive", "excluded_codes"}, "waiver")
         w = cls(target=d.get("target", ""), threshold=_dec(d.get("threshold"), "waiver threshold"),
-                per=d.get("per", "consignment"), inclusive=bool(d.get("inclusive", True)))
+                per=d.get("per", "consignment"), inclusive=bool(d.get("inclusive", True)),
+                excluded_codes=_codes(d.get("excluded_codes"), "waiver excluded_codes"))
         if w.target not in WAIVER_TARGETS:
             raise RegimeError(f"waiver target must be one of {WAIVER_TARGETS}, got {w.target!r}")
         if w.per not in ("item", "consignment"):
@@ -297,7 +311,7 @@ class Waiver:
 
     def to_dict(self) -> dict[str, Any]:
         return {"target": self.target, "threshold": str(self.threshold), "per": self.per,
-                "inclusive": self.inclusive}
+                "inclusive": self.inclusive, "excluded_codes": list(self.excluded_codes)}
 
 
 @dataclass(frozen=True)
@@ -310,7 +324,7 @@ class Fee:
     percent: Decimal = Decimal(0)
     minimum: Decimal | None = None
     maximum: Decimal | None = None
-    when: str = "always"                 # or "due": only where duty or VAT is due at the border
+    when: str = "always"  # "due": duty or VAT is due at the border; "not_relieved": an item is not duty-relieved
     transports: tuple[str, ...] | None = None
     value_above: Decimal | None = None   # consignment customs value > this
     value_up_to: Decimal | None = None   # consignment customs value <= this
@@ -327,8 +341,8 @@ class Fee:
                 when=d.get("when", "always"), transports=tuple(tr) if tr is not None else None, **opt)
         if f.per not in ("consignment", "item"):
             raise RegimeError(f"fee per must be 'consignment' or 'item', got {f.per!r}")
-        if f.when not in ("always", "due"):
-            raise RegimeError(f"fee when must be 'always' or 'due', got {f.when!r}")
+        if f.when not in FEE_WHEN:
+            raise RegimeError(f"fee when must be one of {FEE_WHEN}, got {f.when!r}")
         if f.per == "item" and f.percent:
             raise RegimeError("a per-item fee cannot have a percent")
         return f
