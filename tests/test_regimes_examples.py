@@ -403,15 +403,25 @@ def test_nz_waiver_is_on_duty_and_gst_together() -> None:
     assert has(res, "duty_waived") == [False, True] and has(res, "vat_waived") == [False, True]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="M9: waivers cannot exclude codes; the NZ$60 waiver does not "
-                   "apply to alcohol and tobacco")
 def test_nz_waiver_does_not_apply_to_alcohol() -> None:
-    """exportertoday.co.nz / mondiale.co.nz quoting NZ Customs: the NZ$60 revenue waiver does not apply
-    to alcohol and tobacco. NZ$100 of wine (duty line given as free: excise is outside the engine):
-    GST 15% x 100 = 15.00 < 60, but collected. The engine waives it."""
+    """exportertoday.co.nz / mondiale.co.nz quoting NZ Customs: 'the revenue waiver provision does not
+    apply to alcohol or tobacco products'. NZ$100 of wine (duty line given as free: excise is outside
+    the engine): GST 15% x 100 = 15.00 < 60, but collected."""
     items = {"consignment": ["w"], "hs_code": ["2204210000"], "value": ["100"], "currency": ["NZD"]}
     res = both(items, "NZ", dt.date(2015, 6, 1), T([{"code": "2204", "duty": "Free"}]))
     assert res["vat"].tolist() == [1500]
+    assert not has(res, "vat_waived")[0]
+
+
+def test_nz_waiver_leaves_alcohol_out_of_the_sixty_dollars() -> None:
+    """The same rule in a mixed consignment (constructed): a NZ$300 laptop (free; GST 15% x 300 =
+    45.00) and NZ$100 of wine (GST 15.00). The wine is not counted: 45.00 < 60, so the laptop's GST is
+    waived; the wine's 15.00 is collected (counting it, 60.00 would not be under 60)."""
+    items = {"consignment": ["m", "m"], "hs_code": ["8471300000", "2204210000"], "value": ["300", "100"],
+             "currency": ["NZD"] * 2}
+    res = both(items, "NZ", dt.date(2015, 6, 1), T([{"code": "8471", "duty": "Free"}, {"code": "2204", "duty": "Free"}]))
+    assert cols(res, "vat") == {"vat": [0, 1500]}
+    assert has(res, "vat_waived") == [True, False]
 
 
 def test_nz_registered_supplier_collects_gst_at_sale() -> None:
