@@ -257,17 +257,26 @@ def test_us_ad_valorem_rate_applied_to_whole_dollar_value() -> None:
     assert res.consignments["duty"].tolist() == [347] and res["duty"].tolist() == [174, 173]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="M10: a fee cannot be conditioned on an entry being made (the "
-                   "consignment not relieved); the US files approximate the informal MPF by a value band")
 def test_us_informal_mpf_when_the_day_exceeds_800_dollars() -> None:
     """19 CFR 10.151 ($800 per person per day) and the FY2025 informal MPF $2.62 (89 FR 59126),
     constructed: one person receives a $500 and a $400 laptop (HTS 8471: free) on one day; $900 > $800,
     so neither is released under de minimis and each is entered informally: MPF 2.62 each, no duty.
-    The engine's value band (800 < consignment value <= 2,500) charges neither."""
-    items = {"consignment": ["a", "b"], "hs_code": ["8471300000"] * 2, "value": ["500", "400"],
-             "currency": ["USD"] * 2, "origin": ["VN"] * 2, "consignee": ["p"] * 2, "date": ["2025-01-15"] * 2}
+    Another person's $300 laptop on the same day is released under de minimis: no entry, no MPF."""
+    items = {"consignment": ["a", "b", "c"], "hs_code": ["8471300000"] * 3, "value": ["500", "400", "300"],
+             "currency": ["USD"] * 3, "origin": ["VN"] * 3, "consignee": ["p", "p", "q"], "date": ["2025-01-15"] * 3}
     res = both(items, "US", dt.date(2025, 1, 15), US_TARIFF)
-    assert cols(res, "duty", "fees") == {"duty": [0, 0], "fees": [262, 262]}
+    assert cols(res, "duty", "fees") == {"duty": [0, 0, 0], "fees": [262, 262, 0]}
+
+
+def test_us_informal_mpf_on_a_duty_free_entry_of_chinese_goods() -> None:
+    """EO 14256: from 12:01 a.m. EDT 2 May 2025 products of China at or under $800 are no longer
+    released under de minimis, so they are entered, and an informal entry pays the FY2025 MPF $2.62
+    (89 FR 59126) even when its duty is nil (constructed): a $300 laptop of Chinese origin (HTS 8471:
+    free, chapter 99 duties not given) pays 2.62; the same from Viet Nam is released: nothing."""
+    items = {"consignment": ["cn", "vn"], "hs_code": ["8471300000"] * 2, "value": ["300", "300"],
+             "currency": ["USD"] * 2, "origin": ["CN", "VN"], "consignee": ["p1", "p2"], "date": ["2025-06-02"] * 2}
+    res = both(items, "US", dt.datetime(2025, 6, 2, 12), US_TARIFF)
+    assert cols(res, "duty", "fees") == {"duty": [0, 0], "fees": [262, 0]}
 
 
 # ------------------------------------------------------------------------------------------ CA
