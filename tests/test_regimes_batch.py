@@ -2,7 +2,7 @@
 amounts add up, and every mechanism a regime declares is exercised somewhere in the batch.
 
 The batch carries every column any built-in regime needs (consignee and date for per-person
-aggregation, transport, destination, collected_at_sale, quantities). Its tariff is illustrative:
+aggregation, transport, nature, place of shipment, destination, collected_at_sale, quantities). Its tariff is illustrative:
 one ad valorem, one specific, one compound and one free line (test inputs, not any country's rates).
 """
 
@@ -23,6 +23,8 @@ CODES = np.array(["6109100010", "6204620000", "4901990000", "8471300000", "33030
 TARIFF_LINES = [("6109", "12%"), ("6204", "10% MIN 1.2 {c}/item"), ("4901", "Free"), ("8471", "Free"),
                 ("3303", "6.5%"), ("2204", "3 {c}/l"), ("0402", "15%"), ("8518", "2%")]
 TRANSPORTS = np.array(["post", "courier", "air", "sea"])
+NATURES = np.array(["sale", "gift"])
+PLACES = np.array(["US", "MX", "CN", "GB"])
 
 
 def rules_of(spec: object) -> list:
@@ -68,6 +70,8 @@ def batch(regime: dm.Regime, n: int = 400, seed: int = 7) -> dict[str, np.ndarra
         "freight": freight, "collected_at_sale": (rng.random(nc) < 0.6)[cons],
         "destination": dests[rng.integers(0, len(dests), size=nc)][cons],
         "transport": TRANSPORTS[rng.integers(0, len(TRANSPORTS), size=nc)][cons],
+        "nature": NATURES[rng.integers(0, len(NATURES), size=nc)][cons],
+        "shipped_from": PLACES[rng.integers(0, len(PLACES), size=nc)][cons],
         "consignee": np.array([f"p{k}" for k in rng.integers(0, nc // 3 + 1, size=nc)])[cons], "date": dates,
     }
 

@@ -196,17 +196,36 @@ def test_uk_gifts_of_39_or_less_are_free_and_above_pay_vat() -> None:
     assert cols(res, "duty", "vat") == {"duty": [0, 0, 0], "vat": [0, 800, 2000]}
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="M2: no consignment-nature condition (gift vs sale); gifts "
-                   "need the separate UK-GIFTS code, and a 'nature' column is ignored")
 def test_uk_gift_and_purchase_in_one_batch() -> None:
-    """gov.uk: gifts over GBP 39 pay import VAT to the delivery company; purchases up to GBP 135 carry
-    supply VAT charged by the seller. One batch under UK: a GBP 40 gift should pay VAT 20% x 40 = 8.00
-    at the border; a GBP 40 purchase 8.00 at sale. The engine treats both as purchases."""
-    items = {"consignment": ["g", "s"], "hs_code": ["6109100010"] * 2, "value": ["40", "40"],
-             "currency": ["GBP"] * 2, "nature": ["gift", "sale"]}
+    """gov.uk: gifts over GBP 39 pay import VAT to the delivery company; gifts of GBP 39 or less pay no
+    VAT; purchases up to GBP 135 carry supply VAT charged by the seller. One batch under UK: a GBP 40
+    gift pays VAT 20% x 40 = 8.00 at the border; a GBP 40 purchase 8.00 at sale; a GBP 39 gift
+    nothing; a consignment without a nature is a sale (GBP 39: 20% x 39 = 7.80 at sale)."""
+    items = {"consignment": ["g", "s", "h", "d"], "hs_code": ["6109100010"] * 4, "value": ["40", "40", "39", "39"],
+             "currency": ["GBP"] * 4, "nature": ["gift", "sale", "gift", "sale"]}
     res = both(items, "UK", dt.date(2025, 11, 28), UK_TARIFF)
-    assert cols(res, "vat", "vat_at_sale") == {"vat": [800, 0], "vat_at_sale": [0, 800]}
+    assert cols(res, "duty", "vat", "vat_at_sale") == {"duty": [0] * 4, "vat": [800, 0, 0, 0],
+                                                       "vat_at_sale": [0, 800, 0, 780]}
+    assert has(res, "vat_relief") == [False, False, True, False]
+    del items["nature"]
+    assert both(items, "UK", dt.date(2025, 11, 28), UK_TARIFF)["vat_at_sale"].tolist() == [800, 800, 780, 780]
 
+
+def test_uk_gifts_code_equals_uk_with_nature_gift() -> None:
+    """UK-GIFTS is kept for compatibility: it must give what UK gives when every consignment is a
+    gift, across the GBP 39 and GBP 135 limits, excise goods and books (constructed): GBP 39, 40, 100
+    T-shirts; GBP 135 and 135.01 in two items; GBP 20 of wine; a GBP 200 book."""
+    items = {"consignment": ["a", "b", "c", "d", "d", "e", "e", "f", "g"],
+             "hs_code": ["6109100010"] * 7 + ["2204210900", "4901990000"],
+             "value": ["39", "40", "100", "100", "35", "100", "35.01", "20", "200"], "currency": ["GBP"] * 9,
+             "freight": ["0", "0", "0", "5", "5", "5", "5", "0", "10"]}
+    old = both(items, "UK-GIFTS", dt.date(2025, 11, 28), UK_TARIFF)
+    new = both({**items, "nature": ["gift"] * 9}, "UK", dt.date(2025, 11, 28), UK_TARIFF)
+    for name in ("duty", "vat", "vat_at_sale", "fees", "total", "rule"):
+        assert new[name].tolist() == old[name].tolist(), name
+    # GBP 135.01 gift with GBP 5 freight (CIF, shared 100 : 35.01): duty 12% x 103.70 = 12.44 and
+    # 12% x 36.31 = 4.3572 -> 4.36 (freight 3.70 + 1.30 by largest remainder)
+    assert new["duty"].tolist()[5:7] == [1244, 436]
 
 # ------------------------------------------------------------------------------------------ US
 

@@ -72,6 +72,8 @@ CASES: list[tuple[str, Any, str, str, str, bool, Callable[[str], dict[str, list[
     # UK: 'consignments of goods with a value of GBP 135 or less' (HMRC); gifts 'GBP 39 or less' (gov.uk).
     ("UK-2021-01-01", dt.date(2025, 1, 1), "duty_relief", "135", "GBP", True, lambda v: split(v, "GBP")),
     ("UK-2021-01-01", dt.date(2025, 1, 1), "vat_at_sale", "135", "GBP", True, lambda v: split(v, "GBP")),
+    ("UK-2021-01-01", dt.date(2025, 1, 1), "vat_relief", "39", "GBP", True, lambda v: split(v, "GBP", nature="gift")),
+    ("UK-2021-01-01", dt.date(2025, 1, 1), "duty_relief", "135", "GBP", True, lambda v: split(v, "GBP", nature="gift")),
     ("UK-GIFTS-2021-01-01", dt.date(2025, 1, 1), "vat_relief", "39", "GBP", True, lambda v: split(v, "GBP")),
     ("UK-GIFTS-2021-01-01", dt.date(2025, 1, 1), "duty_relief", "135", "GBP", True, lambda v: split(v, "GBP")),
     # US: 19 CFR 10.151 'not exceeding $800', one person one day; two consignments of one consignee.
