@@ -307,7 +307,7 @@ def test_ca_mail_and_non_cusma_courier_twenty_dollars() -> None:
     """CBSA: mail '$20 and under: duty and tax free', 'above $20: duties and taxes apply'. C$20.00 ->
     nothing; C$20.01 to Ontario: duty 5% x 20.01 = 1.0005 -> 1.00; HST 13% x 21.01 = 2.7313 -> 2.73."""
     items = {"consignment": ["a", "b"], "hs_code": ["6109100010"] * 2, "value": ["20", "20.01"],
-             "currency": ["CAD"] * 2, "destination": ["ON", "ON"]}
+             "currency": ["CAD"] * 2, "destination": ["ON", "ON"], "transport": ["post", "post"]}
     res = both(items, "CA", dt.date(2025, 11, 28), CA_TARIFF)
     assert cols(res, "duty", "vat") == {"duty": [0, 100], "vat": [0, 273]}
 
@@ -334,20 +334,51 @@ def test_ca_nova_scotia_hst_cut() -> None:
 def test_ca_alcohol_is_excluded_from_remission() -> None:
     """CBSA D8-2-2: goods exclude alcoholic beverages. A C$15 bottle of wine by mail to NB (HST 15%):
     15% x 15 = 2.25 (duty line given as free)."""
-    items = {"consignment": ["a"], "hs_code": ["2204210000"], "value": ["15"], "currency": ["CAD"], "destination": ["NB"]}
+    items = {"consignment": ["a"], "hs_code": ["2204210000"], "value": ["15"], "currency": ["CAD"], "destination": ["NB"],
+             "transport": ["post"]}
+    assert both(items, "CA", dt.date(2025, 11, 28), CA_TARIFF)["vat"].tolist() == [225]
+    # nor from the courier remission: the same bottle by courier from the US
+    items.update(transport=["courier"], shipped_from=["US"])
     assert both(items, "CA", dt.date(2025, 11, 28), CA_TARIFF)["vat"].tolist() == [225]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="the CUSMA thresholds depend on the place of direct shipment, "
-                   "which is not an input column (nor the origin); such couriers need the separate CA-CUSMA code")
 def test_ca_courier_shipped_from_the_us_and_mail_in_one_batch() -> None:
     """CBSA: courier shipments from the US or Mexico up to C$40 are duty and tax free; mail above C$20
     pays both. One batch under CA, to Ontario, a C$30 T-shirt each (5% illustrative): the US courier
-    one should pay nothing; the mailed one duty 5% x 30 = 1.50 and HST 13% x 31.50 = 4.095 -> 4.10.
-    A 'shipped_from' column is ignored, so the engine charges both."""
+    one pays nothing; the mailed one duty 5% x 30 = 1.50 and HST 13% x 31.50 = 4.095 -> 4.10."""
     items = {"consignment": ["c", "m"], "hs_code": ["6109100010"] * 2, "value": ["30", "30"], "currency": ["CAD"] * 2,
              "destination": ["ON"] * 2, "transport": ["courier", "post"], "shipped_from": ["US", "CN"]}
     assert both(items, "CA", dt.date(2025, 11, 28), CA_TARIFF)["total"].tolist() == [0, 560]
+
+
+def test_ca_place_of_direct_shipment_not_origin_nor_mail() -> None:
+    """CBSA: the CUSMA thresholds apply to courier shipments from the US or Mexico (where the goods were
+    shipped from, not where they were made); mail from the US keeps C$20. A C$100 T-shirt (5%
+    illustrative, GST only): by courier from Mexico, made in China: duty free, GST 5% x 100 = 5.00;
+    by courier from China, made in the US: duty 5.00, GST 5% x 105 = 5.25; by mail from the US: the
+    same 5.00 + 5.25. Without a shipped_from column a courier gets C$20: 5.00 + 5.25 as well."""
+    items = {"consignment": ["mx", "cn", "us"], "hs_code": ["6109100010"] * 3, "value": ["100"] * 3,
+             "currency": ["CAD"] * 3, "origin": ["CN", "US", "US"], "transport": ["courier", "courier", "post"],
+             "shipped_from": ["MX", "CN", "US"]}
+    res = both(items, "CA", dt.date(2025, 11, 28), CA_TARIFF)
+    assert cols(res, "duty", "vat") == {"duty": [0, 500, 500], "vat": [500, 525, 525]}
+    del items["shipped_from"]
+    res = both(items, "CA", dt.date(2025, 11, 28), CA_TARIFF)
+    assert cols(res, "duty", "vat") == {"duty": [500, 500, 500], "vat": [525, 525, 525]}
+
+
+def test_ca_cusma_code_equals_ca_courier_from_the_us() -> None:
+    """CA-CUSMA is kept for compatibility: it must give what CA gives for courier shipments from the US
+    or Mexico, across C$40 and C$150, to Ontario and Nova Scotia, alcohol included (constructed)."""
+    items = {"consignment": ["a", "b", "c", "d", "e", "e"], "hs_code": ["6109100010"] * 5 + ["2204210000"],
+             "value": ["40", "40.01", "150", "150.01", "20", "20"], "currency": ["CAD"] * 6,
+             "destination": ["ON", "NS", "ON", "NS", "ON", "ON"]}
+    for day in (dt.date(2025, 3, 31), dt.date(2025, 4, 1)):
+        old = both(items, "CA-CUSMA", day, CA_TARIFF)
+        new = both({**items, "transport": ["courier"] * 6, "shipped_from": ["US", "MX", "US", "MX", "US", "US"]},
+                   "CA", day, CA_TARIFF)
+        for name in ("duty", "vat", "total", "rule"):
+            assert new[name].tolist() == old[name].tolist(), (day, name)
 
 
 # ------------------------------------------------------------------------------------------ AU

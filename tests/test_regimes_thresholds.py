@@ -83,8 +83,14 @@ CASES: list[tuple[str, Any, str, str, str, bool, Callable[[str], dict[str, list[
     ("US-2025-05-02", dt.date(2025, 6, 2), "duty_relief", "800", "USD", True,
      lambda v: one(v, "USD", origin="VN", consignee="p1", date="2025-06-02")),
     # CA: CBSA - mail '$20 and under'; courier from the US/Mexico 'up to $40' tax free, '$150' duty free.
-    ("CA-2020-07-01", dt.date(2024, 1, 1), "duty_relief", "20", "CAD", True, lambda v: split(v, "CAD")),
-    ("CA-2020-07-01", dt.date(2024, 1, 1), "vat_relief", "20", "CAD", True, lambda v: split(v, "CAD")),
+    ("CA-2020-07-01", dt.date(2024, 1, 1), "duty_relief", "20", "CAD", True, lambda v: split(v, "CAD", transport="post")),
+    ("CA-2020-07-01", dt.date(2024, 1, 1), "vat_relief", "20", "CAD", True, lambda v: split(v, "CAD", transport="post")),
+    ("CA-2025-04-01", dt.date(2025, 6, 1), "vat_relief", "20", "CAD", True,
+     lambda v: split(v, "CAD", transport="courier", shipped_from="CN")),
+    ("CA-2025-04-01", dt.date(2025, 6, 1), "duty_relief", "150", "CAD", True,
+     lambda v: split(v, "CAD", transport="courier", shipped_from="US")),
+    ("CA-2025-04-01", dt.date(2025, 6, 1), "vat_relief", "40", "CAD", True,
+     lambda v: split(v, "CAD", transport="courier", shipped_from="MX")),
     ("CA-CUSMA-2020-07-01", dt.date(2024, 1, 1), "duty_relief", "150", "CAD", True, lambda v: split(v, "CAD")),
     ("CA-CUSMA-2020-07-01", dt.date(2024, 1, 1), "vat_relief", "40", "CAD", True, lambda v: split(v, "CAD")),
     # AU: low value goods 'A$1,000 or less' (ATO), per item at sale, per consignment at the border.
