@@ -46,8 +46,10 @@ from typing import Any, Sequence
 import numpy as np
 
 INT64_MAX = 2**63 - 1
-ITEM_OUT = ("intrinsic", "customs_value", "duty", "vat", "vat_at_sale", "fees", "total", "rule")
-CONS_OUT = ("intrinsic", "customs_value", "duty", "vat", "vat_at_sale", "fees", "total", "items")
+#: the engine's output columns (duty_at_sale: duty collected at sale, 0 unless a regime's
+#: collection at sale includes duty, which check_supported refuses)
+ITEM_OUT = ("intrinsic", "customs_value", "duty", "duty_at_sale", "vat", "vat_at_sale", "fees", "total", "rule")
+CONS_OUT = ("intrinsic", "customs_value", "duty", "duty_at_sale", "vat", "vat_at_sale", "fees", "total", "items")
 RULE_FLAT_DUTY, RULE_VAT_AT_SALE = 2, 16
 
 
@@ -389,9 +391,11 @@ def assess_numpy(ints: dict[str, np.ndarray], t: Tables) -> tuple[dict[str, np.n
     fees = np.zeros(len(value), dtype=np.int64)
     total = duty + vat
     rule = (flat.astype(np.int32) * RULE_FLAT_DUTY) | (sale.astype(np.int32) * RULE_VAT_AT_SALE)
-    items = {"intrinsic": intrinsic, "customs_value": customs, "duty": duty, "vat": vat,
+    items = {"intrinsic": intrinsic, "customs_value": customs, "duty": duty,
+             "duty_at_sale": np.zeros(len(value), dtype=np.int64), "vat": vat,
              "vat_at_sale": vat_at_sale, "fees": fees, "total": total, "rule": rule}
-    consignments = {"intrinsic": c_intr, "customs_value": c_cust, "duty": g.sum(duty), "vat": g.sum(vat),
+    consignments = {"intrinsic": c_intr, "customs_value": c_cust, "duty": g.sum(duty),
+                    "duty_at_sale": np.zeros(g.n, dtype=np.int64), "vat": g.sum(vat),
                     "vat_at_sale": g.sum(vat_at_sale), "fees": np.zeros(g.n, dtype=np.int64),
                     "total": g.sum(total), "items": g.count.astype(np.int64)}
     return items, consignments
@@ -550,6 +554,7 @@ def assess_polars(df, t: Tables, *, by: str = "id"):
                                              pl.col("vden"), t.q_vat))
              .select(
                  "cons", "intrinsic", "customs_value", "duty",
+                 duty_at_sale=pl.lit(0, dtype=pl.Int64),
                  vat=pl.when(pl.col("sale")).then(0).otherwise(pl.col("vat_all")),
                  vat_at_sale=pl.when(pl.col("sale")).then(pl.col("vat_all")).otherwise(0),
                  fees=pl.lit(0, dtype=pl.Int64),
@@ -559,8 +564,8 @@ def assess_polars(df, t: Tables, *, by: str = "id"):
     consignments = (items.lazy()
                     .group_by("cons", maintain_order=True)
                     .agg(pl.col("intrinsic").sum(), pl.col("customs_value").sum(),
-                         pl.col("duty").sum(), pl.col("vat").sum(), pl.col("vat_at_sale").sum(), pl.col("fees").sum(),
-                         pl.col("total").sum(), pl.len().cast(pl.Int64).alias("items"))
+                         pl.col("duty").sum(), pl.col("duty_at_sale").sum(), pl.col("vat").sum(),
+                         pl.col("vat_at_sale").sum(), pl.col("fees").sum(), pl.col("total").sum(), pl.len().cast(pl.Int64).alias("items"))
                     .collect())
     return items.select(ITEM_OUT), consignments
 
@@ -599,10 +604,12 @@ def assess_polars_e2e(table: Any, t: Tables):
 
 
 def to_numpy_result(result) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """Item and consignment columns of any baseline (or the engine) as numpy int arrays."""
+    """Item and consignment columns of any baseline (or the engine) as numpy int arrays.
+
+    A column the engine does not have (an older engine without duty_at_sale) is left out."""
     items, cons = result if isinstance(result, tuple) else (result.items, result.consignments)
     if not isinstance(items, dict):
-        items = {k: items[k].to_numpy() for k in ITEM_OUT}
+        items = {k: items[k].to_numpy() for k in ITEM_OUT if k in items.columns}
     if not isinstance(cons, dict):
-        cons = {k: cons[k].to_numpy() for k in CONS_OUT}
+        cons = {k: cons[k].to_numpy() for k in CONS_OUT if k in cons.columns}
     return items, cons

@@ -427,6 +427,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"deminimis benchmark: {' '.join(sys.argv)}")
     print(f"machine: {v['machine']}; {v['os']}")
     print("versions: " + ", ".join(f"{k} {v[k]}" for k in ("python", "deminimis", "numpy", "polars", "pyarrow")))
+    print(f"load average at start: {' '.join(f'{x:.1f}' for x in os.getloadavg())} (2 CPUs: above 1 means neighbours)")
     print(f"engine: git {E.git_revision()}; features: "
           + ", ".join(f"{k}={'yes' if val else 'no'}" for k, val in E.FEATURES.items() if val is not None))
     results: dict[int, list[Impl]] = {}
@@ -450,6 +451,7 @@ def main(argv: list[str] | None = None) -> int:
               f"best of {args.repeats} interleaved repetitions"
               f"{', cold pages' if args.cold else ''}\n")
         print(table(impls, out_bytes))
+        print(f"\nload average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
         results[n] = impls
         dump["sizes"][n] = [{"name": im.name, "group": im.group, "times": im.times, "peak_mib": im.peak,
                              "items": im.n, "extra": im.extra} for im in impls]

@@ -180,13 +180,16 @@ def _mem_gib() -> float:
 
 
 def git_revision() -> str:
+    """The commit measured, and whether engine code (not regime data) differed from it."""
     import subprocess
     here = os.path.dirname(os.path.abspath(__file__))
     try:
         rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=here, capture_output=True, text=True,
                              timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "../src", "../csrc"], cwd=here,
-                               capture_output=True, text=True, timeout=10).stdout.strip()
-        return rev + (" + uncommitted engine changes" if dirty else "")
+        changed = subprocess.run(["git", "status", "--porcelain", "--", "../src", "../csrc", "../setup.py"],
+                                 cwd=here, capture_output=True, text=True, timeout=10).stdout.splitlines()
+        code = [line[3:] for line in changed if line[3:].endswith((".py", ".pyx", ".pxd", ".h", ".c"))
+                and not line[3:].endswith("_core.c")]
+        return rev + (f" + uncommitted changes to {', '.join(code)}" if code else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
