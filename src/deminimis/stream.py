@@ -125,6 +125,18 @@ def iter_assess(batches: Iterable[Any], *, regime: Any, tariff: Any, rates: Any 
         yield run(carry)
 
 
+def _row_group_batches(src: Any, batch_rows: int, columns: list[str] | None) -> Iterator[Any]:
+    """The file's rows in batches of at most batch_rows, read one row group at a time.
+
+    (ParquetFile.iter_batches over the whole file retains ~13 MiB per million rows in
+    pyarrow 26; reading row group by row group keeps the peak per batch.)
+    """
+    for g in range(src.metadata.num_row_groups):
+        group = src.read_row_group(g, columns=columns)
+        for start in range(0, group.num_rows, batch_rows):
+            yield group.slice(start, batch_rows)
+
+
 def assess_parquet(source: str, destination: str | None = None, *, regime: Any, tariff: Any, rates: Any = None,
                    on: Any = None, currency: str | None = None, amounts: str = "decimal",
                    batch_rows: int = 1_000_000, n_threads: int | None = 1, progress: bool = True,
@@ -145,7 +157,7 @@ def assess_parquet(source: str, destination: str | None = None, *, regime: Any, 
     counts = {"items": 0, "consignments": 0}
     rules = np.zeros(16, dtype=np.int64)
     try:
-        batches = src.iter_batches(batch_size=batch_rows, columns=columns)
+        batches = _row_group_batches(src, batch_rows, columns)
         for chunk, result in iter_assess(batches, regime=regime, tariff=tariff, rates=rates, on=on,
                                          currency=currency, amounts=amounts, n_threads=n_threads, progress=bar):
             for k in ITEM_AMOUNTS:
