@@ -205,6 +205,13 @@ def demo(args: argparse.Namespace) -> int:
     return 0 if agree else 1
 
 
+def list_regimes(args: argparse.Namespace) -> int:
+    """One line per built-in regime: id, jurisdiction, validity interval, name."""
+    for x in regimes.available():
+        print(f"{x['id']:<24} {x['jurisdiction']:<4} {x['valid_from']:<20} {x['valid_to']:<20} {x['name']}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="deminimis", description=__doc__.split("\n\n")[0])
     p.add_argument("--version", action="version", version=f"deminimis {__version__}")
@@ -219,8 +226,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     d.add_argument("--reference-sample", type=int, default=20_000)
     d.set_defaults(func=demo)
     r = sub.add_parser("regimes", help="list the built-in regimes")
-    r.set_defaults(func=lambda a: [print(f"{x['id']:<24} {x['jurisdiction']:<4} {x['valid_from']:<20} "
-                                         f"{x['valid_to']:<20} {x['name']}") for x in regimes.available()] and 0)
+    r.set_defaults(func=list_regimes)
     args = p.parse_args(argv)
     return int(args.func(args) or 0)
 
