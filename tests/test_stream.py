@@ -71,3 +71,16 @@ def test_consignee_aggregation_is_refused(setup):
                                   "duty_relief": {"conditions": [{"threshold": "800", "per": "consignee_day"}]}})
     with pytest.raises(dm.RegimeError, match="consignee"):
         list(iter_assess([table], regime=regime, tariff=tariff, rates=rates, amounts="minor"))
+
+
+def test_cli_assess_writes_the_one_pass_result(setup, tmp_path, capsys):
+    from deminimis.cli import main
+    regime, tariff, rates, table = setup
+    src, dst = tmp_path / "in.parquet", tmp_path / "out.parquet"
+    pq.write_table(table, src)
+    args = [f"--rate={k}={v}" for k, v in DEMO_RATES.items()]
+    assert main(["assess", str(src), str(dst), "--regime", "EU", "--tariff", "sample:EU", "--on", "2026-11-28",
+                 "--amounts", "minor", "--batch-rows", "3333", "--quiet", *args]) == 0
+    whole = dm.assess(table, regime=regime, tariff=tariff, rates=rates, on=ON, amounts="minor")
+    assert np.array_equal(pq.read_table(dst).column("total").to_numpy(), whole.items["total"])
+    assert f"assessed {len(whole):,} items" in capsys.readouterr().out

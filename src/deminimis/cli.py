@@ -2,6 +2,7 @@
 
     deminimis demo [--items N] [--regime CODE] [--on DATE] [--seed S] [--reference-sample K]
     deminimis regimes
+    deminimis assess SOURCE.parquet DEST.parquet --regime EU --tariff sample:EU --on 2026-11-28 --rate USD=1.0876
 
 `demo` assesses a synthetic batch of parcels under any built-in regime (an id
 such as ``BR-2025-04-01`` or a jurisdiction code such as ``US``), prints the
@@ -205,6 +206,42 @@ def demo(args: argparse.Namespace) -> int:
     return 0 if agree else 1
 
 
+def _load_tariff(spec: str) -> Tariff:
+    """sample:EU | usitc:PATH | uk:PATH[:ukgt|cet] | PATH.csv | PATH.parquet (our schema)."""
+    kind, _, rest = spec.partition(":")
+    if kind == "sample":
+        return sample(rest)
+    if kind == "usitc":
+        return Tariff.from_usitc_csv(rest)
+    if kind == "uk":
+        path, _, column = rest.rpartition(":") if rest.endswith((":ukgt", ":cet")) else (rest, "", "ukgt")
+        return Tariff.from_uk_global_tariff_csv(path, column=column)
+    if spec.endswith(".parquet"):
+        return Tariff.from_parquet(spec)
+    return Tariff.from_csv(spec)
+
+
+def assess_file(args: argparse.Namespace) -> int:
+    """Assess a Parquet file of items batch by batch and write the amounts to another."""
+    from .stream import assess_parquet
+    on = _dt.datetime.fromisoformat(args.on) if args.on else None
+    regime = regimes.load(args.regime) if args.regime.endswith(".toml") else regimes.get(args.regime, on=on)
+    rates = None
+    if args.rate:
+        pairs = dict(r.split("=", 1) for r in args.rate)
+        rates = ExchangeRates(pairs, base=regime.currency, quote=args.quote)
+    summary = assess_parquet(args.source, args.destination, regime=regime, tariff=_load_tariff(args.tariff),
+                             rates=rates, on=on, amounts=args.amounts, batch_rows=args.batch_rows,
+                             n_threads=args.threads, progress=not args.quiet)
+    cur = summary["currency"]
+    print(f"assessed {summary['items']:,} items in {summary['consignments']:,} consignments under {regime.id}")
+    for k in ("intrinsic", "customs_value", "duty", "duty_at_sale", "vat", "vat_at_sale", "fees", "total"):
+        print(f"  {k:<14}{_fmt(summary[k], cur):>26}")
+    if summary.get("items_cannot_assess"):
+        print(f"  {summary['items_cannot_assess']:,} items could not be assessed (their duty is NOT zero: see 'rule')")
+    return 0
+
+
 def list_regimes(args: argparse.Namespace) -> int:
     """One line per built-in regime: id, jurisdiction, validity interval, name."""
     for x in regimes.available():
@@ -227,6 +264,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     d.set_defaults(func=demo)
     r = sub.add_parser("regimes", help="list the built-in regimes")
     r.set_defaults(func=list_regimes)
+    a = sub.add_parser("assess", help="assess a Parquet file of items, batch by batch, into another")
+    a.add_argument("source", help="Parquet file with the columns of docs/semantics.md")
+    a.add_argument("destination", help="Parquet file to write: one row per item, amounts and rule bits")
+    a.add_argument("--regime", required=True, help="built-in regime id or jurisdiction, or a TOML file")
+    a.add_argument("--tariff", required=True,
+                   help="sample:EU | usitc:PATH | uk:PATH[:ukgt|cet] | PATH.csv | PATH.parquet (our schema)")
+    a.add_argument("--on", default=None, help="assessment date (or local date-time), ISO")
+    a.add_argument("--rate", action="append", default=[], metavar="CUR=RATE",
+                   help="exchange rate into the regime's currency (repeat per currency)")
+    a.add_argument("--quote", default="foreign_per_base", choices=["foreign_per_base", "base_per_foreign"])
+    a.add_argument("--amounts", default="decimal", choices=["decimal", "minor"])
+    a.add_argument("--batch-rows", type=int, default=1_000_000)
+    a.add_argument("--threads", type=int, default=1)
+    a.add_argument("--quiet", action="store_true", help="no progress line")
+    a.set_defaults(func=assess_file)
     args = p.parse_args(argv)
     return int(args.func(args) or 0)
 
