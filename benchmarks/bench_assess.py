@@ -1,8 +1,8 @@
 """pytest-benchmark suite: the engine, the numpy and polars baselines and the memory floor.
 
-    python -m pytest benchmarks/bench_assess.py --benchmark-only                # 1M items (default here)
-    DEMINIMIS_BENCH_ITEMS=10000000 python -m pytest benchmarks/bench_assess.py --benchmark-only
-    python -m pytest benchmarks/bench_assess.py --benchmark-disable            # as tests, 20k items
+    python -m pytest benchmarks/bench_assess.py --benchmark-enable --benchmark-only   # 1M items
+    DEMINIMIS_BENCH_ITEMS=10000000 python -m pytest benchmarks/bench_assess.py --benchmark-enable --benchmark-only
+    python -m pytest benchmarks/bench_assess.py       # as tests, 20k items (pyproject adds --benchmark-disable)
 
 Groups: ``core`` (integer columns in, amounts out), ``encode`` (strings to
 integers), ``e2e`` (a pyarrow Table with string ids and codes in, amounts out),
@@ -42,7 +42,8 @@ def _size(config) -> int:
     env = os.environ.get("DEMINIMIS_BENCH_ITEMS")
     if env:
         return int(env)
-    disabled = config.getoption("benchmark_disable", False) or not config.getoption("benchmark_enable", True)
+    # pytest-benchmark's own rule: disabled unless --benchmark-enable overrides --benchmark-disable
+    disabled = config.getoption("benchmark_disable", False) and not config.getoption("benchmark_enable", False)
     return 20_000 if disabled else 1_000_000
 
 

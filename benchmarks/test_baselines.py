@@ -198,3 +198,12 @@ def test_chunks_continue_the_numbering() -> None:
     ids = np.concatenate([p.columns()["consignment"] for p in parts])
     runs = 1 + np.count_nonzero(ids[1:] != ids[:-1])
     assert runs == len(np.unique(ids)), "consignments adjacent and unique across chunks"
+
+
+def test_generated_code_set_when_the_tariff_file_is_absent(tmp_path) -> None:
+    """A fresh clone has no ../shared/data: the workload falls back to generated codes."""
+    codes = W.code_table(path=tmp_path / "absent.csv")
+    assert codes.source == "generated" and len(codes.codes) == W.N_CODES
+    w = W.generate(3000, seed=0, codes=codes)
+    want = B.to_numpy_result(deminimis.assess(w.table(), **w.assess_kwargs()))
+    assert_same(B.assess_numpy(w.ints, B.tables_for(w)), want)
