@@ -71,3 +71,10 @@ def test_explain_derives_the_item_step_by_step(result):
 def test_amounts_as_exact_decimals(result):
     assert str(result.as_decimal("vat_at_sale", 1)) == "7.92"
     assert result.items["total"].dtype == np.int64
+
+
+def test_exact_sum_does_not_wrap():
+    from deminimis.assessment import exact_sum
+    big = np.array([2**63 - 1, 2**63 - 1, 5], dtype=np.int64)
+    assert exact_sum(big) == 2 * (2**63 - 1) + 5  # an int64 sum would wrap negative
+    assert exact_sum(np.array([], dtype=np.int64)) == 0

@@ -32,6 +32,17 @@ ITEM_AMOUNTS = ("intrinsic", "customs_value", "duty", "duty_at_sale", "vat", "va
 CONSIGNMENT_AMOUNTS = ITEM_AMOUNTS
 
 
+def exact_sum(column: np.ndarray) -> int:
+    """The exact sum of an int64 column as a Python int (an int64 sum could wrap silently).
+
+    Summed as high and low 32-bit halves: each partial sum fits int64 for < 2^31 rows.
+    """
+    if len(column) == 0:
+        return 0
+    a = column.astype(np.int64, copy=False)
+    return (int((a >> 32).sum(dtype=np.int64)) << 32) + int((a & 0xFFFFFFFF).sum(dtype=np.int64))
+
+
 def rule_names(bits: int) -> list[str]:
     return [name for bit, name in RULES.items() if bits & bit]
 
@@ -75,8 +86,7 @@ class Assessment:
         s: dict[str, Any] = {"items": len(self), "consignments": len(self.consignment_ids),
                              "currency": self.currency}
         for k in ITEM_AMOUNTS:
-            s[k] = sum(int(x) for x in self.consignments[k]) if k in ("intrinsic", "customs_value") else \
-                int(self.consignments[k].sum(dtype=np.int64)) if len(self) else 0
+            s[k] = exact_sum(self.consignments[k])
         for bit, name in RULES.items():
             s[f"items_{name}"] = int(np.count_nonzero(self.items["rule"] & bit))
         s["consignments_with_charges"] = int(np.count_nonzero(self.consignments["total"] > 0))

@@ -19,14 +19,14 @@ import numpy as np
 
 from . import _arrow, _core
 from .assessment import Assessment, make_provenance
-from .columns import RULE_COLUMN_DEFAULTS, date_problem, read_columns, to_date
+from .columns import RULE_COLUMN_DEFAULTS, date_problem, is_missing, read_columns, to_date
 from .errors import (AmountOverflowError, InconsistentConsignmentError, InvalidValueError, MissingColumnError, RegimeError,
                      UnknownCodeError, UnknownCurrencyError)
 from .money import INT64_MAX, CURRENCY_EXPONENTS, to_minor
 from .rates import ExchangeRates
 from .regimes.model import Regime, Rule
 from .tariff.compile import compile_measures
-from .tariff.expr import QUANTITY_COLUMNS, Expr, quantities_used
+from .tariff.expr import FREE, QUANTITY_COLUMNS, Expr, quantities_used
 from .tariff.table import Tariff
 
 _PER_CODE = {"item": 0, "consignment": 1, "consignee_day": 2, "consignee_year": 3}
@@ -70,10 +70,6 @@ def _check_distinct(col: str, codes: np.ndarray, uniq: list[Any], check: Callabl
         raise error(problems[codes[row]], column=col, row=row, value=uniq[codes[row]])
 
 
-def _is_missing(x: Any) -> bool:
-    return x is None or (isinstance(x, float) and x != x)
-
-
 def _hs_problem(x: Any) -> str | None:
     if not isinstance(x, str) or not (4 <= len(x) <= 10) or not x.isdigit() or not x.isascii():
         return "an hs_code must be a string of 4 to 10 digits"
@@ -81,7 +77,7 @@ def _hs_problem(x: Any) -> str | None:
 
 
 def _origin_problem(x: Any) -> str | None:
-    if _is_missing(x) or x == "":
+    if is_missing(x) or x == "":
         return None
     if not isinstance(x, str) or len(x) != 2 or not x.isalpha() or not x.isupper():
         return "an origin must be an ISO 3166 alpha-2 code (two capital letters)"
@@ -113,7 +109,7 @@ def _amounts(arr: Any, exps: np.ndarray, col: str, minor: bool, what: str,
     out = np.empty(n, dtype=np.int64)
     exps_l = exps.tolist()
     for i, x in enumerate(arr.tolist() if arr.dtype != object else arr):
-        if _is_missing(x) or (optional and isinstance(x, str) and x == ""):
+        if is_missing(x) or (optional and isinstance(x, str) and x == ""):
             if not optional:
                 raise InvalidValueError("is missing", column=col, row=i, value=x)
             missing[i] = True
@@ -151,13 +147,7 @@ def _bool_problem(x: Any) -> str | None:
 def prepare(items: Any, *, regime: Regime, tariff: Tariff, rates: ExchangeRates | None,
             currency: str | None, amounts: str, on: _dt.date | None = None) -> dict[str, Any]:
     """Validate and encode a batch for the core (see module docstring)."""
-    if amounts not in ("decimal", "minor"):
-        raise ValueError("amounts must be 'decimal' or 'minor'")
-    minor = amounts == "minor"
-    if rates is None:
-        rates = ExchangeRates({}, base=regime.currency)
-    if rates.base != regime.currency:
-        raise RegimeError(f"exchange rates are into {rates.base}, the regime's currency is {regime.currency}")
+    rates, minor = check_arguments(regime, rates, amounts)
     cols, n = read_columns(items, keep_arrow=True)
 
     # consignment ids, in first-appearance order
@@ -169,7 +159,7 @@ def prepare(items: Any, *, regime: Regime, tariff: Tariff, rates: ExchangeRates 
             raise InvalidValueError("a consignment id is missing", column="consignment", row=row, value=None)
     elif cons_col.dtype == object or cons_col.dtype.kind == "f":
         for i, x in enumerate(cons_col):
-            if _is_missing(x):
+            if is_missing(x):
                 raise InvalidValueError("a consignment id is missing", column="consignment", row=i, value=x)
     cons, cons_ids = factorize(cons_col)
     n_cons = len(cons_ids)
@@ -201,7 +191,7 @@ def prepare(items: Any, *, regime: Regime, tariff: Tariff, rates: ExchangeRates 
     if "origin" in cols:
         org_idx, origins = factorize(cols["origin"])
         _check_distinct("origin", org_idx, origins, _origin_problem)
-        origins = ["" if (_is_missing(o) or o == "") else o for o in origins]
+        origins = ["" if (is_missing(o) or o == "") else o for o in origins]
     else:
         org_idx, origins = np.zeros(n, dtype=np.int64), [""]
 
@@ -270,7 +260,7 @@ def prepare(items: Any, *, regime: Regime, tariff: Tariff, rates: ExchangeRates 
             if col == "date":
                 _check_distinct("date", idx, uniq, date_problem)
             else:
-                _check_distinct(col, idx, uniq, lambda x: "is missing" if _is_missing(x) else None)
+                _check_distinct(col, idx, uniq, lambda x: "is missing" if is_missing(x) else None)
             percons[col] = (_per_consignment(col, idx, cons, first), uniq)
 
     # tariff measures, resolved once per distinct (code, origin)
@@ -316,7 +306,7 @@ def prepare(items: Any, *, regime: Regime, tariff: Tariff, rates: ExchangeRates 
                 f"give {col}", column=col, row=row)
 
     exp = regime.exponent
-    measures = compile_measures(exprs or [tariff_free()], regime.currency, exp)
+    measures = compile_measures(exprs or [FREE], regime.currency, exp)
 
     # VAT rates per distinct (destination, category), as exact effective rationals
     cats = [vat.category_of(c) for c in codes]
@@ -385,11 +375,6 @@ def prepare(items: Any, *, regime: Regime, tariff: Tariff, rates: ExchangeRates 
         },
         "params": params,
     }
-
-
-def tariff_free():
-    from .tariff.expr import FREE
-    return FREE
 
 
 def conversion_factor(rates: ExchangeRates, currency: str, valuation_factor: Decimal) -> tuple[int, int]:
@@ -509,6 +494,17 @@ def _params(regime: Regime, percons: dict[str, tuple[np.ndarray, list[Any]]], ca
                      regime.amount_minor(w.threshold, "waiver threshold")) for w in regime.waivers],
         "fees": fees,
     }
+
+
+def check_arguments(regime: Regime, rates: ExchangeRates | None, amounts: str) -> tuple[ExchangeRates, bool]:
+    """The rates table to use (empty for a one-currency batch) and whether amounts are minor units."""
+    if amounts not in ("decimal", "minor"):
+        raise ValueError("amounts must be 'decimal' or 'minor'")
+    if rates is None:
+        rates = ExchangeRates({}, base=regime.currency)
+    if rates.base != regime.currency:
+        raise RegimeError(f"exchange rates are into {rates.base}, the regime's currency is {regime.currency}")
+    return rates, amounts == "minor"
 
 
 def resolve_regime(regime: Regime | dict | str, on: _dt.date | None) -> Regime:

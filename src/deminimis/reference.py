@@ -28,7 +28,7 @@ from .errors import (AmountOverflowError, InconsistentConsignmentError, InvalidV
                      RegimeError, TariffError, UnknownCodeError, UnknownCurrencyError)
 from .money import CURRENCY_EXPONENTS
 from .rates import ExchangeRates
-from .regimes.model import Condition, Fee, Regime, Rule
+from .regimes.model import Condition, Regime, Rule
 from .rounding import Rounding, round_ratio
 from .tariff.expr import QUANTITY_COLUMNS, AdValorem, Bounded, CannotAssess, Compound, Expr, Specific
 from .tariff.table import Tariff
@@ -189,16 +189,10 @@ def assess(items: Any, *, regime: Regime | dict | str, tariff: Tariff, rates: Ex
            on: _dt.date | None = None, currency: str | None = None, amounts: str = "decimal",
            _trace: _Trace | None = None) -> Assessment:
     """Same signature and result as deminimis.assess, computed item by item."""
-    from .engine import resolve_regime  # the regime object itself is a shared data model
+    from .engine import check_arguments, resolve_regime  # arguments and regime: no arithmetic
 
     reg = resolve_regime(regime, on)
-    if amounts not in ("decimal", "minor"):
-        raise ValueError("amounts must be 'decimal' or 'minor'")
-    minor = amounts == "minor"
-    if rates is None:
-        rates = ExchangeRates({}, base=reg.currency)
-    if rates.base != reg.currency:
-        raise RegimeError(f"exchange rates are into {rates.base}, the regime's currency is {reg.currency}")
+    rates, minor = check_arguments(reg, rates, amounts)
     trace = _trace or _Trace(None)
     cols, n = read_columns(items)
     exp = reg.exponent

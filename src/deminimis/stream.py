@@ -153,20 +153,13 @@ def assess_parquet(source: str, destination: str | None = None, *, regime: Any, 
     src = pq.ParquetFile(source)
     bar = Progress(src.metadata.num_rows, enabled=progress)
     writer = None
-    totals: dict[str, int] = {k: 0 for k in ITEM_AMOUNTS}
-    counts = {"items": 0, "consignments": 0}
-    rules = np.zeros(16, dtype=np.int64)
+    summary: dict[str, Any] = {"items": 0, "consignments": 0, "currency": resolve_regime(regime, on).currency}
     try:
         batches = _row_group_batches(src, batch_rows, columns)
         for chunk, result in iter_assess(batches, regime=regime, tariff=tariff, rates=rates, on=on,
                                          currency=currency, amounts=amounts, n_threads=n_threads, progress=bar):
-            for k in ITEM_AMOUNTS:
-                totals[k] += int(result.consignments[k].sum(dtype=np.int64)) if k not in (
-                    "intrinsic", "customs_value") else sum(int(x) for x in result.consignments[k])
-            counts["items"] += len(result)
-            counts["consignments"] += len(result.consignment_ids)
-            for b in range(16):
-                rules[b] += int(np.count_nonzero(result.items["rule"] & (1 << b)))
+            for k, v in result.summary().items():  # counts and exact totals add up across chunks
+                summary[k] = v if isinstance(v, str) else summary.get(k, 0) + v
             if destination is not None:
                 out = pa.table({"consignment": chunk.column("consignment"),
                                 **{k: result.items[k] for k in (*ITEM_AMOUNTS, "rule")}})
@@ -177,9 +170,4 @@ def assess_parquet(source: str, destination: str | None = None, *, regime: Any, 
         if writer is not None:
             writer.close()
         bar.close()
-    from .assessment import RULES
-    reg = resolve_regime(regime, on)
-    summary: dict[str, Any] = {**counts, "currency": reg.currency, **totals}
-    for bit, name in RULES.items():
-        summary[f"items_{name}"] = int(rules[bit.bit_length() - 1])
     return summary
