@@ -28,47 +28,49 @@ enum {
     DM_ROUND_CEILING = 5    /* toward +infinity */
 };
 
+/* Whether a quotient q with a non-zero remainder r (of divisor d) rounds away
+ * from zero: half = sign of r - (d - r), i.e. of the remainder against half of d.
+ * `negative` says whether the true value is negative (floor and ceiling). */
+static inline int dm_round_away(int mode, int half, int q_odd, int negative)
+{
+    switch (mode) {
+    case DM_ROUND_HALF_UP: return half >= 0;
+    case DM_ROUND_HALF_EVEN: return half > 0 || (half == 0 && q_odd);
+    case DM_ROUND_DOWN: return 0;
+    case DM_ROUND_UP: return 1;
+    case DM_ROUND_FLOOR: return negative;
+    case DM_ROUND_CEILING: return !negative;
+    default: return 0;
+    }
+}
+
 /* Round the non-negative magnitude n / dq to an integer count of steps.
- * `negative` says whether the true value is negative, which matters only for
- * floor and ceiling.  Returns the step count (a magnitude). */
-static inline dm_u128 dm_round_steps(dm_u128 n, dm_u128 dq, int mode, int negative)
+ * Returns the step count (a magnitude). */
+static inline __attribute__((always_inline)) dm_u128 dm_round_steps(dm_u128 n, dm_u128 dq, int mode, int negative)
 {
     dm_u128 q, r;
     if ((uint64_t)(n >> 64) == 0 && (uint64_t)(dq >> 64) == 0) {
         /* the common case: a 64-bit hardware division instead of __udivti3 */
-        uint64_t n64 = (uint64_t)n, d64 = (uint64_t)dq;
-        q = n64 / d64;
-        r = n64 - (uint64_t)q * d64;
-    } else {
-        q = n / dq;
-        r = n - q * dq;
+        uint64_t n64 = (uint64_t)n, d64 = (uint64_t)dq, q64 = n64 / d64, r64 = n64 - q64 * d64;
+        if (r64 == 0) return q64;
+        return q64 + (uint64_t)dm_round_away(mode, (r64 > d64 - r64) - (r64 < d64 - r64), (int)(q64 & 1), negative);
     }
-    if (r == 0)
-        return q;
-    switch (mode) {
-    case DM_ROUND_HALF_UP:
-        return (r >= dq - r) ? q + 1 : q;
-    case DM_ROUND_HALF_EVEN:
-        if (r > dq - r) return q + 1;
-        if (r < dq - r) return q;
-        return (q & 1) ? q + 1 : q;
-    case DM_ROUND_DOWN:
-        return q;
-    case DM_ROUND_UP:
-        return q + 1;
-    case DM_ROUND_FLOOR:
-        return negative ? q + 1 : q;
-    case DM_ROUND_CEILING:
-        return negative ? q : q + 1;
-    default:
-        return q;
-    }
+    q = n / dq;
+    r = n - q * dq;
+    if (r == 0) return q;
+    return q + (dm_u128)dm_round_away(mode, (r > dq - r) - (r < dq - r), (int)(q & 1), negative);
 }
 
 /* *out = quantum * R(n / (d * quantum)) for n >= 0, d > 0, quantum > 0.
  * Returns 0 on success, 1 when the result does not fit int64. */
-static inline int dm_round_div_u(dm_u128 n, dm_u128 d, int mode, int64_t quantum, int64_t *out)
+static inline __attribute__((always_inline)) int dm_round_div_u(dm_u128 n, dm_u128 d, int mode, int64_t quantum, int64_t *out)
 {
+    if (quantum == 1) { /* the usual quantum: no scaling of the divisor or the result */
+        dm_u128 steps = dm_round_steps(n, d, mode, 0);
+        if (steps > (dm_u128)DM_INT64_MAX) return 1;
+        *out = (int64_t)steps;
+        return 0;
+    }
     dm_u128 dq = d * (dm_u128)quantum; /* d < 2^64, quantum < 2^63: fits */
     dm_u128 steps = dm_round_steps(n, dq, mode, 0);
     dm_u128 res = steps * (dm_u128)quantum;

@@ -661,6 +661,28 @@ def test_duty_and_vat_overflow():
     raises_same(AmountOverflowError, None, 2, items, reg, tar)
 
 
+@pytest.mark.parametrize("grouped", [True, False])
+def test_conversion_overflow_is_reported_before_an_earlier_consignments_vat_overflow(grouped):
+    # docs/semantics.md: every value is converted before any duty or VAT is computed.  The engine
+    # assesses consignment by consignment, converting each as it goes, and must still name the
+    # conversion overflow (row 5) rather than the VAT overflow (row 0) met first, on any thread count.
+    tar = tariff(("61", "100%"))
+    reg = regime(vat={"rates": {"DE": {"standard": "20"}}})
+    rates = dm.ExchangeRates({"USD": "0.5"}, base="EUR")
+    values = ["92233720368547758.07", "1", "1", "1", "1", "50000000000000000.00"]
+    currency = ["EUR"] * 5 + ["USD"]
+    ids, row = ["A", "B", "C", "D", "E", "F"], 5
+    if not grouped:  # A's items are not adjacent (rows 0 and 5); F's is at row 1
+        ids, row = ["A", "F", "B", "C", "D", "A"], 1
+        values[1], values[5] = values[5], "0"  # A's sum still fits
+        currency[1], currency[5] = currency[5], currency[1]
+    items = base(consignment=ids, value=values, currency=currency, hs_code=[TSHIRT] * 6)
+    raises_same(AmountOverflowError, None, row, items, reg, tar, rates=rates)
+    with pytest.raises(AmountOverflowError) as info:
+        dm.assess(items, regime=reg, tariff=tar, rates=rates, n_threads=2)
+    assert info.value.row == row
+
+
 def test_regime_not_in_force():
     reg = regime(valid_from="2026-07-01", valid_to="2028-07-01")
     raises_same(RegimeError, None, None, base(), reg, on=dt.date(2026, 6, 30))

@@ -177,6 +177,11 @@ cdef const int64_t* _i64(object a, Py_ssize_t n, str name) except? NULL:
     return &v[0] if n > 0 else NULL
 
 
+cdef const int64_t* _i64_or_zeros(object a, Py_ssize_t n, str name) except? NULL:
+    """None stands for a column of zeros (quantities no measure uses, no insurance): NULL to the kernel."""
+    return NULL if a is None else _i64(a, n, name)
+
+
 cdef const int32_t* _i32(object a, Py_ssize_t n, str name) except? NULL:
     cdef const int32_t[::1] v = a
     if v.shape[0] != n:
@@ -255,9 +260,9 @@ def assess(dict items, dict cons, dict tables, dict params, dict out_items, dict
     inp.n_cons = nc
     inp.cons = _i64(items["cons"], n, "cons")
     inp.value = _i64(items["value"], n, "value")
-    inp.qty = _i64(items["qty"], n, "qty")
-    inp.mass = _i64(items["mass"], n, "mass")
-    inp.vol = _i64(items["vol"], n, "vol")
+    inp.qty = _i64_or_zeros(items["qty"], n, "qty")
+    inp.mass = _i64_or_zeros(items["mass"], n, "mass")
+    inp.vol = _i64_or_zeros(items["vol"], n, "vol")
     inp.cur = _i32(items["cur"], n, "cur")
     inp.measure = _i32(items["measure"], n, "measure")
     inp.vat_rate = _i32(items["vat_rate"], n, "vat_rate")
@@ -265,7 +270,7 @@ def assess(dict items, dict cons, dict tables, dict params, dict out_items, dict
     inp.flat_key = _i32(items["flat_key"], n, "flat_key")
     inp.item_flags = _u16(items["flags"], n, "flags")
     inp.freight = _i64(cons["freight"], nc, "freight")
-    inp.insurance = _i64(cons["insurance"], nc, "insurance")
+    inp.insurance = _i64_or_zeros(cons["insurance"], nc, "insurance")
     inp.freight_cur = _i32(cons["freight_cur"], nc, "freight_cur")
     inp.at_sale_flag = _u8(cons["at_sale"], nc, "at_sale")
 
