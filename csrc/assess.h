@@ -197,8 +197,9 @@ static int dm_cmp_i64(const void *a, const void *b)
 }
 
 /* Sort packed (key << 32 | position) values ascending: groups by key, stable. */
-static void dm_sort_keys(int64_t *v, int64_t k)
+static inline void dm_sort_keys(int64_t *v, int64_t k)
 {
+    if (k < 2) return;
     if (k <= 24) {
         for (int64_t i = 1; i < k; i++) {
             int64_t x = v[i], j = i - 1;
@@ -213,8 +214,10 @@ static void dm_sort_keys(int64_t *v, int64_t k)
 static inline int dm_clause_amount(const dm_clause *c, int64_t value, int64_t mass, int64_t vol,
                                    int64_t qty, const dm_rounding *r, int64_t *out)
 {
-    dm_u128 n = (dm_u128)value * (dm_u128)c->adv + (dm_u128)mass * (dm_u128)c->mass +
-                (dm_u128)vol * (dm_u128)c->vol + (dm_u128)qty * (dm_u128)c->qty;
+    dm_u128 n = (dm_u128)value * (dm_u128)c->adv; /* most lines are ad valorem only */
+    if (c->mass) n += (dm_u128)mass * (dm_u128)c->mass;
+    if (c->vol) n += (dm_u128)vol * (dm_u128)c->vol;
+    if (c->qty) n += (dm_u128)qty * (dm_u128)c->qty;
     return dm_round_div_u(n, (dm_u128)c->den, r->mode, r->quantum, out);
 }
 
@@ -243,7 +246,7 @@ static inline int dm_cmp_threshold(int64_t x, int64_t thr, int inclusive)
 /* Consignment-level part of a rule: eligibility and every non-item condition.
  * A per-consignment condition reads the consignment's own values; a group or
  * cumulative one its aggregate (agg[k], filled between the phases). */
-static inline int dm_rule_cons(const dm_rule *r, int64_t c, const uint8_t *flag, int64_t *const *agg,
+static inline __attribute__((always_inline)) int dm_rule_cons(const dm_rule *r, int64_t c, const uint8_t *flag, int64_t *const *agg,
                                int64_t c_intr, int64_t c_cust)
 {
     if (!r->enabled) return 0;
@@ -261,7 +264,7 @@ static inline int dm_rule_cons(const dm_rule *r, int64_t c, const uint8_t *flag,
 }
 
 /* Item-level part of a rule. */
-static inline int dm_rule_item(const dm_rule *r, uint16_t item_flags, int64_t intrinsic, int64_t customs)
+static inline __attribute__((always_inline)) int dm_rule_item(const dm_rule *r, uint16_t item_flags, int64_t intrinsic, int64_t customs)
 {
     if (item_flags & r->excl_bit) return 0;
     for (int k = 0; k < r->n_conds; k++) {
@@ -324,6 +327,7 @@ typedef struct {
     const int64_t *offsets, *perm;
     int64_t *agg[DM_N_RULES][DM_MAX_CONDS];   /* group / cumulative conditions only */
     int32_t n_relief;                          /* enabled relief slots, listed in relief[] */
+    int32_t lean;                              /* see dm_consignment */
     int32_t relief[2 * DM_MAX_RELIEFS];
 } dm_shared;
 
@@ -471,7 +475,7 @@ done:
 }
 
 /* The value an ad valorem rate applies to: rounded first where the regime says so. */
-static inline int dm_base(int enabled, const dm_rounding *r, int64_t v, int64_t *out)
+static inline __attribute__((always_inline)) int dm_base(int enabled, const dm_rounding *r, int64_t v, int64_t *out)
 {
     if (!enabled) { *out = v; return 0; }
     return dm_round_div_u((dm_u128)v, 1, r->mode, r->quantum, out);
@@ -487,7 +491,8 @@ static inline int64_t dm_group_end(const int64_t *v, int64_t n, int64_t s)
 
 /* Steps 3-5 for consignment c, on its k items staged in S by dm_convert_consignment:
  * allocation, duty, VAT, waivers, fees, totals; each output is written once, at the end. */
-static int dm_consignment(const dm_shared *sh, int64_t c, int64_t k, dm_scratch *S, int64_t freight, dm_error *err)
+static inline __attribute__((always_inline)) int dm_consignment_impl(const dm_shared *sh, int64_t c, int64_t k, dm_scratch *S,
+                                                                      int64_t freight, dm_error *err, const int lean)
 {
     const dm_input *in = sh->in;
     const dm_params *p = sh->p;
@@ -497,15 +502,15 @@ static int dm_consignment(const dm_shared *sh, int64_t c, int64_t k, dm_scratch 
     int64_t *keys = S->keys;
     const int64_t c_intr = out->c_intrinsic[c], c_cust = out->c_customs[c];
     /* loop-invariant settings, read once (stores to the staged items could alias them) */
-    const int cif = p->cif, duty_per_item = p->duty.level == DM_LEVEL_ITEM;
-    const int vat_per_item = p->vat.level == DM_LEVEL_ITEM, vat_transport = !cif && p->vat_adds_transport;
+    const int cif = p->cif, duty_per_item = lean || p->duty.level == DM_LEVEL_ITEM;
+    const int vat_per_item = lean || p->vat.level == DM_LEVEL_ITEM, vat_transport = !cif && p->vat_adds_transport;
     int status = DM_OK;
     if (k == 0) return DM_OK;
 
 #define DM_CONS_OK(r) dm_rule_cons(&R[r], c, in->at_sale_flag, sh->agg[r], c_intr, c_cust)
     int relief_c[2 * DM_MAX_RELIEFS] = {0};
     int any_duty_relief = 0, any_vat_relief = 0;
-    for (int t = 0; t < sh->n_relief; t++) {
+    for (int t = 0; !lean && t < sh->n_relief; t++) {
         const int r = sh->relief[t];
         relief_c[r] = DM_CONS_OK(r);
         if (relief_c[r] && r < DM_R_VAT_RELIEF) any_duty_relief = 1;
@@ -515,7 +520,7 @@ static int dm_consignment(const dm_shared *sh, int64_t c, int64_t k, dm_scratch 
     const int flat_c = R[DM_R_FLAT].enabled && DM_CONS_OK(DM_R_FLAT);
     const int reduce_c = R[DM_R_VAT_REDUCTION].enabled && DM_CONS_OK(DM_R_VAT_REDUCTION);
     const dm_band *band = NULL;
-    if (R[DM_R_SIMPLIFIED].enabled && DM_CONS_OK(DM_R_SIMPLIFIED)) {
+    if (!lean && R[DM_R_SIMPLIFIED].enabled && DM_CONS_OK(DM_R_SIMPLIFIED)) {
         int64_t v = p->simplified_basis == DM_BASIS_INTRINSIC ? c_intr : c_cust;
         for (int q = 0; q < p->n_bands && !band; q++)
             if (v <= p->bands[q].up_to) band = &p->bands[q];
@@ -554,7 +559,7 @@ static int dm_consignment(const dm_shared *sh, int64_t c, int64_t k, dm_scratch 
             x->rule |= DM_RULE_CANNOT_ASSESS;
         } else if (duty_per_item) {
             int64_t base;
-            if (dm_base(p->duty_base_rounded, &p->duty_base, x->cv, &base) ||
+            if (dm_base(!lean && p->duty_base_rounded, &p->duty_base, x->cv, &base) ||
                 dm_measure_amount(&in->measures[in->measure[i]], base, in->mass ? in->mass[i] : 0,
                                   in->vol ? in->vol[i] : 0, in->qty ? in->qty[i] : 0, &p->duty, &x->duty))
                 DM_FAIL(i, DM_W_DUTY);
@@ -603,7 +608,7 @@ static int dm_consignment(const dm_shared *sh, int64_t c, int64_t k, dm_scratch 
                 it[j].duty = 0;
                 it[j].rule |= DM_RULE_DUTY_AT_SALE;
             }
-    if (p->n_waivers && (status = dm_waive(p, DM_WAIVE_DUTY, S, k, err)) != DM_OK) goto done;
+    if (!lean && p->n_waivers && (status = dm_waive(p, DM_WAIVE_DUTY, S, k, err)) != DM_OK) goto done;
 
     /* 4c. VAT on customs value + duty (+ transport where the base adds it) */
     nk = 0;
@@ -628,7 +633,7 @@ static int dm_consignment(const dm_shared *sh, int64_t c, int64_t k, dm_scratch 
         }
         if (vat_per_item) {
             int64_t base, v;
-            if (dm_base(p->vat_base_rounded, &p->vat_base, x->base, &base) ||
+            if (dm_base(!lean && p->vat_base_rounded, &p->vat_base, x->base, &base) ||
                 dm_round_div_u((dm_u128)base * (dm_u128)in->vat_num[rate], (dm_u128)in->vat_den[rate],
                                p->vat.mode, p->vat.quantum, &v))
                 DM_FAIL(i, DM_W_VAT);
@@ -652,14 +657,14 @@ static int dm_consignment(const dm_shared *sh, int64_t c, int64_t k, dm_scratch 
         dm_share(amount, S, keys + s, e - s, DM_OFF(base), (key & 1) ? DM_OFF(vsale) : DM_OFF(vat));
     }
     /* waivers of the VAT, then of duty and VAT together, due at the border */
-    if (p->n_waivers &&
+    if (!lean && p->n_waivers &&
         ((status = dm_waive(p, DM_WAIVE_VAT, S, k, err)) != DM_OK ||
          (status = dm_waive(p, DM_WAIVE_BOTH, S, k, err)) != DM_OK))
         goto done;
 
     /* 4d. fees, allocated over the consignment's items by customs value */
     int64_t fee_total = 0;
-    if (p->n_fees) {
+    if (!lean && p->n_fees) {
         int due = 0, entry = 0;
         for (int64_t j = 0; j < k; j++) {
             if (it[j].duty > 0 || it[j].vat > 0) due = 1;
@@ -714,6 +719,14 @@ static int dm_consignment(const dm_shared *sh, int64_t c, int64_t k, dm_scratch 
     out->c_fees[c] = cfee; out->c_total[c] = ctot;
 done:
     return status;
+}
+
+/* The common regime shape (no reliefs, waivers, fees or simplified duty; duty and VAT
+ * rounded per item on unrounded bases) gets its own copy of the code above with those
+ * branches compiled out; every other shape runs the general one. */
+static int dm_consignment(const dm_shared *sh, int64_t c, int64_t k, dm_scratch *S, int64_t freight, dm_error *err)
+{
+    return sh->lean ? dm_consignment_impl(sh, c, k, S, freight, err, 1) : dm_consignment_impl(sh, c, k, S, freight, err, 0);
 }
 
 /* Is this error one of step 2 (conversion and consignment sums), which the
@@ -866,6 +879,9 @@ static int dm_assess(const dm_input *in, const dm_params *p, dm_output *out, dm_
     }
     for (int r = DM_R_DUTY_RELIEF; r < DM_R_VAT_RELIEF + DM_MAX_RELIEFS; r++)
         if (p->rules[r].enabled) sh.relief[sh.n_relief++] = r;
+    sh.lean = !sh.n_relief && !p->n_waivers && !p->n_fees && !p->rules[DM_R_SIMPLIFIED].enabled &&
+              p->duty.level == DM_LEVEL_ITEM && p->vat.level == DM_LEVEL_ITEM &&
+              !p->duty_base_rounded && !p->vat_base_rounded;
 
     /* slices of about n / T items each, cut where a consignment starts */
     T = n_threads < 1 ? 1 : (n_threads > DM_MAX_THREADS ? DM_MAX_THREADS : n_threads);

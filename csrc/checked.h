@@ -31,7 +31,7 @@ enum {
 /* Whether a quotient q with a non-zero remainder r (of divisor d) rounds away
  * from zero: half = sign of r - (d - r), i.e. of the remainder against half of d.
  * `negative` says whether the true value is negative (floor and ceiling). */
-static inline int dm_round_away(int mode, int half, int q_odd, int negative)
+static inline __attribute__((always_inline)) int dm_round_away(int mode, int half, int q_odd, int negative)
 {
     switch (mode) {
     case DM_ROUND_HALF_UP: return half >= 0;
@@ -44,19 +44,21 @@ static inline int dm_round_away(int mode, int half, int q_odd, int negative)
     }
 }
 
+/* 64-bit round(n / d) to an integer: one hardware division. */
+static inline __attribute__((always_inline)) uint64_t dm_round_steps64(uint64_t n, uint64_t d, int mode, int negative)
+{
+    uint64_t q = n / d, r = n - q * d;
+    if (r == 0) return q;
+    return q + (uint64_t)dm_round_away(mode, (r > d - r) - (r < d - r), (int)(q & 1), negative);
+}
+
 /* Round the non-negative magnitude n / dq to an integer count of steps.
  * Returns the step count (a magnitude). */
 static inline __attribute__((always_inline)) dm_u128 dm_round_steps(dm_u128 n, dm_u128 dq, int mode, int negative)
 {
-    dm_u128 q, r;
-    if ((uint64_t)(n >> 64) == 0 && (uint64_t)(dq >> 64) == 0) {
-        /* the common case: a 64-bit hardware division instead of __udivti3 */
-        uint64_t n64 = (uint64_t)n, d64 = (uint64_t)dq, q64 = n64 / d64, r64 = n64 - q64 * d64;
-        if (r64 == 0) return q64;
-        return q64 + (uint64_t)dm_round_away(mode, (r64 > d64 - r64) - (r64 < d64 - r64), (int)(q64 & 1), negative);
-    }
-    q = n / dq;
-    r = n - q * dq;
+    if ((uint64_t)(n >> 64) == 0 && (uint64_t)(dq >> 64) == 0) /* the common case, without __udivti3 */
+        return dm_round_steps64((uint64_t)n, (uint64_t)dq, mode, negative);
+    dm_u128 q = n / dq, r = n - q * dq;
     if (r == 0) return q;
     return q + (dm_u128)dm_round_away(mode, (r > dq - r) - (r < dq - r), (int)(q & 1), negative);
 }
@@ -65,9 +67,10 @@ static inline __attribute__((always_inline)) dm_u128 dm_round_steps(dm_u128 n, d
  * Returns 0 on success, 1 when the result does not fit int64. */
 static inline __attribute__((always_inline)) int dm_round_div_u(dm_u128 n, dm_u128 d, int mode, int64_t quantum, int64_t *out)
 {
-    if (quantum == 1) { /* the usual quantum: no scaling of the divisor or the result */
-        dm_u128 steps = dm_round_steps(n, d, mode, 0);
-        if (steps > (dm_u128)DM_INT64_MAX) return 1;
+    if (quantum == 1 && (uint64_t)(n >> 64) == 0 && (uint64_t)(d >> 64) == 0) {
+        /* the usual case: a 64-bit quotient, no scaling of the divisor or the result */
+        uint64_t steps = dm_round_steps64((uint64_t)n, (uint64_t)d, mode, 0);
+        if (steps > (uint64_t)DM_INT64_MAX) return 1;
         *out = (int64_t)steps;
         return 0;
     }
