@@ -534,7 +534,7 @@ static inline __attribute__((always_inline)) int dm_consignment_impl(const dm_sh
         x->cv = x->intr + (cif ? x->tr : 0); /* <= c_customs */
         x->flags = in->item_flags[x->row];
         x->rule = 0;
-        x->duty = x->dsale = x->vat = x->vsale = 0;
+        x->duty = x->dsale = x->vat = x->vsale = x->fee = 0;
         x->sale = (uint8_t)(at_sale_c && dm_rule_item(&R[DM_R_AT_SALE], x->flags, x->intr, x->cv));
     }
 
@@ -693,7 +693,7 @@ static inline __attribute__((always_inline)) int dm_consignment_impl(const dm_sh
             if (dm_add(fee_total, amount, &fee_total)) DM_FAIL(it[0].row, DM_W_FEE);
         }
     }
-    dm_share(fee_total, S, NULL, k, DM_OFF(cv), DM_OFF(fee));
+    if (fee_total) dm_share(fee_total, S, NULL, k, DM_OFF(cv), DM_OFF(fee));
 
     /* 4e. totals, and every item output written once */
     int64_t cd = 0, cdsale = 0, cvat = 0, csale = 0, cfee = 0, ctot = 0;

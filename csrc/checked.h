@@ -63,6 +63,19 @@ static inline __attribute__((always_inline)) dm_u128 dm_round_steps(dm_u128 n, d
     return q + (dm_u128)dm_round_away(mode, (r > dq - r) - (r < dq - r), (int)(q & 1), negative);
 }
 
+/* dm_round_div_u beyond 64 bits or with a quantum: out of line, so that the
+ * fast path inlined at every call site stays small. */
+static __attribute__((noinline)) int dm_round_div_u_wide(dm_u128 n, dm_u128 d, int mode, int64_t quantum, int64_t *out)
+{
+    dm_u128 dq = d * (dm_u128)quantum; /* d < 2^64, quantum < 2^63: fits */
+    dm_u128 steps = dm_round_steps(n, dq, mode, 0);
+    dm_u128 res = steps * (dm_u128)quantum;
+    if (steps > (dm_u128)DM_INT64_MAX || res > (dm_u128)DM_INT64_MAX)
+        return 1;
+    *out = (int64_t)res;
+    return 0;
+}
+
 /* *out = quantum * R(n / (d * quantum)) for n >= 0, d > 0, quantum > 0.
  * Returns 0 on success, 1 when the result does not fit int64. */
 static inline __attribute__((always_inline)) int dm_round_div_u(dm_u128 n, dm_u128 d, int mode, int64_t quantum, int64_t *out)
@@ -74,13 +87,7 @@ static inline __attribute__((always_inline)) int dm_round_div_u(dm_u128 n, dm_u1
         *out = (int64_t)steps;
         return 0;
     }
-    dm_u128 dq = d * (dm_u128)quantum; /* d < 2^64, quantum < 2^63: fits */
-    dm_u128 steps = dm_round_steps(n, dq, mode, 0);
-    dm_u128 res = steps * (dm_u128)quantum;
-    if (steps > (dm_u128)DM_INT64_MAX || res > (dm_u128)DM_INT64_MAX)
-        return 1;
-    *out = (int64_t)res;
-    return 0;
+    return dm_round_div_u_wide(n, d, mode, quantum, out);
 }
 
 /* Signed version, for refunds and corrections: *out = quantum * R(n / (d * quantum)). */
