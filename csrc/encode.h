@@ -97,7 +97,7 @@ static inline uint64_t dm_enc_word(const uint8_t *p)
 /* A row's key: its length and two words that, for len <= 16, determine its
  * bytes (the first and the last 8 bytes, or a packing of shorter rows); longer
  * rows also compare the words in between, read from the data. */
-typedef struct { uint64_t a, b, h; int64_t len; } dm_enc_key;
+typedef struct { uint64_t a, b; int64_t len; } dm_enc_key;
 
 static inline void dm_enc_load(const uint8_t *p, int64_t len, uint64_t *a, uint64_t *b)
 {
@@ -124,6 +124,7 @@ static inline int dm_enc_middle_equal(const uint8_t *p, const uint8_t *q, int64_
     return 1;
 }
 
+/* p is read only for len > 16 (the middle words). */
 static inline uint64_t dm_enc_hash(const uint8_t *p, int64_t len, uint64_t a, uint64_t b)
 {
     uint64_t h = 0x9E3779B97F4A7C15ULL ^ ((uint64_t)len * 0xD6E8FEB86659FD93ULL);
@@ -136,12 +137,17 @@ static inline uint64_t dm_enc_hash(const uint8_t *p, int64_t len, uint64_t a, ui
     return h ^ (h >> 29);
 }
 
+/* codes a table of cap slots holds: a load of 3/4 keeps linear probing within
+ * a cache line or two (8 slots per line), and halves the table of millions of
+ * consignment ids against a load of 1/2 */
+#define DM_ENC_ROOM(cap) ((cap) / 4 * 3)
+
 typedef struct { uint32_t tag; uint32_t id1; } dm_enc_slot; /* id1 = code + 1; 0 = empty */
 
 typedef struct {
     dm_enc_slot *slots;
     dm_enc_key *keys; /* key of each code (unused for the null code) */
-    int64_t cap;      /* power of two; codes <= cap / 2 */
+    int64_t cap;      /* power of two; codes <= DM_ENC_ROOM(cap) */
     int64_t distinct; /* codes handed out, the null code included */
     int64_t null_code;
 } dm_enc_table;
@@ -154,42 +160,47 @@ static void dm_enc_table_free(dm_enc_table *t)
     t->keys = NULL;
 }
 
-static inline void dm_enc_place(dm_enc_slot *slots, int64_t mask, uint64_t h, int64_t code)
+/* Room for more codes: cap slots, the codes' hashes recomputed from their keys
+ * (and, past 16 bytes, from their first rows).  0 when memory runs out. */
+static int dm_enc_table_resize(dm_enc_table *t, const dm_col *c, const int64_t *first, int64_t cap)
 {
-    int64_t s = (int64_t)(h & (uint64_t)mask);
-    while (slots[s].id1) s = (s + 1) & mask;
-    slots[s].tag = (uint32_t)(h >> 32);
-    slots[s].id1 = (uint32_t)(code + 1);
-}
-
-static int dm_enc_table_resize(dm_enc_table *t, int64_t cap)
-{
+    int64_t mask = cap - 1;
     dm_enc_slot *slots = calloc((size_t)cap, sizeof(dm_enc_slot));
-    dm_enc_key *keys = realloc(t->keys, (size_t)(cap / 2 + 1) * sizeof(dm_enc_key));
+    dm_enc_key *keys = realloc(t->keys, (size_t)(DM_ENC_ROOM(cap) + 1) * sizeof(dm_enc_key));
     if (!slots || !keys) {
         free(slots);
         if (keys) t->keys = keys;
         return 0;
     }
     t->keys = keys;
-    for (int64_t k = 0; k < t->distinct; k++)
-        if (k != t->null_code) dm_enc_place(slots, cap - 1, keys[k].h, k);
+    for (int64_t k = 0; k < t->distinct; k++) {
+        int64_t s = 0, len = 0, slot;
+        uint64_t h;
+        if (k == t->null_code) continue;
+        if (keys[k].len > 16) dm_col_span(c, first[k], &s, &len); /* checked when the code was made */
+        h = dm_enc_hash(c->data + s, keys[k].len, keys[k].a, keys[k].b);
+        slot = (int64_t)(h & (uint64_t)mask);
+        while (slots[slot].id1) slot = (slot + 1) & mask;
+        slots[slot].tag = (uint32_t)(h >> 32);
+        slots[slot].id1 = (uint32_t)(k + 1);
+    }
     free(t->slots);
     t->slots = slots;
     t->cap = cap;
     return 1;
 }
 
-/* The code of a present row (key k, bytes at data + s): an existing one or a
- * new one with first[code] = row.  Negative on error. */
-static inline int64_t dm_enc_lookup(dm_enc_table *t, const dm_col *c, const dm_enc_key *k, int64_t s,
-                                    int64_t row, int64_t *first)
+/* The code of a present row (key k, hash h, bytes at data + s): an existing
+ * one or a new one with first[code] = row.  Negative on error. */
+static inline int64_t dm_enc_lookup(dm_enc_table *t, const dm_col *c, const dm_enc_key *k, uint64_t h,
+                                    int64_t s, int64_t row, int64_t *first)
 {
-    uint32_t tag = (uint32_t)(k->h >> 32);
+    uint32_t tag = (uint32_t)(h >> 32);
     int64_t mask, slot;
-    if ((t->distinct + 1) * 2 > t->cap && !dm_enc_table_resize(t, t->cap * 2)) return DM_ENC_NOMEM;
+    if (t->distinct + 1 > DM_ENC_ROOM(t->cap) && !dm_enc_table_resize(t, c, first, t->cap * 2))
+        return DM_ENC_NOMEM;
     mask = t->cap - 1;
-    slot = (int64_t)(k->h & (uint64_t)mask);
+    slot = (int64_t)(h & (uint64_t)mask);
     for (;;) {
         dm_enc_slot *e = &t->slots[slot];
         if (!e->id1) {
@@ -214,134 +225,148 @@ static inline int64_t dm_enc_lookup(dm_enc_table *t, const dm_col *c, const dm_e
     }
 }
 
-#define DM_ENC_BLOCK 16
+static inline int64_t dm_enc_null_code(dm_enc_table *t, const dm_col *c, int64_t row, int64_t *first)
+{
+    if (t->null_code < 0) {
+        if (t->distinct + 1 > DM_ENC_ROOM(t->cap) && !dm_enc_table_resize(t, c, first, t->cap * 2))
+            return DM_ENC_NOMEM;
+        t->null_code = t->distinct++;
+        first[t->null_code] = row;
+    }
+    return t->null_code;
+}
+
 /* distinct values up to which every row is hashed (no run test) */
 #define DM_ENC_DIRECT_MAX 4096
+/* run heads hashed and prefetched ahead of the one being probed */
+#define DM_ENC_AHEAD 24
+#define DM_ENC_QUEUE 32 /* power of two > DM_ENC_AHEAD */
 
 /* codes64 or codes32 (the other NULL) receives the n codes; first needs room
  * for n entries.  Returns the number of distinct values or DM_ENC_*.  At most
  * 2^32 - 2 distinct values (the caller keeps n below that). */
-static int64_t dm_factorize_col(const dm_col *c, int64_t *codes64, int32_t *codes32, int64_t *first)
+static int64_t dm_factorize_col(const dm_col *col, int64_t *codes64, int32_t *codes32, int64_t *first)
 {
+    const dm_col cc = *col, *c = &cc; /* a local copy: the stores below cannot alias it */
     dm_enc_table t;
-    dm_enc_key keys[DM_ENC_BLOCK], prev;
-    int64_t heads[DM_ENC_BLOCK], starts[DM_ENC_BLOCK];
-    int valid[DM_ENC_BLOCK];
-    int64_t n = c->n, i = 0, ps = 0;
+    /* queue of run heads: row, hash, key, start of the bytes, present or null */
+    int64_t q_row[DM_ENC_QUEUE], q_start[DM_ENC_QUEUE];
+    uint64_t q_h[DM_ENC_QUEUE];
+    dm_enc_key q_key[DM_ENC_QUEUE];
+    int q_valid[DM_ENC_QUEUE];
+    int64_t q_head = 0, q_tail = 0; /* entries q_head .. q_tail - 1 (mod DM_ENC_QUEUE) */
+    int64_t n = c->n, i = 0, status = 0;
+    dm_enc_key prev;
+    int64_t ps = 0;
     int pvalid = 0;
     t.slots = NULL;
     t.keys = NULL;
     t.cap = 0;
     t.distinct = 0;
     t.null_code = -1;
-    prev.a = prev.b = prev.h = 0;
+    prev.a = prev.b = 0;
     prev.len = -1;
-    if (!dm_enc_table_resize(&t, 1024)) {
+    if (!dm_enc_table_resize(&t, c, first, 1024)) {
         dm_enc_table_free(&t);
         return DM_ENC_NOMEM;
     }
     /* While the table is small it stays in cache and a lookup costs less than
      * the mispredicted branch of a run test: hash every row. */
     for (; i < n && t.distinct <= DM_ENC_DIRECT_MAX; i++) {
-        int v = dm_col_valid(c, i);
         int64_t code, s = 0;
-        pvalid = v;
-        if (v) {
-            if (!dm_col_span(c, i, &s, &prev.len)) {
-                dm_enc_table_free(&t);
-                return DM_ENC_INVALID;
+        dm_enc_key k;
+        if (dm_col_valid(c, i)) {
+            if (!dm_col_span(c, i, &s, &k.len)) {
+                status = DM_ENC_INVALID;
+                goto done;
             }
-            dm_enc_load(c->data + s, prev.len, &prev.a, &prev.b);
-            prev.h = dm_enc_hash(c->data + s, prev.len, prev.a, prev.b);
-            ps = s;
-            code = dm_enc_lookup(&t, c, &prev, s, i, first);
-            if (code < 0) {
-                dm_enc_table_free(&t);
-                return code;
-            }
+            dm_enc_load(c->data + s, k.len, &k.a, &k.b);
+            code = dm_enc_lookup(&t, c, &k, dm_enc_hash(c->data + s, k.len, k.a, k.b), s, i, first);
         } else {
-            if (t.null_code < 0) {
-                if ((t.distinct + 1) * 2 > t.cap && !dm_enc_table_resize(&t, t.cap * 2)) {
-                    dm_enc_table_free(&t);
-                    return DM_ENC_NOMEM;
-                }
-                t.null_code = t.distinct++;
-                first[t.null_code] = i;
-            }
-            code = t.null_code;
+            code = dm_enc_null_code(&t, c, i, first);
+        }
+        if (code < 0) {
+            status = code;
+            goto done;
         }
         if (codes64)
             codes64[i] = code;
         else
             codes32[i] = (int32_t)code;
     }
-    /* every block starts with a head: forget the last row of the direct pass */
-    pvalid = 1;
-    prev.len = -1;
-    while (i < n) {
-        /* gather up to DM_ENC_BLOCK run heads, hash them and prefetch their slots */
-        int m = 0;
-        int64_t j = i;
-        for (; j < n; j++) {
+    if (i < n && i > 0) {
+        /* Many distinct values: size the table once for as many as the rows seen
+         * so far suggest (at most one per row), instead of doubling and rehashing
+         * (a rehash of millions of slots is as slow as the pass itself). */
+        int64_t estimate = t.distinct * (n / i + 1), cap = t.cap;
+        if (estimate > n) estimate = n;
+        while (DM_ENC_ROOM(cap) < estimate + 1) cap *= 2;
+        if (cap > t.cap && !dm_enc_table_resize(&t, c, first, cap)) {
+            status = DM_ENC_NOMEM;
+            goto done;
+        }
+    }
+    /* Runs: a row equal to the previous one takes its code.  Run heads are
+     * hashed and their slots prefetched DM_ENC_AHEAD heads before they are
+     * probed, so that the cache misses of a large table overlap. */
+    for (int64_t j = i; j <= n; j++) {
+        int64_t qn = q_tail - q_head;
+        if (j < n) {
             int v = dm_col_valid(c, j);
-            int64_t s = 0, len = 0;
-            uint64_t a = 0, b = 0;
+            int64_t s = 0;
+            dm_enc_key k;
+            k.a = k.b = 0;
+            k.len = 0;
             if (v) {
-                if (!dm_col_span(c, j, &s, &len)) {
-                    dm_enc_table_free(&t);
-                    return DM_ENC_INVALID;
+                if (!dm_col_span(c, j, &s, &k.len)) {
+                    status = DM_ENC_INVALID;
+                    goto done;
                 }
-                dm_enc_load(c->data + s, len, &a, &b);
+                dm_enc_load(c->data + s, k.len, &k.a, &k.b);
             }
-            if (j > 0 && v == pvalid
-                && (!v || (len == prev.len && a == prev.a && b == prev.b
-                           && (len <= 16 || dm_enc_middle_equal(c->data + s, c->data + ps, len)))))
+            if (j > i && v == pvalid
+                && (!v || (k.len == prev.len && k.a == prev.a && k.b == prev.b
+                           && (k.len <= 16 || dm_enc_middle_equal(c->data + s, c->data + ps, k.len)))))
                 continue; /* same value as the previous row */
-            if (m == DM_ENC_BLOCK) break; /* row j heads the next block */
-            heads[m] = j;
-            valid[m] = v;
-            starts[m] = s;
+            {
+                int64_t e = q_tail & (DM_ENC_QUEUE - 1);
+                q_row[e] = j;
+                q_start[e] = s;
+                q_valid[e] = v;
+                q_key[e] = k;
+                if (v) {
+                    q_h[e] = dm_enc_hash(c->data + s, k.len, k.a, k.b);
+                    DM_PREFETCH(&t.slots[q_h[e] & (uint64_t)(t.cap - 1)]);
+                }
+                q_tail++;
+                qn++;
+            }
             pvalid = v;
             ps = s;
-            prev.len = len;
-            prev.a = a;
-            prev.b = b;
-            if (v) {
-                prev.h = dm_enc_hash(c->data + s, len, a, b);
-                keys[m] = prev;
-                DM_PREFETCH(&t.slots[prev.h & (uint64_t)(t.cap - 1)]);
-            }
-            m++;
+            prev = k;
+            if (qn <= DM_ENC_AHEAD) continue;
         }
-        /* resolve the heads in order; each head's code covers its run */
-        for (int k = 0; k < m; k++) {
-            int64_t code, end = k + 1 < m ? heads[k + 1] : j;
-            if (!valid[k]) {
-                if (t.null_code < 0) {
-                    if ((t.distinct + 1) * 2 > t.cap && !dm_enc_table_resize(&t, t.cap * 2)) {
-                        dm_enc_table_free(&t);
-                        return DM_ENC_NOMEM;
-                    }
-                    t.null_code = t.distinct++;
-                    first[t.null_code] = heads[k];
-                }
-                code = t.null_code;
-            } else {
-                code = dm_enc_lookup(&t, c, &keys[k], starts[k], heads[k], first);
-                if (code < 0) {
-                    dm_enc_table_free(&t);
-                    return code;
-                }
+        /* probe the oldest head (all of them at the end); its run ends where the next head starts */
+        while (qn > (j < n ? DM_ENC_AHEAD : 0)) {
+            int64_t e = q_head & (DM_ENC_QUEUE - 1), code, row = q_row[e];
+            int64_t end = qn > 1 ? q_row[(q_head + 1) & (DM_ENC_QUEUE - 1)] : n;
+            code = q_valid[e] ? dm_enc_lookup(&t, c, &q_key[e], q_h[e], q_start[e], row, first)
+                              : dm_enc_null_code(&t, c, row, first);
+            if (code < 0) {
+                status = code;
+                goto done;
             }
             if (codes64)
-                for (int64_t r = heads[k]; r < end; r++) codes64[r] = code;
+                for (int64_t r = row; r < end; r++) codes64[r] = code;
             else
-                for (int64_t r = heads[k]; r < end; r++) codes32[r] = (int32_t)code;
+                for (int64_t r = row; r < end; r++) codes32[r] = (int32_t)code;
+            q_head++;
+            qn--;
         }
-        i = j;
     }
+done:
     dm_enc_table_free(&t);
-    return t.distinct;
+    return status < 0 ? status : t.distinct;
 }
 
 /* The first row i whose width-byte value differs from that of row
