@@ -127,10 +127,15 @@ static inline int dm_enc_middle_equal(const uint8_t *p, const uint8_t *q, int64_
 /* p is read only for len > 16 (the middle words). */
 static inline uint64_t dm_enc_hash(const uint8_t *p, int64_t len, uint64_t a, uint64_t b)
 {
-    uint64_t h = 0x9E3779B97F4A7C15ULL ^ ((uint64_t)len * 0xD6E8FEB86659FD93ULL);
+    uint64_t h;
+    if (len <= 16) { /* short rows (codes, currencies, countries): two independent multiplies */
+        h = (a ^ 0x9E3779B97F4A7C15ULL) * 0xBF58476D1CE4E5B9ULL;
+        h ^= ((b + (uint64_t)len) ^ 0xD6E8FEB86659FD93ULL) * 0x94D049BB133111EBULL;
+        return h ^ (h >> 29) ^ (h >> 47);
+    }
+    h = 0x9E3779B97F4A7C15ULL ^ ((uint64_t)len * 0xD6E8FEB86659FD93ULL);
     h = dm_enc_mix(h, a);
-    if (len > 16)
-        for (int64_t k = 8; k < len - 8; k += 8) h = dm_enc_mix(h, dm_enc_word(p + k));
+    for (int64_t k = 8; k < len - 8; k += 8) h = dm_enc_mix(h, dm_enc_word(p + k));
     h = dm_enc_mix(h, b ^ 0x94D049BB133111EBULL);
     h ^= h >> 32;
     h *= 0xD6E8FEB86659FD93ULL;

@@ -269,3 +269,15 @@ def test_consignment_ids_behave_as_a_list():
     assert "A" in repr(ids)
     with pytest.raises(TypeError):
         hash(ids)
+
+
+@pytest.mark.parametrize("values", [[], [True], [False, False], [False, True, False, True], [True, True, False]])
+@pytest.mark.parametrize("wide", [False, True])
+def test_booleans_two_codes_at_most(values, wide):
+    want_codes, want_first, dictionary = expected(pa.array(values, type=pa.bool_()))
+    for a in (np.array(values, dtype=bool), pa.array(values, type=pa.bool_())):
+        codes, first, distinct = factorize_first(a, wide=wide)
+        assert codes.dtype == (np.int64 if wide else np.int32)
+        np.testing.assert_array_equal(codes, want_codes)
+        np.testing.assert_array_equal(first, want_first)
+        assert distinct.tolist() == dictionary.to_pylist()

@@ -67,6 +67,14 @@ def factorize_first(a: Any, wide: bool = False) -> tuple[np.ndarray, np.ndarray,
     """
     if _arrow.is_arrow(a) and hasattr(a, "num_chunks"):  # ChunkedArray
         a = a.chunk(0) if a.num_chunks == 1 else a.combine_chunks()
+    if _arrow.is_bool_without_nulls(a):  # bit-packed: unpack to numpy bools (same values, same order)
+        a = a.to_numpy(zero_copy_only=False)
+    if isinstance(a, np.ndarray) and a.dtype == np.bool_ and a.ndim == 1 and len(a):
+        # two values at most: code 0 for the first row's, code 1 for the other one
+        other = a != a[0]
+        codes = other.astype(np.int64 if wide else np.int32)
+        first = np.array([0] + ([int(np.argmax(other))] if other.any() else []), dtype=np.int64)
+        return codes, first, a[first]
     if _encode.supports(a):
         codes, first = _encode.factorize(a, wide)
         return codes, first, a[first] if isinstance(a, np.ndarray) else a.take(first)
