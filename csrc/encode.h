@@ -441,4 +441,25 @@ static int64_t dm_factorize_pair(const int32_t *a, const int32_t *b, const int32
     return distinct;
 }
 
+/* One pass over the items for the per-item columns the core reads, gathered
+ * from the tables per (code, origin) pair and per (destination, VAT category)
+ * key.  0, or DM_ENC_INVALID when an index is out of range. */
+static int64_t dm_gather_items(int64_t n, const int32_t *pair, int64_t n_pairs, const int32_t *measure_of,
+                               const uint16_t *flags_of, const int32_t *flat_of, const int32_t *vkey,
+                               int64_t n_vkeys, const int32_t *rate_of, const int32_t *reduced_of,
+                               int32_t *measure, uint16_t *flags, int32_t *flat, int32_t *rate,
+                               int32_t *reduced)
+{
+    for (int64_t i = 0; i < n; i++) {
+        int64_t p = pair[i], v = vkey[i];
+        if (p < 0 || p >= n_pairs || v < 0 || v >= n_vkeys) return DM_ENC_INVALID;
+        measure[i] = measure_of[p];
+        flags[i] = flags_of[p];
+        flat[i] = flat_of[p];
+        rate[i] = rate_of[v];
+        reduced[i] = reduced_of[v];
+    }
+    return 0;
+}
+
 #endif /* DM_ENCODE_H */

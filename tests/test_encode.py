@@ -281,3 +281,20 @@ def test_booleans_two_codes_at_most(values, wide):
         np.testing.assert_array_equal(codes, want_codes)
         np.testing.assert_array_equal(first, want_first)
         assert distinct.tolist() == dictionary.to_pylist()
+
+
+def test_gather_items_equals_numpy_gathers():
+    rng = np.random.default_rng(5)
+    pair, vkey = rng.integers(0, 7, size=1000).astype(np.int32), rng.integers(0, 3, size=1000).astype(np.int32)
+    m_of, f_of, k_of = (rng.integers(0, 100, size=7).astype(t) for t in (np.int32, np.uint16, np.int32))
+    r_of, d_of = rng.integers(0, 9, size=3).astype(np.int32), rng.integers(0, 9, size=3).astype(np.int32)
+    got = _encode.gather_items(pair, m_of, f_of, k_of, vkey, r_of, d_of)
+    want = (m_of[pair], f_of[pair], k_of[pair], r_of[vkey], d_of[vkey])
+    for g, w in zip(got, want):
+        assert g.dtype == w.dtype
+        np.testing.assert_array_equal(g, w)
+    assert all(len(g) == 0 for g in _encode.gather_items(pair[:0], m_of, f_of, k_of, vkey[:0], r_of, d_of))
+    with pytest.raises(ValueError):
+        _encode.gather_items(np.array([7]), m_of, f_of, k_of, np.array([0]), r_of, d_of)
+    with pytest.raises(ValueError):
+        _encode.gather_items(np.array([0]), m_of, f_of, k_of, np.array([-1]), r_of, d_of)

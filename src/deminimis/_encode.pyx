@@ -8,7 +8,7 @@ runs the C loops without the GIL and turns their status into exceptions.
 
 import numpy as np
 cimport numpy as cnp
-from libc.stdint cimport int32_t, int64_t, uint8_t
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t
 
 cnp.import_array()
 
@@ -25,6 +25,11 @@ cdef extern from "encode.h":
                                   int64_t n_cons, const int64_t *first) nogil
     int64_t dm_factorize_pair(const int32_t *a, const int32_t *b, const int32_t *bmap, int64_t n_bmap,
                               int64_t n, int64_t na, int64_t nb, int32_t *codes, int64_t *keys) nogil
+    int64_t dm_gather_items(int64_t n, const int32_t *pair, int64_t n_pairs, const int32_t *measure_of,
+                            const uint16_t *flags_of, const int32_t *flat_of, const int32_t *vkey,
+                            int64_t n_vkeys, const int32_t *rate_of, const int32_t *reduced_of,
+                            int32_t *measure, uint16_t *flags, int32_t *flat, int32_t *rate,
+                            int32_t *reduced) nogil
 
 #: the most rows factorize takes (codes fit int32; the table's codes fit 32 bits)
 MAX_ROWS = 2**31 - 2
@@ -204,3 +209,44 @@ def factorize_pair(a, b, int64_t na, int64_t nb, bmap=None):
     if distinct < 0:
         raise ValueError("factorize_pair: a value is out of range")
     return codes, keys[:distinct]
+
+
+def gather_items(pair, measure_of, flags_of, flat_of, vkey, rate_of, reduced_of):
+    """(measure, flags, flat_key, vat_rate, vat_rate_reduced) per item, in one pass.
+
+    pair and vkey: each item's (code, origin) pair and (destination, VAT category)
+    key; the *_of tables are indexed by them.  int32 columns, flags uint16.
+    """
+    cdef const int32_t[::1] pv = np.ascontiguousarray(pair, dtype=np.int32)
+    cdef const int32_t[::1] vv = np.ascontiguousarray(vkey, dtype=np.int32)
+    cdef const int32_t[::1] m_of = np.ascontiguousarray(measure_of, dtype=np.int32)
+    cdef const uint16_t[::1] f_of = np.ascontiguousarray(flags_of, dtype=np.uint16)
+    cdef const int32_t[::1] k_of = np.ascontiguousarray(flat_of, dtype=np.int32)
+    cdef const int32_t[::1] r_of = np.ascontiguousarray(rate_of, dtype=np.int32)
+    cdef const int32_t[::1] d_of = np.ascontiguousarray(reduced_of, dtype=np.int32)
+    cdef int64_t n = pv.shape[0]
+    cdef int64_t status = 0
+    if vv.shape[0] != n:
+        raise ValueError("gather_items: pair and vkey differ in length")
+    if not (m_of.shape[0] == f_of.shape[0] == k_of.shape[0]) or r_of.shape[0] != d_of.shape[0]:
+        raise ValueError("gather_items: tables of one index differ in length")
+    measure = np.empty(n, dtype=np.int32)
+    flags = np.empty(n, dtype=np.uint16)
+    flat = np.empty(n, dtype=np.int32)
+    rate = np.empty(n, dtype=np.int32)
+    reduced = np.empty(n, dtype=np.int32)
+    if n == 0:
+        return measure, flags, flat, rate, reduced
+    if m_of.shape[0] == 0 or r_of.shape[0] == 0:
+        raise ValueError("gather_items: an index is out of range")
+    cdef int32_t[::1] mo = measure
+    cdef uint16_t[::1] fo = flags
+    cdef int32_t[::1] ko = flat
+    cdef int32_t[::1] ro = rate
+    cdef int32_t[::1] do = reduced
+    with nogil:
+        status = dm_gather_items(n, &pv[0], m_of.shape[0], &m_of[0], &f_of[0], &k_of[0], &vv[0], r_of.shape[0],
+                                 &r_of[0], &d_of[0], &mo[0], &fo[0], &ko[0], &ro[0], &do[0])
+    if status < 0:
+        raise ValueError("gather_items: an index is out of range")
+    return measure, flags, flat, rate, reduced

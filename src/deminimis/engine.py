@@ -349,7 +349,6 @@ def prepare(items: Any, *, regime: Regime, tariff: Tariff, rates: ExchangeRates 
     if row is not None:
         raise UnknownCodeError("no tariff line covers this code", column="hs_code", row=row,
                                value=codes[int(code_idx[row])])
-    measure = measure_of_pair[pair_idx] if n else np.zeros(0, dtype=np.int32)
 
     # quantities the measures need must be present on those items
     for kind, col in QUANTITY_COLUMNS.items():
@@ -357,7 +356,8 @@ def prepare(items: Any, *, regime: Regime, tariff: Tariff, rates: ExchangeRates 
         if not n or not needs.any():
             continue
         missing = qty_cols[kind][1]
-        bad = needs[measure] if missing is None else needs[measure] & missing
+        needs_item = needs[measure_of_pair][pair_idx]
+        bad = needs_item if missing is None else needs_item & missing
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
             raise (MissingColumnError if col not in cols else InvalidValueError)(
@@ -395,19 +395,21 @@ def prepare(items: Any, *, regime: Regime, tariff: Tariff, rates: ExchangeRates 
                                                len(rate_index))
         reduced_of_key[k] = rate_index.setdefault(
             effective_vat_rate(vat.rates[dest][cat], vat.method, vat.factor * reduction), len(rate_index))
-    vat_idx = rate_of_key[pair_vat] if n else np.zeros(0, dtype=np.int32)
-    vat_reduced_idx = reduced_of_key[pair_vat] if n else np.zeros(0, dtype=np.int32)
     vat_num = [num for num, _ in rate_index]
     vat_den = [den for _, den in rate_index]
 
-    # flat-duty key per distinct code
+    # flat-duty key per distinct code, and so per (code, origin) pair
     if regime.flat_duty is not None:
         kd = regime.flat_duty.key_digits
         key_index: dict[str, int] = {}
         code_key = np.array([key_index.setdefault(c[:kd], len(key_index)) for c in codes], dtype=np.int32)
-        flat_key = code_key[code_idx] if n else np.zeros(0, dtype=np.int32)
+        flat_of_pair = code_key[np.asarray(pairs, dtype=np.int64) // len(origins)] if pairs else code_key[:0]
     else:
-        flat_key = np.zeros(n, dtype=np.int32)
+        flat_of_pair = np.zeros(len(pairs), dtype=np.int32)
+
+    # the per-item columns, gathered from the per-pair and per-VAT-key tables in one pass
+    measure, flags, flat_key, vat_idx, vat_reduced_idx = _encode.gather_items(
+        pair_idx, measure_of_pair, item_flags_pair, flat_of_pair, pair_vat, rate_of_key, reduced_of_key)
 
     # conversion table: item values also carry the regime's valuation factor (JP: 60% of retail)
     conv = [conversion_factor(rates, c, regime.valuation_factor) for c in curs]
@@ -424,7 +426,7 @@ def prepare(items: Any, *, regime: Regime, tariff: Tariff, rates: ExchangeRates 
             "vat_rate": vat_idx.astype(np.int32, copy=False),
             "vat_rate_reduced": vat_reduced_idx.astype(np.int32, copy=False),
             "flat_key": flat_key.astype(np.int32, copy=False),
-            "flags": item_flags_pair[pair_idx] if n else np.zeros(0, dtype=np.uint16),
+            "flags": flags,
         },
         "cons": {
             "freight": freight_ins["freight"], "insurance": freight_ins["insurance"],
