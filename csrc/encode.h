@@ -361,10 +361,23 @@ static int64_t dm_factorize_col(const dm_col *col, int64_t *codes64, int32_t *co
                 status = code;
                 goto done;
             }
-            if (codes64)
-                for (int64_t r = row; r < end; r++) codes64[r] = code;
-            else
-                for (int64_t r = row; r < end; r++) codes32[r] = (int32_t)code;
+            /* runs are short: four stores without a test (the rows past this run
+             * are written again by the heads that follow, in order), then the rest */
+            if (codes64) {
+                int64_t r = row;
+                if (row + 4 <= n) {
+                    codes64[row] = codes64[row + 1] = codes64[row + 2] = codes64[row + 3] = code;
+                    r = row + 4;
+                }
+                for (; r < end; r++) codes64[r] = code;
+            } else {
+                int64_t r = row;
+                if (row + 4 <= n) {
+                    codes32[row] = codes32[row + 1] = codes32[row + 2] = codes32[row + 3] = (int32_t)code;
+                    r = row + 4;
+                }
+                for (; r < end; r++) codes32[r] = (int32_t)code;
+            }
             q_head++;
             qn--;
         }
