@@ -9,18 +9,20 @@ from setuptools import Extension, setup
 # DEMINIMIS_DEBUG=1 turns bounds checking back on for debugging the Cython skin.
 debug = os.environ.get("DEMINIMIS_DEBUG", "") == "1"
 
+_flags = dict(
+    include_dirs=["csrc", numpy.get_include()],
+    define_macros=[
+        ("NPY_NO_DEPRECATED_API", "NPY_1_25_API_VERSION"),
+        ("NPY_TARGET_VERSION", "NPY_1_25_API_VERSION"),
+    ],
+    extra_compile_args=[] if os.name == "nt" else ["-O3", "-std=c11", "-pthread"],
+    extra_link_args=[] if os.name == "nt" else ["-pthread"],
+)
+
 extensions = [
-    Extension(
-        "deminimis._core",
-        ["src/deminimis/_core.pyx"],
-        include_dirs=["csrc", numpy.get_include()],
-        define_macros=[
-            ("NPY_NO_DEPRECATED_API", "NPY_1_25_API_VERSION"),
-            ("NPY_TARGET_VERSION", "NPY_1_25_API_VERSION"),
-        ],
-        extra_compile_args=[] if os.name == "nt" else ["-O3", "-std=c11", "-pthread"],
-        extra_link_args=[] if os.name == "nt" else ["-pthread"],
-    )
+    Extension("deminimis._core", ["src/deminimis/_core.pyx"], **_flags),
+    # the encoder's hashing and checking passes (csrc/encode.h), apart from the core
+    Extension("deminimis._encode", ["src/deminimis/_encode.pyx"], **_flags),
 ]
 
 setup(

@@ -17,6 +17,14 @@ def is_arrow(a: Any) -> bool:
     return type(a).__module__.startswith("pyarrow")
 
 
+def is_bool_without_nulls(a: Any) -> bool:
+    """A pyarrow boolean Array with no nulls (which numpy holds as one byte per value)."""
+    if not is_arrow(a) or not hasattr(a, "buffers"):
+        return False
+    import pyarrow as pa
+    return bool(pa.types.is_boolean(a.type) and a.null_count == 0)
+
+
 def factorize(a: Any) -> tuple[np.ndarray, list[Any]]:
     """Codes in first-appearance order and the distinct values, by Arrow's hash kernel."""
     import pyarrow.compute as pc

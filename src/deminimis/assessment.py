@@ -8,9 +8,11 @@ columns always sum exactly to the consignment columns.
 from __future__ import annotations
 
 import datetime as _dt
+import operator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -43,6 +45,85 @@ def exact_sum(column: np.ndarray) -> int:
     return (int((a >> 32).sum(dtype=np.int64)) << 32) + int((a & 0xFFFFFFFF).sum(dtype=np.int64))
 
 
+def _to_list(values: Any) -> list[Any]:
+    """Python objects of a pyarrow or numpy array (or a list, as it is)."""
+    if isinstance(values, list):
+        return values
+    if isinstance(values, np.ndarray):
+        return values.tolist()
+    return values.to_pylist()
+
+
+class ConsignmentIds(Sequence[Any]):
+    """The distinct consignment ids of an assessment, in order of first appearance; read-only.
+
+    Holds the array the encoder took them from (pyarrow or numpy) and makes Python
+    objects only when they are asked for: millions of ids as a list cost a third
+    of a second and hundreds of MB.  Behaves as a list of the ids: ``len``,
+    indexing, slicing (a list), iteration, and equality with a list (or another
+    ConsignmentIds) holding the same ids in the same order.
+    """
+
+    __slots__ = ("_values", "_list")
+
+    def __init__(self, values: Any) -> None:
+        self._values = values
+        self._list: list[Any] | None = values if isinstance(values, list) else None
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    @overload
+    def __getitem__(self, i: int) -> Any: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[Any]: ...
+
+    def __getitem__(self, i: int | slice) -> Any:
+        if self._list is not None:
+            return self._list[i]
+        if isinstance(i, slice):
+            return _to_list(self._values[i])
+        k = operator.index(i)
+        n = len(self)
+        if k < 0:
+            k += n
+        if not 0 <= k < n:
+            raise IndexError("consignment id index out of range")
+        return _to_list(self._values[k:k + 1])[0]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.tolist())
+
+    def tolist(self) -> list[Any]:
+        """The ids as a list of Python objects (made once, then kept)."""
+        if self._list is None:
+            self._list = _to_list(self._values)
+        return self._list
+
+    def to_arrow(self) -> Any:
+        """The ids as a pyarrow array, as ``pa.array(self.tolist())`` would give it."""
+        import pyarrow as pa
+        v = self._values
+        if isinstance(v, pa.Array) and v.type == pa.string():
+            return v
+        return pa.array(self.tolist())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, ConsignmentIds):
+            return self.tolist() == other.tolist()
+        if isinstance(other, list):
+            return self.tolist() == other
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # mutable-looking sequence, like list
+
+    def __repr__(self) -> str:
+        head = self[:5]
+        more = f", ... ({len(self)} ids)" if len(self) > 5 else ""
+        return f"ConsignmentIds({head!r}{more})"
+
+
 def rule_names(bits: int) -> list[str]:
     return [name for bit, name in RULES.items() if bits & bit]
 
@@ -64,7 +145,7 @@ class Assessment:
     """Amounts per item and per consignment, in minor units of ``currency``."""
 
     items: dict[str, np.ndarray]
-    consignment_ids: list[Any]
+    consignment_ids: Sequence[Any]  # a list, or ConsignmentIds from the native engine
     consignments: dict[str, np.ndarray]
     currency: str
     provenance: dict[str, Any]
@@ -119,7 +200,8 @@ class Assessment:
         import pandas as pd
         items = pd.DataFrame({k: self.items[k] for k in (*ITEM_AMOUNTS, "rule")})
         items["rules"] = [",".join(rule_names(int(b))) for b in self.items["rule"]]
-        cons = pd.DataFrame({"consignment": self.consignment_ids,
+        ids = self.consignment_ids
+        cons = pd.DataFrame({"consignment": ids.tolist() if isinstance(ids, ConsignmentIds) else ids,
                              **{k: self.consignments[k] for k in ("items", *CONSIGNMENT_AMOUNTS)}})
         return items, cons
 
@@ -127,7 +209,8 @@ class Assessment:
         """(items Table, consignments Table); needs pyarrow."""
         import pyarrow as pa
         items = pa.table({k: self.items[k] for k in (*ITEM_AMOUNTS, "rule")})
-        cons = pa.table({"consignment": pa.array(self.consignment_ids),
+        ids = self.consignment_ids
+        cons = pa.table({"consignment": ids.to_arrow() if isinstance(ids, ConsignmentIds) else pa.array(ids),
                          **{k: self.consignments[k] for k in ("items", *CONSIGNMENT_AMOUNTS)}})
         return items, cons
 

@@ -17,8 +17,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from . import _arrow, _core
-from .assessment import Assessment, make_provenance
+from . import _arrow, _core, _encode
+from .assessment import Assessment, ConsignmentIds, make_provenance
 from .columns import RULE_COLUMN_DEFAULTS, date_problem, is_missing, read_columns, to_date
 from .errors import (AmountOverflowError, InconsistentConsignmentError, InvalidValueError, MissingColumnError, RegimeError,
                      UnknownCodeError, UnknownCurrencyError)
@@ -37,6 +37,9 @@ _LEVEL_CODE = {"item": 0, "consignment": 1}
 
 def factorize(a: Any) -> tuple[np.ndarray, list[Any]]:
     """Codes (int64, first-appearance order) and the distinct values of a column."""
+    if _arrow.is_arrow(a) and _encode.supports(a):
+        codes, first = _encode.factorize(a, wide=True)
+        return codes, a.take(first).to_pylist()
     if _arrow.is_arrow(a):
         try:
             return _arrow.factorize(a)
@@ -51,6 +54,50 @@ def factorize(a: Any) -> tuple[np.ndarray, list[Any]]:
     for i, x in enumerate(a.tolist() if a.dtype != object else a):
         codes[i] = index.setdefault(x, len(index))
     return codes, list(index)
+
+
+def factorize_first(a: Any, wide: bool = False) -> tuple[np.ndarray, np.ndarray, Any]:
+    """Codes in first-appearance order, the first row of each code and the distinct values.
+
+    Codes are int64 when `wide`, else int32.  The distinct values come as the
+    array they were taken from (pyarrow or numpy: ``_values`` makes them a
+    list) or as a list.  Arrow strings, integers and dates and numpy integers and
+    fixed-width strings take the C hashing pass (csrc/encode.h); other types the
+    general path of ``factorize``, with the same codes.
+    """
+    if _arrow.is_arrow(a) and hasattr(a, "num_chunks"):  # ChunkedArray
+        a = a.chunk(0) if a.num_chunks == 1 else a.combine_chunks()
+    if _arrow.is_bool_without_nulls(a):  # bit-packed: unpack to numpy bools (same values, same order)
+        a = a.to_numpy(zero_copy_only=False)
+    if isinstance(a, np.ndarray) and a.dtype == np.bool_ and a.ndim == 1 and len(a):
+        # two values at most: code 0 for the first row's, code 1 for the other one
+        other = a != a[0]
+        codes = other.astype(np.int64 if wide else np.int32)
+        first = np.array([0] + ([int(np.argmax(other))] if other.any() else []), dtype=np.int64)
+        return codes, first, a[first]
+    if _encode.supports(a):
+        codes, first = _encode.factorize(a, wide)
+        return codes, first, a[first] if isinstance(a, np.ndarray) else a.take(first)
+    codes64, uniq = factorize(a)
+    n = len(codes64)
+    first = np.full(len(uniq), n, dtype=np.int64)
+    np.minimum.at(first, codes64, np.arange(n, dtype=np.int64))
+    return codes64.astype(np.int64 if wide else np.int32, copy=False), first, uniq
+
+
+def _values(distinct: Any) -> list[Any]:
+    """The distinct values factorize_first gave, as a list of Python objects."""
+    if isinstance(distinct, list):
+        return distinct
+    if isinstance(distinct, np.ndarray):
+        return distinct.tolist()
+    return distinct.to_pylist()
+
+
+def _factorize_list(a: Any) -> tuple[np.ndarray, list[Any]]:
+    """int32 codes in first-appearance order and the distinct values as a list."""
+    codes, _, distinct = factorize_first(a)
+    return codes, _values(distinct)
 
 
 def _first_bad(codes: np.ndarray, bad: Sequence[bool] | np.ndarray) -> int | None:
@@ -84,18 +131,25 @@ def _origin_problem(x: Any) -> str | None:
     return None
 
 
-def _amounts(arr: Any, exps: np.ndarray, col: str, minor: bool, what: str,
+def _amounts(arr: Any, exps_of: Callable[[], np.ndarray], col: str, minor: bool, what: str,
              optional: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Exact int64 minor units of a column (exps: exponent per row); and a missing mask."""
+    """Exact int64 minor units of a column and a missing mask.
+
+    exps_of() gives the exponent per row; it is called only when needed (not
+    for integers already in minor units).  An int64 column in minor units is
+    returned as it is (possibly a read-only view of the caller's Arrow buffer).
+    """
     if _arrow.is_arrow(arr):
-        fast = None if minor else _arrow.minor_units(arr, exps, col)
+        fast = None if minor else _arrow.minor_units(arr, exps_of(), col)
         if fast is not None:
             return fast, np.zeros(len(fast), dtype=bool)
         arr = _arrow.to_numpy(arr)
     n = len(arr)
     missing = np.zeros(n, dtype=bool)
     if arr.dtype.kind in "iu":
-        scale = (10 ** exps.astype(np.int64)) if (n and not minor) else np.ones(n, dtype=np.int64)
+        if minor and (n == 0 or (arr.min() >= 0 if arr.dtype.kind == "i" else arr.max() <= INT64_MAX)):
+            return np.ascontiguousarray(arr, dtype=np.int64), missing
+        scale = (10 ** exps_of().astype(np.int64)) if (n and not minor) else np.ones(n, dtype=np.int64)
         negative = arr < 0
         over = (arr.astype(np.uint64) > (INT64_MAX // scale).astype(np.uint64)) & ~negative
         if negative.any() or over.any():
@@ -107,7 +161,7 @@ def _amounts(arr: Any, exps: np.ndarray, col: str, minor: bool, what: str,
     if minor and arr.dtype.kind == "f":
         raise InvalidValueError("amounts='minor' needs integers, not floats", column=col, row=0, value=arr[0] if n else None)
     out = np.empty(n, dtype=np.int64)
-    exps_l = exps.tolist()
+    exps_l = exps_of().tolist() if not minor else []
     for i, x in enumerate(arr.tolist() if arr.dtype != object else arr):
         if is_missing(x) or (optional and isinstance(x, str) and x == ""):
             if not optional:
@@ -127,15 +181,16 @@ def _amounts(arr: Any, exps: np.ndarray, col: str, minor: bool, what: str,
 
 
 def _per_consignment(col: str, codes: np.ndarray, cons: np.ndarray, first: np.ndarray) -> np.ndarray:
-    """Check a consignment-level column agrees within each consignment; its code per consignment."""
-    per_cons = codes[first]
-    bad = codes != per_cons[cons]
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0])
+    """Check a consignment-level column agrees within each consignment; its value per consignment.
+
+    codes: the column's codes (or its values: any fixed-width array), one C pass.
+    """
+    row = _encode.first_inconsistent(codes, cons, first)
+    if row >= 0:
         raise InconsistentConsignmentError(
             f"items of one consignment disagree (row {int(first[cons[row]])} has another value)",
             column=col, row=row)
-    return per_cons
+    return codes[first]
 
 
 def _bool_problem(x: Any) -> str | None:
@@ -161,20 +216,19 @@ def prepare(items: Any, *, regime: Regime, tariff: Tariff, rates: ExchangeRates 
         for i, x in enumerate(cons_col):
             if is_missing(x):
                 raise InvalidValueError("a consignment id is missing", column="consignment", row=i, value=x)
-    cons, cons_ids = factorize(cons_col)
-    n_cons = len(cons_ids)
-    first = np.full(n_cons, n, dtype=np.int64)
-    np.minimum.at(first, cons, np.arange(n, dtype=np.int64))
+    cons, first, cons_distinct = factorize_first(cons_col, wide=True)  # first: each consignment's first row
+    n_cons = len(first)
+    cons_ids = ConsignmentIds(cons_distinct)
 
     # hs codes
-    code_idx, codes = factorize(cols["hs_code"])
+    code_idx, codes = _factorize_list(cols["hs_code"])
     _check_distinct("hs_code", code_idx, codes, _hs_problem)
 
     # currency per item
     if "currency" in cols:
-        cur_idx, curs = factorize(cols["currency"])
+        cur_idx, curs = _factorize_list(cols["currency"])
     elif currency is not None:
-        cur_idx, curs = np.zeros(n, dtype=np.int64), [currency]
+        cur_idx, curs = np.zeros(n, dtype=np.int32), [currency]
     else:
         raise MissingColumnError("give a 'currency' column or currency= for the batch", column="currency")
     _check_distinct("currency", cur_idx, curs,
@@ -185,30 +239,32 @@ def prepare(items: Any, *, regime: Regime, tariff: Tariff, rates: ExchangeRates 
     cur_exp = np.array([CURRENCY_EXPONENTS[c] for c in curs], dtype=np.int64)
 
     # values
-    value, _ = _amounts(cols["value"], cur_exp[cur_idx] if n else cur_exp[:0], "value", minor, "its currency")
+    value, _ = _amounts(cols["value"], lambda: cur_exp[cur_idx], "value", minor, "its currency")
 
     # origins
     if "origin" in cols:
-        org_idx, origins = factorize(cols["origin"])
+        org_idx, origins = _factorize_list(cols["origin"])
         _check_distinct("origin", org_idx, origins, _origin_problem)
         origins = ["" if (is_missing(o) or o == "") else o for o in origins]
     else:
-        org_idx, origins = np.zeros(n, dtype=np.int64), [""]
+        org_idx, origins = np.zeros(n, dtype=np.int32), [""]
 
-    # quantities in milli-units
-    qty_cols: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    three = np.full(n, 3, dtype=np.int64)
+    # quantities in milli-units; an absent column is zeros (one array for all) missing on every item (None)
+    qty_cols: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
+    zeros: np.ndarray | None = None
     for kind, col in QUANTITY_COLUMNS.items():
         if col in cols:
-            qty_cols[kind] = _amounts(cols[col], three, col, False, "a quantity in thousandths", optional=True)
+            qty_cols[kind] = _amounts(cols[col], lambda: np.full(n, 3, dtype=np.int64), col, False,
+                                      "a quantity in thousandths", optional=True)
         else:
-            qty_cols[kind] = (np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool))
+            zeros = np.zeros(n, dtype=np.int64) if zeros is None else zeros
+            qty_cols[kind] = (zeros, None)
 
     # consignment-level fields, each checked for agreement within its consignment
     # consignment-level columns: (code per consignment, distinct values)
     percons: dict[str, tuple[np.ndarray, list[Any]]] = {}
     if "freight_currency" in cols:
-        fc_idx, fcs = factorize(cols["freight_currency"])
+        fc_idx, fcs = _factorize_list(cols["freight_currency"])
         _check_distinct("freight_currency", fc_idx, fcs,
                         lambda c: None if isinstance(c, str) and c in CURRENCY_EXPONENTS and rates.has(c)
                         else "not an ISO 4217 currency with an exchange rate", UnknownCurrencyError)
@@ -219,22 +275,19 @@ def prepare(items: Any, *, regime: Regime, tariff: Tariff, rates: ExchangeRates 
         fcur_cons = _per_consignment("currency", cur_idx, cons, first)
         fcur_item, fcur_names = cur_idx, curs
     else:
-        fcur_cons = cur_idx[first] if n else np.zeros(0, dtype=np.int64)
+        fcur_cons = cur_idx[first]
         fcur_item, fcur_names = cur_idx, curs
     fexp = np.array([CURRENCY_EXPONENTS[c] for c in fcur_names], dtype=np.int64)
     freight_ins = {}
     for col in ("freight", "insurance"):
         if col in cols:
-            amt, _ = _amounts(cols[col], fexp[fcur_item] if n else fexp[:0], col, minor, "its currency",
-                              optional=True)
-            a_idx, _u = factorize(amt)
-            _per_consignment(col, a_idx, cons, first)
-            freight_ins[col] = amt[first]
+            amt, _ = _amounts(cols[col], lambda: fexp[fcur_item], col, minor, "its currency", optional=True)
+            freight_ins[col] = _per_consignment(col, amt, cons, first)  # equal amounts, equal codes
         else:
             freight_ins[col] = np.zeros(n_cons, dtype=np.int64)
 
     if "collected_at_sale" in cols:
-        cas_idx, cas_u = factorize(cols["collected_at_sale"])
+        cas_idx, cas_u = _factorize_list(cols["collected_at_sale"])
         _check_distinct("collected_at_sale", cas_idx, cas_u, _bool_problem)
         truth = np.array([bool(u) for u in cas_u] or [False], dtype=np.uint8)
         cas_cons = truth[_per_consignment("collected_at_sale", cas_idx, cons, first)]
@@ -243,20 +296,20 @@ def prepare(items: Any, *, regime: Regime, tariff: Tariff, rates: ExchangeRates 
 
     vat = regime.vat
     if "destination" in cols:
-        dst_idx, dsts = factorize(cols["destination"])
+        dst_idx, dsts = _factorize_list(cols["destination"])
         _check_distinct("destination", dst_idx, dsts,
                         lambda d: None if d in vat.rates else f"no VAT rates for this destination in regime {regime.id}")
         dst_cons = _per_consignment("destination", dst_idx, cons, first)
     elif vat.default_destination is not None:
-        dst_idx, dsts = np.zeros(n, dtype=np.int64), [vat.default_destination]
-        dst_cons = np.zeros(n_cons, dtype=np.int64)
+        dst_idx, dsts = np.zeros(n, dtype=np.int32), [vat.default_destination]
+        dst_cons = np.zeros(n_cons, dtype=np.int32)
     else:
         raise MissingColumnError(f"regime {regime.id} has VAT rates for several destinations "
                                  "and no default_destination", column="destination")
 
     for col in ("transport", "nature", "shipped_from", "consignee", "date"):
         if col in cols:
-            idx, uniq = factorize(cols[col])
+            idx, uniq = _factorize_list(cols[col])
             if col == "date":
                 _check_distinct("date", idx, uniq, date_problem)
             else:
@@ -264,8 +317,11 @@ def prepare(items: Any, *, regime: Regime, tariff: Tariff, rates: ExchangeRates 
             percons[col] = (_per_consignment(col, idx, cons, first), uniq)
 
     # tariff measures, resolved once per distinct (code, origin)
-    pair = code_idx * len(origins) + org_idx
-    pair_idx, pairs = factorize(pair)
+    if n and len(codes) * len(origins) <= _encode.MAX_PAIR_TABLE:
+        pair_idx, pair_keys = _encode.factorize_pair(code_idx, org_idx, len(codes), len(origins))
+        pairs = pair_keys.tolist()
+    else:
+        pair_idx, pairs = factorize(code_idx.astype(np.int64) * len(origins) + org_idx)
     exprs: list[Expr] = []
     expr_row: dict[Expr, int] = {}
     measure_of_pair = np.empty(len(pairs), dtype=np.int32)
@@ -293,12 +349,15 @@ def prepare(items: Any, *, regime: Regime, tariff: Tariff, rates: ExchangeRates 
     if row is not None:
         raise UnknownCodeError("no tariff line covers this code", column="hs_code", row=row,
                                value=codes[int(code_idx[row])])
-    measure = measure_of_pair[pair_idx] if n else np.zeros(0, dtype=np.int32)
 
     # quantities the measures need must be present on those items
     for kind, col in QUANTITY_COLUMNS.items():
         needs = np.array([kind in quantities_used(e) for e in exprs] or [False], dtype=bool)
-        bad = needs[measure] & qty_cols[kind][1] if n else np.zeros(0, dtype=bool)
+        if not n or not needs.any():
+            continue
+        missing = qty_cols[kind][1]
+        needs_item = needs[measure_of_pair][pair_idx]
+        bad = needs_item if missing is None else needs_item & missing
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
             raise (MissingColumnError if col not in cols else InvalidValueError)(
@@ -316,10 +375,14 @@ def prepare(items: Any, *, regime: Regime, tariff: Tariff, rates: ExchangeRates 
         cat_idx_of_code.setdefault(c, len(cat_names))
         if len(cat_names) < len(cat_idx_of_code):
             cat_names.append(c)
-    code_cat = np.array([cat_idx_of_code[c] for c in cats], dtype=np.int64)
-    item_dst = dst_cons[cons] if n else np.zeros(0, dtype=np.int64)
-    vat_key = item_dst * len(cat_names) + (code_cat[code_idx] if n else code_cat[:0])
-    pair_vat, vat_keys = factorize(vat_key)
+    code_cat = np.array([cat_idx_of_code[c] for c in cats], dtype=np.int32)
+    # the item's destination is its consignment's (checked above): dst_idx[i] == dst_cons[cons[i]]
+    if n and len(dsts) * len(cat_names) <= _encode.MAX_PAIR_TABLE:
+        pair_vat, vat_key_arr = _encode.factorize_pair(dst_idx, code_idx, len(dsts), len(cat_names), bmap=code_cat)
+        vat_keys = vat_key_arr.tolist()
+    else:
+        pair_vat, vat_keys = factorize(dst_idx.astype(np.int64) * len(cat_names)
+                                       + (code_cat[code_idx] if n else code_cat[:0]))
     rate_index: dict[tuple[int, int], int] = {}
     rate_of_key = np.empty(len(vat_keys), dtype=np.int32)
     reduced_of_key = np.empty(len(vat_keys), dtype=np.int32)
@@ -332,19 +395,21 @@ def prepare(items: Any, *, regime: Regime, tariff: Tariff, rates: ExchangeRates 
                                                len(rate_index))
         reduced_of_key[k] = rate_index.setdefault(
             effective_vat_rate(vat.rates[dest][cat], vat.method, vat.factor * reduction), len(rate_index))
-    vat_idx = rate_of_key[pair_vat] if n else np.zeros(0, dtype=np.int32)
-    vat_reduced_idx = reduced_of_key[pair_vat] if n else np.zeros(0, dtype=np.int32)
     vat_num = [num for num, _ in rate_index]
     vat_den = [den for _, den in rate_index]
 
-    # flat-duty key per distinct code
+    # flat-duty key per distinct code, and so per (code, origin) pair
     if regime.flat_duty is not None:
         kd = regime.flat_duty.key_digits
         key_index: dict[str, int] = {}
         code_key = np.array([key_index.setdefault(c[:kd], len(key_index)) for c in codes], dtype=np.int32)
-        flat_key = code_key[code_idx] if n else np.zeros(0, dtype=np.int32)
+        flat_of_pair = code_key[np.asarray(pairs, dtype=np.int64) // len(origins)] if pairs else code_key[:0]
     else:
-        flat_key = np.zeros(n, dtype=np.int32)
+        flat_of_pair = np.zeros(len(pairs), dtype=np.int32)
+
+    # the per-item columns, gathered from the per-pair and per-VAT-key tables in one pass
+    measure, flags, flat_key, vat_idx, vat_reduced_idx = _encode.gather_items(
+        pair_idx, measure_of_pair, item_flags_pair, flat_of_pair, pair_vat, rate_of_key, reduced_of_key)
 
     # conversion table: item values also carry the regime's valuation factor (JP: 60% of retail)
     conv = [conversion_factor(rates, c, regime.valuation_factor) for c in curs]
@@ -355,16 +420,17 @@ def prepare(items: Any, *, regime: Regime, tariff: Tariff, rates: ExchangeRates 
     return {
         "n": n, "n_cons": n_cons, "cons_ids": cons_ids,
         "items": {
-            "cons": cons.astype(np.int64), "value": value,
+            "cons": cons.astype(np.int64, copy=False), "value": value,
             "qty": qty_cols["count"][0], "mass": qty_cols["mass"][0], "vol": qty_cols["volume"][0],
-            "cur": cur_idx.astype(np.int32), "measure": measure.astype(np.int32),
-            "vat_rate": vat_idx.astype(np.int32), "vat_rate_reduced": vat_reduced_idx.astype(np.int32),
-            "flat_key": flat_key.astype(np.int32),
-            "flags": item_flags_pair[pair_idx] if n else np.zeros(0, dtype=np.uint16),
+            "cur": cur_idx.astype(np.int32, copy=False), "measure": measure.astype(np.int32, copy=False),
+            "vat_rate": vat_idx.astype(np.int32, copy=False),
+            "vat_rate_reduced": vat_reduced_idx.astype(np.int32, copy=False),
+            "flat_key": flat_key.astype(np.int32, copy=False),
+            "flags": flags,
         },
         "cons": {
             "freight": freight_ins["freight"], "insurance": freight_ins["insurance"],
-            "freight_cur": (fcur_cons + len(conv)).astype(np.int32), "at_sale": cas_cons,
+            "freight_cur": (fcur_cons + len(conv)).astype(np.int32, copy=False), "at_sale": cas_cons,
         },
         "tables": {
             "conv_mul": np.array([m for m, _ in all_conv] or [1], dtype=np.int64),
