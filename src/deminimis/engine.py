@@ -249,16 +249,14 @@ def prepare(items: Any, *, regime: Regime, tariff: Tariff, rates: ExchangeRates 
     else:
         org_idx, origins = np.zeros(n, dtype=np.int32), [""]
 
-    # quantities in milli-units; an absent column is zeros (one array for all) missing on every item (None)
-    qty_cols: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
-    zeros: np.ndarray | None = None
+    # quantities in milli-units; an absent column is (None, None): zeros to the core, missing on every item
+    qty_cols: dict[str, tuple[np.ndarray | None, np.ndarray | None]] = {}
     for kind, col in QUANTITY_COLUMNS.items():
         if col in cols:
             qty_cols[kind] = _amounts(cols[col], lambda: np.full(n, 3, dtype=np.int64), col, False,
                                       "a quantity in thousandths", optional=True)
         else:
-            zeros = np.zeros(n, dtype=np.int64) if zeros is None else zeros
-            qty_cols[kind] = (zeros, None)
+            qty_cols[kind] = (None, None)
 
     # consignment-level fields, each checked for agreement within its consignment
     # consignment-level columns: (code per consignment, distinct values)
@@ -284,7 +282,7 @@ def prepare(items: Any, *, regime: Regime, tariff: Tariff, rates: ExchangeRates 
             amt, _ = _amounts(cols[col], lambda: fexp[fcur_item], col, minor, "its currency", optional=True)
             freight_ins[col] = _per_consignment(col, amt, cons, first)  # equal amounts, equal codes
         else:
-            freight_ins[col] = np.zeros(n_cons, dtype=np.int64)
+            freight_ins[col] = None if col == "insurance" else np.zeros(n_cons, dtype=np.int64)  # None: zeros
 
     if "collected_at_sale" in cols:
         cas_idx, cas_u = _factorize_list(cols["collected_at_sale"])
