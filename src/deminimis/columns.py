@@ -28,6 +28,8 @@ def _to_array(v: Any, keep_arrow: bool = False) -> Any:
     mod = type(v).__module__
     if mod.startswith("pyarrow"):
         if keep_arrow:
+            if hasattr(v, "num_chunks") and v.num_chunks == 1:
+                return v.chunk(0)  # a Table's column is usually one chunk: no copy
             return v.combine_chunks() if hasattr(v, "combine_chunks") else v
         return v.to_numpy(zero_copy_only=False)
     if mod.startswith("polars") or mod.startswith("pandas"):
