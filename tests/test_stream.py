@@ -65,6 +65,20 @@ def test_non_adjacent_consignment_is_refused(setup):
                          on=ON, amounts="minor"))
 
 
+def test_consignment_reappearing_later_in_the_next_chunk_is_refused(setup):
+    # batches [A B] and [C A' D]: B is carried over, so the second chunk is B C A'; A' (one more item
+    # of A, assessed already in the first chunk) is not at the chunk's start and must still be refused
+    regime, tariff, rates, table = setup
+    ids = table.column("consignment").to_pylist()
+    starts = [i for i in range(len(ids)) if i == 0 or ids[i] != ids[i - 1]]
+    a, b, c, d = (list(range(starts[j], starts[j + 1])) for j in range(4))
+    assert len({ids[a[0]], ids[b[0]], ids[c[0]], ids[d[0]]}) == 4
+    batches = [table.take(a + b), table.take(c + [a[0]] + d)]
+    with pytest.raises(dm.InconsistentConsignmentError, match="reappears") as info:
+        list(iter_assess(batches, regime=regime, tariff=tariff, rates=rates, on=ON, amounts="minor"))
+    assert info.value.row == len(a) + len(b) + len(c)  # A's reappearance, counted from the first input row
+
+
 def test_consignee_aggregation_is_refused(setup):
     _, tariff, rates, table = setup
     regime = dm.Regime.from_dict({"id": "x", "currency": "EUR", "vat": {"rates": {"DE": {"standard": "19"}}},

@@ -83,7 +83,7 @@ def iter_assess(batches: Iterable[Any], *, regime: Any, tariff: Any, rates: Any 
         raise RegimeError(f"regime {reg.id} aggregates per consignee; it needs every consignment of a "
                           "consignee at once and cannot be assessed batch by batch")
     carry: Any = None
-    previous: set[Any] = set()
+    previous: Any = None  # the previous chunk's distinct consignment ids (a pyarrow Array)
     row0 = 0
 
     def run(chunk: Any) -> tuple[Any, Assessment]:
@@ -92,17 +92,18 @@ def iter_assess(batches: Iterable[Any], *, regime: Any, tariff: Any, rates: Any 
                         amounts=amounts, n_threads=n_threads)
         ids = chunk.column("consignment")
         runs = 1 + int(pc.sum(pc.not_equal(ids.slice(1), ids.slice(0, len(ids) - 1))).as_py() or 0)
-        again = previous.intersection(result.consignment_ids[:1])
+        # any id of the previous chunk anywhere in this one (not only at its start)
+        again = previous is not None and bool(pc.any(pc.is_in(ids, value_set=previous)).as_py())
         if runs != len(result.consignment_ids) or again:
             values = ids.to_pylist()
-            seen: set[Any] = set(previous)
+            seen: set[Any] = set(previous.to_pylist()) if previous is not None else set()
             for j, cid in enumerate(values):
                 if cid in seen and (j == 0 or values[j - 1] != cid):
                     raise InconsistentConsignmentError(
                         f"consignment {cid!r} reappears after its items ended: the items of a consignment "
                         "must be adjacent to be assessed batch by batch", column="consignment", row=row0 + j)
                 seen.add(cid)
-        previous = set(result.consignment_ids)
+        previous = pc.unique(ids)
         row0 += chunk.num_rows
         if progress:
             progress.update(chunk.num_rows)
