@@ -45,7 +45,7 @@ def exact_sum(column: np.ndarray) -> int:
     return (int((a >> 32).sum(dtype=np.int64)) << 32) + int((a & 0xFFFFFFFF).sum(dtype=np.int64))
 
 
-def _to_list(values: Any) -> list[Any]:
+def to_list(values: Any) -> list[Any]:
     """Python objects of a pyarrow or numpy array (or a list, as it is)."""
     if isinstance(values, list):
         return values
@@ -83,14 +83,14 @@ class ConsignmentIds(Sequence[Any]):
         if self._list is not None:
             return self._list[i]
         if isinstance(i, slice):
-            return _to_list(self._values[i])
+            return to_list(self._values[i])
         k = operator.index(i)
         n = len(self)
         if k < 0:
             k += n
         if not 0 <= k < n:
             raise IndexError("consignment id index out of range")
-        return _to_list(self._values[k:k + 1])[0]
+        return to_list(self._values[k:k + 1])[0]
 
     def __iter__(self) -> Iterator[Any]:
         return iter(self.tolist())
@@ -98,7 +98,7 @@ class ConsignmentIds(Sequence[Any]):
     def tolist(self) -> list[Any]:
         """The ids as a list of Python objects (made once, then kept)."""
         if self._list is None:
-            self._list = _to_list(self._values)
+            self._list = to_list(self._values)
         return self._list
 
     def to_arrow(self) -> Any:

@@ -18,7 +18,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from . import _arrow, _core, _encode
-from .assessment import Assessment, ConsignmentIds, make_provenance
+from .assessment import Assessment, ConsignmentIds, make_provenance, to_list
 from .columns import RULE_COLUMN_DEFAULTS, date_problem, is_missing, read_columns, to_date
 from .errors import (AmountOverflowError, InconsistentConsignmentError, InvalidValueError, MissingColumnError, RegimeError,
                      UnknownCodeError, UnknownCurrencyError)
@@ -60,7 +60,7 @@ def factorize_first(a: Any, wide: bool = False) -> tuple[np.ndarray, np.ndarray,
     """Codes in first-appearance order, the first row of each code and the distinct values.
 
     Codes are int64 when `wide`, else int32.  The distinct values come as the
-    array they were taken from (pyarrow or numpy: ``_values`` makes them a
+    array they were taken from (pyarrow or numpy: ``assessment.to_list`` makes them a
     list) or as a list.  Arrow strings, integers and dates and numpy integers and
     fixed-width strings take the C hashing pass (csrc/encode.h); other types the
     general path of ``factorize``, with the same codes.
@@ -85,19 +85,10 @@ def factorize_first(a: Any, wide: bool = False) -> tuple[np.ndarray, np.ndarray,
     return codes64.astype(np.int64 if wide else np.int32, copy=False), first, uniq
 
 
-def _values(distinct: Any) -> list[Any]:
-    """The distinct values factorize_first gave, as a list of Python objects."""
-    if isinstance(distinct, list):
-        return distinct
-    if isinstance(distinct, np.ndarray):
-        return distinct.tolist()
-    return distinct.to_pylist()
-
-
 def _factorize_list(a: Any) -> tuple[np.ndarray, list[Any]]:
     """int32 codes in first-appearance order and the distinct values as a list."""
     codes, _, distinct = factorize_first(a)
-    return codes, _values(distinct)
+    return codes, to_list(distinct)
 
 
 def _first_bad(codes: np.ndarray, bad: Sequence[bool] | np.ndarray) -> int | None:
