@@ -586,6 +586,14 @@ def test_dates_as_datetime64_day_array():
     check(items, reg, duty=[0, 0, 0], rule=[1, 1, 1])
 
 
+def test_missing_datetime64_date_is_refused():
+    # NaT in a datetime64 column (hashed as int64 words by the encoder) is a missing date, named at its row
+    reg = regime(duty_relief={"conditions": [{"threshold": "25", "per": "consignee_day"}]})
+    items = base(consignment=["A", "B", "C"], consignee=["ann", "ann", "ann"],
+                 date=np.array(["2026-01-01", "2026-01-01", "NaT"], dtype="datetime64[D]"))
+    raises_same(InvalidValueError, "date", 2, items, reg)
+
+
 def test_pandas_datetime_column():
     pd = pytest.importorskip("pandas")
     reg = regime(duty_relief={"conditions": [{"threshold": "25", "per": "consignee_day"}]})

@@ -168,6 +168,10 @@ def demo(args: argparse.Namespace) -> int:
     t1 = time.perf_counter()
     result = assess(batch, regime=regime, tariff=tariff, rates=rates, on=on, amounts="minor")
     t2 = time.perf_counter()
+    # a clearance system assesses batch after batch: the next one finds the tariff lookups cached
+    # and the process's memory mapped
+    steady = assess(batch, regime=regime, tariff=tariff, rates=rates, on=on, amounts="minor")
+    t2b = time.perf_counter()
     k = min(args.reference_sample, args.items)
     cut = int(np.searchsorted(batch["consignment"], batch["consignment"][k - 1], side="right")) if k else 0
     sub = {name: col[:cut] for name, col in batch.items()}
@@ -175,7 +179,7 @@ def demo(args: argparse.Namespace) -> int:
     ref = reference.assess(sub, regime=regime, tariff=tariff, rates=rates, on=on, amounts="minor")
     t4 = time.perf_counter()
     fast_sub = assess(sub, regime=regime, tariff=tariff, rates=rates, on=on, amounts="minor")
-    agree = fast_sub.equals(ref)
+    agree = fast_sub.equals(ref) and steady.equals(result)
 
     s = result.summary()
     cur = regime.currency
@@ -198,9 +202,10 @@ def demo(args: argparse.Namespace) -> int:
     print(f"  VAT collected at sale{_fmt(s['vat_at_sale'], cur):>22}   ({s['items_vat_at_sale']:,} items)")
     print(f"  fees                 {_fmt(s['fees'], cur):>22}")
     print(f"  total at the border  {_fmt(s['total'], cur):>22}")
-    print(f"  native engine:   {s['items'] / (t2 - t1) / 1e6:8.2f} M items/s end to end ({t2 - t1:.3f} s: "
-          f"encoding {result.timings['encode']:.3f} s, native core {result.timings['core']:.3f} s = "
-          f"{s['items'] / max(result.timings['core'], 1e-9) / 1e6:.1f} M items/s on one thread)")
+    for label, res, secs in (("native engine:", result, t2 - t1), ("  next batch:", steady, t2b - t2)):
+        print(f"  {label:<16} {s['items'] / secs / 1e6:8.2f} M items/s end to end ({secs:.3f} s: "
+              f"encoding {res.timings['encode']:.3f} s, native core {res.timings['core']:.3f} s = "
+              f"{s['items'] / max(res.timings['core'], 1e-9) / 1e6:.1f} M items/s on one thread)")
     print(f"  reference:       {cut / (t4 - t3) / 1e6:8.4f} M items/s on a {cut:,}-item sample ({t4 - t3:.2f} s)")
     print(f"  engine and reference agree on the sample: {'yes' if agree else 'NO'}")
     return 0 if agree else 1

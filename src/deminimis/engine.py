@@ -75,6 +75,10 @@ def factorize_first(a: Any, wide: bool = False) -> tuple[np.ndarray, np.ndarray,
         codes = other.astype(np.int64 if wide else np.int32)
         first = np.array([0] + ([int(np.argmax(other))] if other.any() else []), dtype=np.int64)
         return codes, first, a[first]
+    if isinstance(a, np.ndarray) and a.dtype.kind in "mM" and a.ndim == 1:
+        # numpy dates and durations: hash their int64 words (NaT is one more value)
+        codes, first = _encode.factorize(np.ascontiguousarray(a).view(np.int64), wide)
+        return codes, first, a[first]
     if _encode.supports(a):
         codes, first = _encode.factorize(a, wide)
         return codes, first, a[first] if isinstance(a, np.ndarray) else a.take(first)
@@ -301,7 +305,7 @@ def prepare(items: Any, *, regime: Regime, tariff: Tariff, rates: ExchangeRates 
             idx, uniq = _factorize_list(cols[col])
             if col == "date":
                 _check_distinct("date", idx, uniq, date_problem)
-            else:
+            elif not (isinstance(cols[col], np.ndarray) and cols[col].dtype.kind in "iubUS"):  # those hold no gaps
                 _check_distinct(col, idx, uniq, lambda x: "is missing" if is_missing(x) else None)
             percons[col] = (_per_consignment(col, idx, cons, first), uniq)
 
