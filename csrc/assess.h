@@ -246,8 +246,8 @@ static inline int dm_cmp_threshold(int64_t x, int64_t thr, int inclusive)
 /* Consignment-level part of a rule: eligibility and every non-item condition.
  * A per-consignment condition reads the consignment's own values; a group or
  * cumulative one its aggregate (agg[k], filled between the phases). */
-static inline __attribute__((always_inline)) int dm_rule_cons(const dm_rule *r, int64_t c, const uint8_t *flag, int64_t *const *agg,
-                               int64_t c_intr, int64_t c_cust)
+DM_INLINE int dm_rule_cons(const dm_rule *r, int64_t c, const uint8_t *flag, int64_t *const *agg,
+                           int64_t c_intr, int64_t c_cust)
 {
     if (!r->enabled) return 0;
     if (r->cons_ok && !r->cons_ok[c]) return 0;
@@ -264,7 +264,7 @@ static inline __attribute__((always_inline)) int dm_rule_cons(const dm_rule *r, 
 }
 
 /* Item-level part of a rule. */
-static inline __attribute__((always_inline)) int dm_rule_item(const dm_rule *r, uint16_t item_flags, int64_t intrinsic, int64_t customs)
+DM_INLINE int dm_rule_item(const dm_rule *r, uint16_t item_flags, int64_t intrinsic, int64_t customs)
 {
     if (item_flags & r->excl_bit) return 0;
     for (int k = 0; k < r->n_conds; k++) {
@@ -475,7 +475,7 @@ done:
 }
 
 /* The value an ad valorem rate applies to: rounded first where the regime says so. */
-static inline __attribute__((always_inline)) int dm_base(int enabled, const dm_rounding *r, int64_t v, int64_t *out)
+DM_INLINE int dm_base(int enabled, const dm_rounding *r, int64_t v, int64_t *out)
 {
     if (!enabled) { *out = v; return 0; }
     return dm_round_div_u((dm_u128)v, 1, r->mode, r->quantum, out);
@@ -491,8 +491,8 @@ static inline int64_t dm_group_end(const int64_t *v, int64_t n, int64_t s)
 
 /* Steps 3-5 for consignment c, on its k items staged in S by dm_convert_consignment:
  * allocation, duty, VAT, waivers, fees, totals; each output is written once, at the end. */
-static inline __attribute__((always_inline)) int dm_consignment_impl(const dm_shared *sh, int64_t c, int64_t k, dm_scratch *S,
-                                                                      int64_t freight, dm_error *err, const int lean)
+DM_INLINE int dm_consignment_impl(const dm_shared *sh, int64_t c, int64_t k, dm_scratch *S, int64_t freight,
+                                  dm_error *err, const int lean)
 {
     const dm_input *in = sh->in;
     const dm_params *p = sh->p;

@@ -13,6 +13,9 @@
 
 #include <stdint.h>
 
+/* Inlined at every call site: the hot paths are small and run per item. */
+#define DM_INLINE static inline __attribute__((always_inline))
+
 typedef __int128 dm_i128;
 typedef unsigned __int128 dm_u128;
 
@@ -31,7 +34,7 @@ enum {
 /* Whether a quotient q with a non-zero remainder r (of divisor d) rounds away
  * from zero: half = sign of r - (d - r), i.e. of the remainder against half of d.
  * `negative` says whether the true value is negative (floor and ceiling). */
-static inline __attribute__((always_inline)) int dm_round_away(int mode, int half, int q_odd, int negative)
+DM_INLINE int dm_round_away(int mode, int half, int q_odd, int negative)
 {
     switch (mode) {
     case DM_ROUND_HALF_UP: return half >= 0;
@@ -45,7 +48,7 @@ static inline __attribute__((always_inline)) int dm_round_away(int mode, int hal
 }
 
 /* 64-bit round(n / d) to an integer: one hardware division. */
-static inline __attribute__((always_inline)) uint64_t dm_round_steps64(uint64_t n, uint64_t d, int mode, int negative)
+DM_INLINE uint64_t dm_round_steps64(uint64_t n, uint64_t d, int mode, int negative)
 {
     uint64_t q = n / d, r = n - q * d;
     if (r == 0) return q;
@@ -54,7 +57,7 @@ static inline __attribute__((always_inline)) uint64_t dm_round_steps64(uint64_t 
 
 /* Round the non-negative magnitude n / dq to an integer count of steps.
  * Returns the step count (a magnitude). */
-static inline __attribute__((always_inline)) dm_u128 dm_round_steps(dm_u128 n, dm_u128 dq, int mode, int negative)
+DM_INLINE dm_u128 dm_round_steps(dm_u128 n, dm_u128 dq, int mode, int negative)
 {
     if ((uint64_t)(n >> 64) == 0 && (uint64_t)(dq >> 64) == 0) /* the common case, without __udivti3 */
         return dm_round_steps64((uint64_t)n, (uint64_t)dq, mode, negative);
@@ -78,7 +81,7 @@ static __attribute__((noinline)) int dm_round_div_u_wide(dm_u128 n, dm_u128 d, i
 
 /* *out = quantum * R(n / (d * quantum)) for n >= 0, d > 0, quantum > 0.
  * Returns 0 on success, 1 when the result does not fit int64. */
-static inline __attribute__((always_inline)) int dm_round_div_u(dm_u128 n, dm_u128 d, int mode, int64_t quantum, int64_t *out)
+DM_INLINE int dm_round_div_u(dm_u128 n, dm_u128 d, int mode, int64_t quantum, int64_t *out)
 {
     if (quantum == 1 && (uint64_t)(n >> 64) == 0 && (uint64_t)(d >> 64) == 0) {
         /* the usual case: a 64-bit quotient, no scaling of the divisor or the result */
