@@ -671,7 +671,7 @@ def test_duty_and_vat_overflow():
 
 @pytest.mark.parametrize("grouped", [True, False])
 def test_conversion_overflow_is_reported_before_an_earlier_consignments_vat_overflow(grouped):
-    # docs/semantics.md: every value is converted before any duty or VAT is computed.  The engine
+    # docs/semantics.md: the overflow named is the first in the order of the steps (conversion first).  The engine
     # assesses consignment by consignment, converting each as it goes, and must still name the
     # conversion overflow (row 5) rather than the VAT overflow (row 0) met first, on any thread count.
     tar = tariff(("61", "100%"))
