@@ -840,8 +840,9 @@ static int dm_assess(const dm_input *in, const dm_params *p, dm_output *out, dm_
     int sorted = 1;
     int64_t max_len = 1, run = 0;
     for (int64_t i = 0; i < n; i++) {
+        if ((uint64_t)cons[i] >= (uint64_t)C) { err->index = i; status = DM_BADARG; goto done; }
         if (i && cons[i] != cons[i - 1]) {
-            if (cons[i] < cons[i - 1]) { sorted = 0; break; }
+            if (cons[i] < cons[i - 1]) sorted = 0;
             run = 0;
         }
         if (++run > max_len) max_len = run;

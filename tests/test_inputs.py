@@ -691,6 +691,22 @@ def test_conversion_overflow_is_reported_before_an_earlier_consignments_vat_over
     assert info.value.row == row
 
 
+def test_core_refuses_a_consignment_code_out_of_range():
+    # engine.py's encoding never gives one, but the kernel indexes by these codes: a direct
+    # _core.assess call with a bad one is an error naming the row, not a read out of bounds
+    from deminimis import _core
+    from deminimis.engine import prepare
+    enc = prepare(base(), regime=REG, tariff=TAR, rates=RATES, currency=None, amounts="decimal")
+    n, nc = enc["n"], enc["n_cons"]
+    out_items = {k: np.empty(n, dtype=np.int64) for k in _core.ITEM_OUTPUTS}
+    out_items["rule"] = np.empty(n, dtype=np.int32)
+    out_cons = {k: np.empty(nc, dtype=np.int64) for k in _core.CONS_OUTPUTS}
+    for bad in (nc, -1):
+        items = dict(enc["items"], cons=np.array([0, 0, bad], dtype=np.int64))
+        with pytest.raises(ValueError, match=r"cons\[2\]"):
+            _core.assess(items, enc["cons"], enc["tables"], enc["params"], out_items, out_cons)
+
+
 def test_regime_not_in_force():
     reg = regime(valid_from="2026-07-01", valid_to="2028-07-01")
     raises_same(RegimeError, None, None, base(), reg, on=dt.date(2026, 6, 30))

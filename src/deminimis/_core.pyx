@@ -377,5 +377,7 @@ def assess(dict items, dict cons, dict tables, dict params, dict out_items, dict
             row=err.index)
     if status == DM_NOMEM:
         raise MemoryError("deminimis core could not allocate its scratch space")
+    if status == DM_BADARG:
+        raise ValueError(f"cons[{err.index}] is not a consignment code in [0, {nc})")
     if status != DM_OK:
         raise RuntimeError(f"deminimis core failed with status {status}")
