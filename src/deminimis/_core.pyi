@@ -9,7 +9,6 @@ CONS_OUTPUTS: tuple[str, ...]
 N_RULES: int
 MAX_BANDS: int
 
-def factorize(arr: np.ndarray[Any, Any]) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]: ...
 def round_div(n: int, d: int, mode: int, quantum: int) -> int: ...
 def assess(
     items: dict[str, np.ndarray[Any, Any]],

@@ -107,37 +107,6 @@ cdef extern from "assess.h":
         int32_t what
     int dm_assess(const dm_input *inp, const dm_params *p, dm_output *out, dm_error *err, int n_threads) nogil
 
-cdef extern from "factorize.h":
-    int64_t dm_factorize(const char *data, int64_t n, int64_t width, int64_t stride,
-                         int64_t *codes, int64_t *first) nogil
-
-
-def factorize(arr):
-    """(codes, first) of a 1-d numpy array of integers or fixed-width strings.
-
-    codes[i] is the id of row i, ids in order of first appearance; first[k] is
-    the first row holding id k.  One hashing pass without the GIL, no sort.
-    """
-    if arr.ndim != 1 or arr.dtype.kind not in "iubUSM" or arr.dtype.hasobject:
-        raise TypeError("factorize needs a 1-d array of integers or fixed-width strings")
-    a = np.ascontiguousarray(arr)
-    cdef Py_ssize_t n = a.shape[0]
-    codes = np.empty(n, dtype=np.int64)
-    first = np.empty(max(n, 1), dtype=np.int64)
-    cdef int64_t[::1] cv = codes
-    cdef int64_t[::1] fv = first
-    cdef const uint8_t[::1] raw = a.view(np.uint8).reshape(-1) if n else np.zeros(1, dtype=np.uint8)
-    cdef int64_t width = a.dtype.itemsize
-    cdef int64_t distinct = 0
-    if n == 0:
-        return codes, first[:0]
-    with nogil:
-        distinct = dm_factorize(<const char*>&raw[0], n, width, width, &cv[0], &fv[0])
-    if distinct < 0:
-        raise MemoryError("factorize could not allocate its hash table")
-    return codes, first[:distinct]
-
-
 #: what overflowed, by the kernel's DM_W_* code
 OVERFLOW_WHAT = {1: "converted value", 2: "freight and insurance", 3: "consignment value",
                  4: "consignee aggregate value", 5: "duty", 6: "VAT", 7: "fee", 8: "total",

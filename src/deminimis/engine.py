@@ -37,18 +37,15 @@ _LEVEL_CODE = {"item": 0, "consignment": 1}
 
 def factorize(a: Any) -> tuple[np.ndarray, list[Any]]:
     """Codes (int64, first-appearance order) and the distinct values of a column."""
-    if _arrow.is_arrow(a) and _encode.supports(a):
+    if _encode.supports(a):  # Arrow strings, integers, dates; numpy integers and fixed-width strings
         codes, first = _encode.factorize(a, wide=True)
-        return codes, a.take(first).to_pylist()
+        return codes, to_list(a[first] if isinstance(a, np.ndarray) else a.take(first))
     if _arrow.is_arrow(a):
         try:
             return _arrow.factorize(a)
         except NotImplementedError:  # a type Arrow cannot hash: take the general path
             a = a.to_numpy(zero_copy_only=False)
     n = len(a)
-    if n and a.dtype.kind in "iubUS":
-        codes, first = _core.factorize(a)
-        return codes, a[first].tolist()
     index: dict[Any, int] = {}
     codes = np.empty(n, dtype=np.int64)
     for i, x in enumerate(a.tolist() if a.dtype != object else a):
