@@ -328,6 +328,7 @@ typedef struct {
     int64_t *agg[DM_N_RULES][DM_MAX_CONDS];   /* group / cumulative conditions only */
     int32_t n_relief;                          /* enabled relief slots, listed in relief[] */
     int32_t lean;                              /* see dm_consignment */
+    int32_t fused;                             /* conversion inside the consignment pass (no phase A) */
     int32_t relief[2 * DM_MAX_RELIEFS];
 } dm_shared;
 
@@ -367,7 +368,6 @@ static void *dm_scratch_init(dm_scratch *S, int64_t max_len)
 typedef struct {
     const dm_shared *sh;
     int64_t c0, c1, i0;
-    int fused;        /* conversion runs inside the consignment pass (no global aggregates) */
     dm_scratch S;
     int status;
     dm_error err;
@@ -770,7 +770,7 @@ static void *dm_run_consignments(void *arg)
             break;
     }
     /* fused: a step-2 error later in the slice is reported before this one, as unfused */
-    if (t->fused && t->status != DM_OK && !dm_is_step2_error(t->status, &t->err))
+    if (t->sh->fused && t->status != DM_OK && !dm_is_step2_error(t->status, &t->err))
         for (c++, b = e; c < t->c1; c++, b = e) {
             dm_error e2;
             e = dm_cons_end(t->sh, c, b);
@@ -878,6 +878,7 @@ static int dm_assess(const dm_input *in, const dm_params *p, dm_output *out, dm_
             for (int k = 0; p->rules[r].enabled && k < p->rules[r].n_conds; k++)
                 if (dm_cond_is_global(&p->rules[r].conds[k])) sh.agg[r][k] = agg_store + (size_t)(used++) * (size_t)C;
     }
+    sh.fused = n_global == 0;
     for (int r = DM_R_DUTY_RELIEF; r < DM_R_VAT_RELIEF + DM_MAX_RELIEFS; r++)
         if (p->rules[r].enabled) sh.relief[sh.n_relief++] = r;
     sh.lean = !sh.n_relief && !p->n_waivers && !p->n_fees && !p->rules[DM_R_SIMPLIFIED].enabled &&
@@ -905,7 +906,6 @@ static int dm_assess(const dm_input *in, const dm_params *p, dm_output *out, dm_
             }
         }
         tasks[t].sh = &sh; tasks[t].c0 = c; tasks[t].c1 = c1; tasks[t].i0 = i;
-        tasks[t].fused = n_global == 0;
         tasks[t].status = DM_OK; tasks[t].err.index = 0; tasks[t].err.what = 0;
         c = c1; i = i1;
         if (!(scratch[t] = dm_scratch_init(&tasks[t].S, max_len))) { T = (int)t + 1; status = DM_NOMEM; goto done; }
