@@ -38,12 +38,37 @@ class MissingColumnError(InputError):
     """A required column is absent."""
 
 
+class UnknownColumnError(InputError):
+    """A column the library does not know and the caller did not name in ``keep``.
+
+    A misspelt optional column (``Origin``, ``frieght``) would otherwise be ignored and
+    change the amounts in silence. ``suggestions`` holds the closest known names.
+    """
+
+    def __init__(self, message: str, *, column: str, suggestions: tuple[str, ...] = ()) -> None:
+        if suggestions:
+            message += f"; did you mean {', '.join(map(repr, suggestions))}?"
+        super().__init__(message, column=column)
+        self.suggestions = suggestions
+
+
 class LengthMismatchError(InputError):
     """Columns of different lengths."""
 
 
 class InvalidValueError(InputError):
     """A value that cannot be read, is negative, non-finite or too precise."""
+
+
+class UnknownValueError(InvalidValueError):
+    """A value outside the vocabulary the regime knows for an enumerated column (``nature``,
+    ``transport``, ``shipped_from``, ``destination``); ``allowed`` lists the values it knows."""
+
+    def __init__(self, message: str, *, column: str, row: int | None, value: Any,
+                 allowed: tuple[str, ...]) -> None:
+        super().__init__(f"{message}; allowed: {', '.join(map(repr, allowed))}", column=column, row=row,
+                         value=value)
+        self.allowed = allowed
 
 
 class UnknownCurrencyError(InputError):
