@@ -46,7 +46,6 @@ REGIME = {"id": "bench-usd", "currency": "USD", "valuation": "FOB",
           "vat": {"rates": {"US": {"standard": "0"}}},
           "notes": "a minimal USD regime for the benchmark, not the US rules"}
 
-
 def declared_codes(tariff: Tariff) -> np.ndarray:
     """Ten-digit codes of the tariff that resolve (rated lines and the statistical lines under them)."""
     ten = [c for c in tariff.codes() if len(c) == 10 and tariff.lookup(c, "CN") is not None]
@@ -133,10 +132,10 @@ def run(n: int, repeat: int, data: Path) -> int:
 
     def assess_cold() -> Any:
         tariff._clear()  # noqa: SLF001
-        return dm.assess(b1, regime=regime, tariff=tariff, amounts="minor")
+        return dm.assess(b1, regime=regime, tariff=tariff, amounts="minor", on=ON)
 
     times, result = timed(assess_cold, repeat)
-    warm, _ = timed(lambda: dm.assess(b2, regime=regime, tariff=tariff, amounts="minor"), repeat)
+    warm, _ = timed(lambda: dm.assess(b2, regime=regime, tariff=tariff, amounts="minor", on=ON), repeat)
     flagged = int(((result["rule"] & 64) != 0).sum())
     print(f"\n3. assess {n:,} parcels end to end (engine: encode, tariff lookups, native core)")
     print(f"   cold (lookup cache empty): {fmt(times)}; {n / min(times) / 1e6:.2f} M items/s")
@@ -145,8 +144,8 @@ def run(n: int, repeat: int, data: Path) -> int:
           f"({100 * flagged / n:.2f}%: component rates, quota references...), never zero duty")
     k = 2000
     sub = {key: v[:k] for key, v in b1.items()}
-    fast = dm.assess(sub, regime=regime, tariff=tariff, amounts="minor")
-    slow = dm.reference.assess(sub, regime=regime, tariff=tariff, amounts="minor")
+    fast = dm.assess(sub, regime=regime, tariff=tariff, amounts="minor", on=ON)
+    slow = dm.reference.assess(sub, regime=regime, tariff=tariff, amounts="minor", on=ON)
     print(f"   reference check on the first {k:,} items: {'equal' if fast.equals(slow) else 'DIFFERENT'}")
     return 0 if fast.equals(slow) else 1
 
@@ -181,7 +180,7 @@ def test_resolve_million_items(benchmark: Any) -> None:
 def test_assess_million_parcels_with_us_codes(benchmark: Any) -> None:
     tariff, batch = _bench_setup()
     regime = dm.Regime.from_dict(REGIME)
-    benchmark.pedantic(lambda: dm.assess(batch, regime=regime, tariff=tariff, amounts="minor"),
+    benchmark.pedantic(lambda: dm.assess(batch, regime=regime, tariff=tariff, amounts="minor", on=ON),
                        setup=tariff._clear, rounds=3, iterations=1)  # noqa: SLF001
 
 

@@ -99,10 +99,10 @@ def buffers(n_items: int, n_cons: int) -> Any:
 
 def encode(items: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
     """The engine's encoding of a batch (string ids and codes to integers, tariff resolution)."""
-    from deminimis.engine import prepare, resolve_regime
-    reg = resolve_regime(kwargs["regime"], kwargs.get("on"))
-    return prepare(items, regime=reg, tariff=kwargs["tariff"], rates=kwargs.get("rates"),
-                   currency=kwargs.get("currency"), amounts=kwargs.get("amounts", "decimal"))
+    from deminimis.engine import encode as engine_encode
+    return engine_encode(items, regime=kwargs["regime"], tariff=kwargs["tariff"], on=kwargs.get("on"),
+                         rates=kwargs.get("rates"), currency=kwargs.get("currency"),
+                         amounts=kwargs.get("amounts", "decimal"))
 
 
 def core_outputs(enc: dict[str, Any]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:

@@ -151,6 +151,15 @@ class Assessment:
     provenance: dict[str, Any]
     inputs: tuple[Any, ...] | None = field(default=None, repr=False)
     timings: dict[str, float] = field(default_factory=dict, repr=False)
+    #: per item: 0 assessed, 1 invalid input, 2 not assessed because its consignment (or consignee) has
+    #: an invalid item (deminimis.problems); None: every item was assessed (errors="raise")
+    status: np.ndarray | None = field(default=None, repr=False)
+    #: per consignment: the highest status of its items
+    cons_status: np.ndarray | None = field(default=None, repr=False)
+    #: errors="flag": every problem found, one RowError per bad (row, column)
+    errors: list[Any] = field(default_factory=list, repr=False)
+    #: the columns named in keep=, as read (copied to the outputs)
+    kept: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def __len__(self) -> int:
         return len(self.items["total"])

@@ -8,18 +8,48 @@ each then reads the values itself.
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Any
+import difflib
+from typing import Any, Sequence
 
 import numpy as np
 
-from .errors import LengthMismatchError, MissingColumnError
+from .errors import LengthMismatchError, MissingColumnError, UnknownColumnError
 
 ITEM_COLUMNS = ("consignment", "hs_code", "value", "currency", "origin", "quantity", "net_mass_kg", "volume_l")
 CONSIGNMENT_COLUMNS = ("freight", "insurance", "freight_currency", "collected_at_sale", "destination",
                        "transport", "nature", "shipped_from", "consignee", "date")
 #: the value of a consignment-level column a rule restricts when the column is not given
 RULE_COLUMN_DEFAULTS = {"nature": "sale"}
+#: the vocabularies of the enumerated columns (docs/semantics.md, "Vocabularies"): the same in every
+#: regime, so that a value means one thing everywhere; a regime's rules and fees name values from them
+#: (checked when the regime is built). ``destination``'s vocabulary is the regime's VAT destinations;
+#: ``origin`` and ``shipped_from`` take ISO 3166 alpha-2 codes.
+NATURES = ("sale", "gift")
+TRANSPORTS = ("post", "courier", "air", "sea", "road", "rail")
+VOCABULARIES = {"nature": NATURES, "transport": TRANSPORTS}
 REQUIRED = ("consignment", "hs_code", "value")
+KNOWN_COLUMNS = ITEM_COLUMNS + CONSIGNMENT_COLUMNS
+
+
+def check_names(names: Sequence[str], keep: Sequence[str]) -> None:
+    """Every column is known or named in `keep`; every kept column is there.
+
+    A misspelt or mis-cased optional column would otherwise be ignored and change the
+    amounts in silence (``Origin``: no origin, so no additional duty by origin).
+    """
+    if isinstance(keep, str) or not all(isinstance(k, str) for k in keep):
+        raise TypeError(f"keep must be a list of column names, got {keep!r}")
+    for name in keep:
+        if name not in names:
+            raise MissingColumnError(f"named in keep= but not in the input (have {sorted(names)})", column=name)
+    for name in names:
+        if name in KNOWN_COLUMNS or name in keep:
+            continue
+        folded = {k.lower().replace("-", "_").replace(" ", "_"): k for k in KNOWN_COLUMNS}
+        near = difflib.get_close_matches(name.lower().replace("-", "_").replace(" ", "_"), list(folded), n=3)
+        raise UnknownColumnError("is not a column deminimis knows; name it in keep=[...] to pass it through "
+                                 "to the result, or rename it", column=name,
+                                 suggestions=tuple(folded[m] for m in near))
 
 
 def _to_array(v: Any, keep_arrow: bool = False) -> Any:
@@ -43,8 +73,10 @@ def _to_array(v: Any, keep_arrow: bool = False) -> Any:
     return np.asarray(v)
 
 
-def read_columns(items: Any, *, keep_arrow: bool = False) -> tuple[dict[str, Any], int]:
-    """The known columns present in `items`, as 1-d arrays of one length.
+def read_columns(items: Any, *, keep_arrow: bool = False, keep: Sequence[str] = ()) -> tuple[dict[str, Any], int]:
+    """The known columns present in `items`, and the `keep` columns, as 1-d arrays of one length.
+
+    Any other column is an UnknownColumnError (see check_names).
 
     With keep_arrow, Arrow columns (from a pyarrow Table, or a polars DataFrame,
     which is Arrow underneath) stay pyarrow Arrays so the engine can use Arrow's
@@ -66,13 +98,15 @@ def read_columns(items: Any, *, keep_arrow: bool = False) -> tuple[dict[str, Any
     else:
         raise TypeError("items must be a mapping of column name -> array, a pandas or polars "
                         f"DataFrame, or a pyarrow Table; got {type(items).__name__}")
+    names = [str(c) for c in names]
+    check_names(names, keep)
     for name in REQUIRED:
         if name not in names:
             raise MissingColumnError(f"required column is missing (have {sorted(map(str, names))})",
                                      column=name)
     cols: dict[str, np.ndarray] = {}
     n = None
-    for name in ITEM_COLUMNS + CONSIGNMENT_COLUMNS:
+    for name in (*KNOWN_COLUMNS, *(k for k in keep if k not in KNOWN_COLUMNS)):
         if name not in names:
             continue
         arr = _to_array(get(name), keep_arrow)

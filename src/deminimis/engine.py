@@ -19,9 +19,11 @@ import numpy as np
 
 from . import _arrow, _core, _encode
 from .assessment import Assessment, ConsignmentIds, make_provenance, to_list
-from .columns import RULE_COLUMN_DEFAULTS, date_problem, is_missing, read_columns, to_date
-from .errors import (AmountOverflowError, InconsistentConsignmentError, InvalidValueError, MissingColumnError, RegimeError,
-                     UnknownCodeError, UnknownCurrencyError)
+from .columns import RULE_COLUMN_DEFAULTS, VOCABULARIES, date_problem, is_missing, read_columns, to_date
+from .errors import (AmountOverflowError, InconsistentConsignmentError, InputError, InvalidValueError, MissingColumnError,
+                     RegimeError, UnknownCodeError, UnknownCurrencyError, UnknownValueError)
+from .partition import day_in_force, fixed_regime, run, version_parts
+from .problems import Problems, check_errors_mode, report
 from .money import INT64_MAX, CURRENCY_EXPONENTS, to_minor
 from .rates import ExchangeRates
 from .regimes.model import Regime, Rule
@@ -92,21 +94,40 @@ def _factorize_list(a: Any) -> tuple[np.ndarray, list[Any]]:
     return codes, to_list(distinct)
 
 
-def _first_bad(codes: np.ndarray, bad: Sequence[bool] | np.ndarray) -> int | None:
-    """First row whose distinct value is bad."""
+def _rows_of(codes: np.ndarray, bad: Sequence[bool] | np.ndarray, skip: np.ndarray | None = None) -> np.ndarray:
+    """Rows whose distinct value is bad (all of them: the sink wants every one; raising, the first),
+    leaving out rows already bad in an earlier check (`skip`)."""
     mask = np.asarray(bad, dtype=bool)
     if not mask.any():
-        return None
-    hits = np.flatnonzero(mask[codes])
-    return int(hits[0])
+        return np.empty(0, dtype=np.int64)
+    hits = mask[codes]
+    if skip is not None:
+        hits &= ~skip
+    return np.flatnonzero(hits)
 
 
 def _check_distinct(col: str, codes: np.ndarray, uniq: list[Any], check: Callable[[Any], str | None],
-                    error: type = InvalidValueError) -> None:
+                    error: type = InvalidValueError, sink: Problems | None = None,
+                    make: Callable[[str, int, Any], InputError] | None = None) -> np.ndarray:
+    """Check each distinct value once; report the bad rows; the mask of bad distinct values."""
     problems = [check(u) for u in uniq]
-    row = _first_bad(codes, [p is not None for p in problems])
-    if row is not None:
-        raise error(problems[codes[row]], column=col, row=row, value=uniq[codes[row]])
+    bad = np.array([p is not None for p in problems] or [False], dtype=bool)[:len(uniq)]
+    build = make or (lambda msg, row, value: error(msg, column=col, row=row, value=value))
+    report(sink, _rows_of(codes, bad, sink.bad if sink else None),
+           lambda row: build(problems[codes[row]], row, uniq[codes[row]]))
+    return bad
+
+
+def _missing_mask(ids: Any) -> np.ndarray | None:
+    """Which ids are missing (None, NaN, NA, null), or None when the column cannot hold a gap."""
+    if _arrow.is_arrow(ids):
+        if not ids.null_count:
+            return None
+        import pyarrow.compute as pc
+        return pc.is_null(ids).to_numpy(zero_copy_only=False)
+    if ids.dtype == object or ids.dtype.kind in "fmM":
+        return np.fromiter((is_missing(x) for x in ids), dtype=bool, count=len(ids))
+    return None
 
 
 def _hs_problem(x: Any) -> str | None:
@@ -115,22 +136,45 @@ def _hs_problem(x: Any) -> str | None:
     return None
 
 
-def _origin_problem(x: Any) -> str | None:
+def _country_problem(x: Any) -> str | None:
     if is_missing(x) or x == "":
         return None
-    if not isinstance(x, str) or len(x) != 2 or not x.isalpha() or not x.isupper():
-        return "an origin must be an ISO 3166 alpha-2 code (two capital letters)"
+    if not isinstance(x, str) or len(x) != 2 or not x.isascii() or not x.isalpha() or not x.isupper():
+        return "must be an ISO 3166 alpha-2 code (two capital letters)"
     return None
 
 
+def _one_amount(x: Any, exp: int, col: str, row: int, minor: bool, what: str, optional: bool) -> int | None:
+    """One amount in minor units, or None when missing and optional (InputError when bad)."""
+    if is_missing(x) or (optional and isinstance(x, str) and x == ""):
+        if not optional:
+            raise InvalidValueError("is missing", column=col, row=row, value=x)
+        return None
+    if minor:
+        if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, np.integer)):
+            raise InvalidValueError("amounts='minor' needs integers", column=col, row=row, value=x)
+        if x < 0:
+            raise InvalidValueError("must not be negative", column=col, row=row, value=x)
+        return to_minor(int(x), 0, column=col, row=row, what=what)
+    return to_minor(x, exp, column=col, row=row, what=what)
+
+
 def _amounts(arr: Any, exps_of: Callable[[], np.ndarray], col: str, minor: bool, what: str,
-             optional: bool = False) -> tuple[np.ndarray, np.ndarray]:
+             optional: bool = False, sink: Problems | None = None,
+             skip: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Exact int64 minor units of a column and a missing mask.
 
     exps_of() gives the exponent per row; it is called only when needed (not
     for integers already in minor units).  An int64 column in minor units is
     returned as it is (possibly a read-only view of the caller's Arrow buffer).
+    With a sink, every bad row is reported (rows in `skip` are not read: an earlier
+    check found them bad) and bad amounts read as 0.
     """
+    if sink is not None:
+        try:
+            return _amounts(arr, exps_of, col, minor, what, optional)
+        except InputError:
+            return _amounts_each(arr, exps_of, col, minor, what, optional, sink, skip)
     if _arrow.is_arrow(arr):
         fast = None if minor else _arrow.minor_units(arr, exps_of(), col)
         if fast is not None:
@@ -153,35 +197,56 @@ def _amounts(arr: Any, exps_of: Callable[[], np.ndarray], col: str, minor: bool,
     if minor and arr.dtype.kind == "f":
         raise InvalidValueError("amounts='minor' needs integers, not floats", column=col, row=0, value=arr[0] if n else None)
     out = np.empty(n, dtype=np.int64)
-    exps_l = exps_of().tolist() if not minor else []
+    exps_l = exps_of().tolist() if not minor else [0] * n
     for i, x in enumerate(arr.tolist() if arr.dtype != object else arr):
-        if is_missing(x) or (optional and isinstance(x, str) and x == ""):
-            if not optional:
-                raise InvalidValueError("is missing", column=col, row=i, value=x)
-            missing[i] = True
-            out[i] = 0
-            continue
-        if minor:
-            if isinstance(x, bool) or not isinstance(x, (int, np.integer)):
-                raise InvalidValueError("amounts='minor' needs integers", column=col, row=i, value=x)
-            if x < 0:
-                raise InvalidValueError("must not be negative", column=col, row=i, value=x)
-            out[i] = to_minor(int(x), 0, column=col, row=i, what=what)
-        else:
-            out[i] = to_minor(x, exps_l[i], column=col, row=i, what=what)
+        v = _one_amount(x, exps_l[i], col, i, minor, what, optional)
+        missing[i] = v is None
+        out[i] = v or 0
     return out, missing
 
 
-def _per_consignment(col: str, codes: np.ndarray, cons: np.ndarray, first: np.ndarray) -> np.ndarray:
+def _amounts_each(arr: Any, exps_of: Callable[[], np.ndarray], col: str, minor: bool, what: str,
+                  optional: bool, sink: Problems, skip: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """_amounts row by row, reporting every bad row to the sink (the slow path of errors='flag')."""
+    values = to_list(arr) if _arrow.is_arrow(arr) else arr.tolist()
+    n = len(values)
+    out = np.zeros(n, dtype=np.int64)
+    missing = np.zeros(n, dtype=bool)
+    exps_l = exps_of().tolist() if not minor else [0] * n
+    for i, x in enumerate(values):
+        if skip is not None and skip[i]:
+            continue
+        if minor and isinstance(x, float):
+            sink.add(InvalidValueError("amounts='minor' needs integers, not floats", column=col, row=i, value=x))
+            continue
+        try:
+            v = _one_amount(x, exps_l[i], col, i, minor, what, optional)
+        except InputError as exc:
+            sink.add(exc)
+            continue
+        missing[i] = v is None
+        out[i] = v or 0
+    return out, missing
+
+
+def _per_consignment(col: str, codes: np.ndarray, cons: np.ndarray, first: np.ndarray,
+                     sink: Problems | None = None) -> np.ndarray:
     """Check a consignment-level column agrees within each consignment; its value per consignment.
 
-    codes: the column's codes (or its values: any fixed-width array), one C pass.
+    codes: the column's codes (or its values: any fixed-width array), one C pass. With a
+    sink, every row that disagrees with its consignment's first row is reported.
     """
-    row = _encode.first_inconsistent(codes, cons, first)
-    if row >= 0:
-        raise InconsistentConsignmentError(
+    def make(row: int) -> InputError:
+        return InconsistentConsignmentError(
             f"items of one consignment disagree (row {int(first[cons[row]])} has another value)",
             column=col, row=row)
+
+    row = _encode.first_inconsistent(codes, cons, first)
+    if row >= 0:
+        # with a sink: rows that disagree with their consignment's first row, neither of them already bad
+        rows = [row] if sink is None else np.flatnonzero(
+            (codes != codes[first][cons]) & ~sink.bad & ~sink.bad[first][cons])
+        report(sink, rows, make)
     return codes[first]
 
 
@@ -191,30 +256,58 @@ def _bool_problem(x: Any) -> str | None:
     return "collected_at_sale must be true or false (or 0/1)"
 
 
-def prepare(items: Any, *, regime: Regime, tariff: Tariff, rates: ExchangeRates | None,
-            currency: str | None, amounts: str, on: _dt.date | None = None) -> dict[str, Any]:
-    """Validate and encode a batch for the core (see module docstring)."""
-    rates, minor = check_arguments(regime, rates, amounts)
-    cols, n = read_columns(items, keep_arrow=True)
+def _vocabulary_problem(col: str, allowed: Sequence[str]) -> Callable[[Any], str | None]:
+    def check(x: Any) -> str | None:
+        if is_missing(x):
+            return "is missing"
+        return None if isinstance(x, str) and x in allowed else f"is not a {col} this regime knows"
+    return check
+
+
+def _unknown_value(col: str, allowed: Sequence[str]) -> Callable[[str, int, Any], InputError]:
+    def make(msg: str, row: int, value: Any) -> InputError:
+        if msg == "is missing":
+            return InvalidValueError(msg, column=col, row=row, value=value)
+        return UnknownValueError(msg, column=col, row=row, value=value, allowed=tuple(allowed))
+    return make
+
+
+def _date_problem_under(regime: Regime | None) -> Callable[[Any], str | None]:
+    """A date column's value: a date, and (when the regime is fixed by `on`) within its validity."""
+    def check(x: Any) -> str | None:
+        problem = date_problem(x)
+        if problem is None and regime is not None and not day_in_force(regime, to_date(x)):
+            return (f"regime {regime.id} is not in force on this date "
+                    f"(valid {regime.valid_from or '-inf'} to {regime.valid_to or '+inf'})")
+        return problem
+    return check
+
+
+
+def prepare(cols: dict[str, Any], n: int, *, regime: Regime, tariff: Tariff, rates: ExchangeRates,
+            currency: str | None, minor: bool, on: _dt.date | None,
+            sink: Problems | None = None) -> dict[str, Any] | None:
+    """Validate and encode a batch for the core (see module docstring).
+
+    `on` None: each item's tariff line is the one in force on its consignment's date.
+    With a sink (errors="flag"), every bad row is reported to it and nothing is encoded
+    (returns None): the caller then assesses the good consignments alone.
+    """
+    skip = sink.bad if sink is not None else None
 
     # consignment ids, in first-appearance order
     cons_col = cols["consignment"]
-    if _arrow.is_arrow(cons_col):
-        if cons_col.null_count:
-            import pyarrow.compute as pc
-            row = int(np.flatnonzero(pc.is_null(cons_col).to_numpy(zero_copy_only=False))[0])
-            raise InvalidValueError("a consignment id is missing", column="consignment", row=row, value=None)
-    elif cons_col.dtype == object or cons_col.dtype.kind == "f":
-        for i, x in enumerate(cons_col):
-            if is_missing(x):
-                raise InvalidValueError("a consignment id is missing", column="consignment", row=i, value=x)
+    missing_ids = _missing_mask(cons_col)
+    report(sink, np.flatnonzero(missing_ids) if missing_ids is not None else (),
+           lambda row: InvalidValueError("a consignment id is missing", column="consignment", row=row,
+                                         value=None if _arrow.is_arrow(cons_col) else cons_col[row]))
     cons, first, cons_distinct = factorize_first(cons_col, wide=True)  # first: each consignment's first row
     n_cons = len(first)
     cons_ids = ConsignmentIds(cons_distinct)
 
     # hs codes
     code_idx, codes = _factorize_list(cols["hs_code"])
-    _check_distinct("hs_code", code_idx, codes, _hs_problem)
+    code_bad = _check_distinct("hs_code", code_idx, codes, _hs_problem, sink=sink)
 
     # currency per item
     if "currency" in cols:
@@ -223,21 +316,24 @@ def prepare(items: Any, *, regime: Regime, tariff: Tariff, rates: ExchangeRates 
         cur_idx, curs = np.zeros(n, dtype=np.int32), [currency]
     else:
         raise MissingColumnError("give a 'currency' column or currency= for the batch", column="currency")
-    _check_distinct("currency", cur_idx, curs,
-                    lambda c: None if isinstance(c, str) and c in CURRENCY_EXPONENTS else "not an ISO 4217 currency code",
-                    UnknownCurrencyError)
-    _check_distinct("currency", cur_idx, curs,
-                    lambda c: None if rates.has(c) else f"no exchange rate into {rates.base}", UnknownCurrencyError)
-    cur_exp = np.array([CURRENCY_EXPONENTS[c] for c in curs], dtype=np.int64)
+    cur_bad = _check_distinct(
+        "currency", cur_idx, curs,
+        lambda c: None if isinstance(c, str) and c in CURRENCY_EXPONENTS else "not an ISO 4217 currency code",
+        UnknownCurrencyError, sink)
+    cur_bad |= _check_distinct("currency", cur_idx, curs,
+                               lambda c: None if rates.has(c) else f"no exchange rate into {rates.base}",
+                               UnknownCurrencyError, sink) & ~cur_bad
+    cur_exp = np.array([0 if bad else CURRENCY_EXPONENTS[c] for c, bad in zip(curs, cur_bad)], dtype=np.int64)
 
     # values
-    value, _ = _amounts(cols["value"], lambda: cur_exp[cur_idx], "value", minor, "its currency")
+    value, _ = _amounts(cols["value"], lambda: cur_exp[cur_idx], "value", minor, "its currency", sink=sink,
+                        skip=skip)
 
     # origins
     if "origin" in cols:
         org_idx, origins = _factorize_list(cols["origin"])
-        _check_distinct("origin", org_idx, origins, _origin_problem)
-        origins = ["" if (is_missing(o) or o == "") else o for o in origins]
+        origin_bad = _check_distinct("origin", org_idx, origins, _country_problem, sink=sink)
+        origins = ["" if (bad or is_missing(o) or o == "") else o for o, bad in zip(origins, origin_bad)]
     else:
         org_idx, origins = np.zeros(n, dtype=np.int32), [""]
 
@@ -246,7 +342,7 @@ def prepare(items: Any, *, regime: Regime, tariff: Tariff, rates: ExchangeRates 
     for kind, col in QUANTITY_COLUMNS.items():
         if col in cols:
             qty_cols[kind] = _amounts(cols[col], lambda: np.full(n, 3, dtype=np.int64), col, False,
-                                      "a quantity in thousandths", optional=True)
+                                      "a quantity in thousandths", optional=True, sink=sink, skip=skip)
         else:
             qty_cols[kind] = (None, None)
 
@@ -255,43 +351,46 @@ def prepare(items: Any, *, regime: Regime, tariff: Tariff, rates: ExchangeRates 
     percons: dict[str, tuple[np.ndarray, list[Any]]] = {}
     if "freight_currency" in cols:
         fc_idx, fcs = _factorize_list(cols["freight_currency"])
-        _check_distinct("freight_currency", fc_idx, fcs,
-                        lambda c: None if isinstance(c, str) and c in CURRENCY_EXPONENTS and rates.has(c)
-                        else "not an ISO 4217 currency with an exchange rate", UnknownCurrencyError)
-        fcur_cons = _per_consignment("freight_currency", fc_idx, cons, first)
+        fc_bad = _check_distinct("freight_currency", fc_idx, fcs,
+                                 lambda c: None if isinstance(c, str) and c in CURRENCY_EXPONENTS and rates.has(c)
+                                 else "not an ISO 4217 currency with an exchange rate", UnknownCurrencyError, sink)
+        fcur_cons = _per_consignment("freight_currency", fc_idx, cons, first, sink)
         fcur_item = fc_idx
-        fcur_names = fcs
+        fcur_names = [regime.currency if bad else c for c, bad in zip(fcs, fc_bad)]
     elif "freight" in cols or "insurance" in cols:
-        fcur_cons = _per_consignment("currency", cur_idx, cons, first)
-        fcur_item, fcur_names = cur_idx, curs
+        fcur_cons = _per_consignment("currency", cur_idx, cons, first, sink)
+        fcur_item, fcur_names = cur_idx, [regime.currency if bad else c for c, bad in zip(curs, cur_bad)]
     else:
         fcur_cons = cur_idx[first]
-        fcur_item, fcur_names = cur_idx, curs
+        fcur_item, fcur_names = cur_idx, [regime.currency if bad else c for c, bad in zip(curs, cur_bad)]
     fexp = np.array([CURRENCY_EXPONENTS[c] for c in fcur_names], dtype=np.int64)
     freight_ins = {}
     for col in ("freight", "insurance"):
         if col in cols:
-            amt, _ = _amounts(cols[col], lambda: fexp[fcur_item], col, minor, "its currency", optional=True)
-            freight_ins[col] = _per_consignment(col, amt, cons, first)  # equal amounts, equal codes
+            amt, _ = _amounts(cols[col], lambda: fexp[fcur_item], col, minor, "its currency", optional=True,
+                              sink=sink, skip=skip)
+            freight_ins[col] = _per_consignment(col, amt, cons, first, sink)  # equal amounts, equal codes
         else:
             freight_ins[col] = None if col == "insurance" else np.zeros(n_cons, dtype=np.int64)  # None: zeros
 
     if "collected_at_sale" in cols:
         cas_idx, cas_u = _factorize_list(cols["collected_at_sale"])
-        _check_distinct("collected_at_sale", cas_idx, cas_u, _bool_problem)
-        truth = np.array([bool(u) for u in cas_u] or [False], dtype=np.uint8)
-        cas_cons = truth[_per_consignment("collected_at_sale", cas_idx, cons, first)]
+        cas_bad = _check_distinct("collected_at_sale", cas_idx, cas_u, _bool_problem, sink=sink)
+        truth = np.array([not bad and bool(u) for u, bad in zip(cas_u, cas_bad)] or [False], dtype=np.uint8)
+        cas_cons = truth[_per_consignment("collected_at_sale", cas_idx, cons, first, sink)]
     else:
         cas_cons = np.zeros(n_cons, dtype=np.uint8)
 
     vat = regime.vat
     if "destination" in cols:
         dst_idx, dsts = _factorize_list(cols["destination"])
-        _check_distinct("destination", dst_idx, dsts,
-                        lambda d: None if d in vat.rates else f"no VAT rates for this destination in regime {regime.id}")
-        dst_cons = _per_consignment("destination", dst_idx, cons, first)
+        dst_allowed = sorted(vat.rates)
+        dst_bad = _check_distinct("destination", dst_idx, dsts, _vocabulary_problem("destination", dst_allowed),
+                                  sink=sink, make=_unknown_value("destination", dst_allowed))
+        dst_cons = _per_consignment("destination", dst_idx, cons, first, sink)
     elif vat.default_destination is not None:
         dst_idx, dsts = np.zeros(n, dtype=np.int32), [vat.default_destination]
+        dst_bad = np.zeros(1, dtype=bool)
         dst_cons = np.zeros(n_cons, dtype=np.int32)
     else:
         raise MissingColumnError(f"regime {regime.id} has VAT rates for several destinations "
@@ -301,17 +400,37 @@ def prepare(items: Any, *, regime: Regime, tariff: Tariff, rates: ExchangeRates 
         if col in cols:
             idx, uniq = _factorize_list(cols[col])
             if col == "date":
-                _check_distinct("date", idx, uniq, date_problem)
+                _check_distinct("date", idx, uniq, _date_problem_under(regime), sink=sink)
+            elif col in VOCABULARIES:
+                _check_distinct(col, idx, uniq, _vocabulary_problem(col, VOCABULARIES[col]), sink=sink,
+                                make=_unknown_value(col, VOCABULARIES[col]))
+            elif col == "shipped_from":
+                _check_distinct(col, idx, uniq, lambda x: "is missing" if is_missing(x) else _country_problem(x),
+                                sink=sink)
             elif not (isinstance(cols[col], np.ndarray) and cols[col].dtype.kind in "iubUS"):  # those hold no gaps
-                _check_distinct(col, idx, uniq, lambda x: "is missing" if is_missing(x) else None)
-            percons[col] = (_per_consignment(col, idx, cons, first), uniq)
+                _check_distinct(col, idx, uniq, lambda x: "is missing" if is_missing(x) else None, sink=sink)
+            percons[col] = (_per_consignment(col, idx, cons, first, sink), uniq)
+    if on is None and "date" not in percons:
+        raise MissingColumnError("no assessment date: give on= or a 'date' column", column="date")
 
-    # tariff measures, resolved once per distinct (code, origin)
-    if n and len(codes) * len(origins) <= _encode.MAX_PAIR_TABLE:
-        pair_idx, pair_keys = _encode.factorize_pair(code_idx, org_idx, len(codes), len(origins))
+    # tariff measures, resolved once per distinct (code, origin), or (code, origin, date) when each
+    # consignment is assessed on its own date
+    if on is None:
+        date_code, date_values = percons["date"]
+        row_date = date_code[cons]
+        day_of = [None if date_problem(d) else to_date(d) for d in date_values]
+        n_dates = len(date_values)
+        place_idx = org_idx.astype(np.int64) * n_dates + row_date
+        place_of = [(origins[k // n_dates], day_of[k % n_dates]) for k in range(len(origins) * n_dates)]
+    else:
+        place_idx, place_of = org_idx, [(o, on) for o in origins]
+    n_place = len(place_of)
+    if n and len(codes) * n_place <= _encode.MAX_PAIR_TABLE:
+        pair_idx, pair_keys = _encode.factorize_pair(code_idx, place_idx.astype(np.int32, copy=False), len(codes),
+                                                     n_place)
         pairs = pair_keys.tolist()
     else:
-        pair_idx, pairs = factorize(code_idx.astype(np.int64) * len(origins) + org_idx)
+        pair_idx, pairs = factorize(code_idx.astype(np.int64) * n_place + place_idx)
     exprs: list[Expr] = []
     expr_row: dict[Expr, int] = {}
     measure_of_pair = np.empty(len(pairs), dtype=np.int32)
@@ -319,10 +438,10 @@ def prepare(items: Any, *, regime: Regime, tariff: Tariff, rates: ExchangeRates 
     slots = regime.rule_slots()
     unknown = np.zeros(len(pairs), dtype=bool)
     for p, key in enumerate(pairs):
-        code, origin = codes[key // len(origins)], origins[key % len(origins)]
-        found = tariff.lookup(code, origin, on=on)
+        code, (origin, day) = codes[key // n_place], place_of[key % n_place]
+        found = None if code_bad[key // n_place] or (on is None and day is None) else tariff.lookup(code, origin, on=day)
         if found is None:
-            unknown[p] = True
+            unknown[p] = not code_bad[key // n_place] and not (on is None and day is None)
             measure_of_pair[p] = 0
             continue
         expr = found[0]
@@ -335,10 +454,9 @@ def prepare(items: Any, *, regime: Regime, tariff: Tariff, rates: ExchangeRates 
         for q, waiver in enumerate(regime.waivers):
             if code.startswith(waiver.excluded_codes) and waiver.excluded_codes:
                 item_flags_pair[p] |= 1 << (_core.N_RULES + q)
-    row = _first_bad(pair_idx, unknown)
-    if row is not None:
-        raise UnknownCodeError("no tariff line covers this code", column="hs_code", row=row,
-                               value=codes[int(code_idx[row])])
+    report(sink, _rows_of(pair_idx, unknown, skip),
+           lambda row: UnknownCodeError("no tariff line covers this code", column="hs_code", row=row,
+                                        value=codes[int(code_idx[row])]))
 
     # quantities the measures need must be present on those items
     for kind, col in QUANTITY_COLUMNS.items():
@@ -346,13 +464,15 @@ def prepare(items: Any, *, regime: Regime, tariff: Tariff, rates: ExchangeRates 
         if not n or not needs.any():
             continue
         missing = qty_cols[kind][1]
-        needs_item = needs[measure_of_pair][pair_idx]
+        needs_item = needs[measure_of_pair][pair_idx] & ~unknown[pair_idx]
         bad = needs_item if missing is None else needs_item & missing
-        if bad.any():
-            row = int(np.flatnonzero(bad)[0])
-            raise (MissingColumnError if col not in cols else InvalidValueError)(
-                f"the tariff line for code {codes[int(code_idx[row])]} charges per unit of {kind}; "
-                f"give {col}", column=col, row=row)
+        if skip is not None:
+            bad &= ~skip
+        report(sink, np.flatnonzero(bad), lambda row: (MissingColumnError if col not in cols else InvalidValueError)(
+            f"the tariff line for code {codes[int(code_idx[row])]} charges per unit of {kind}; "
+            f"give {col}", column=col, row=row))
+    if sink is not None:
+        return None
 
     exp = regime.exponent
     measures = compile_measures(exprs or [FREE], regime.currency, exp)
@@ -393,7 +513,7 @@ def prepare(items: Any, *, regime: Regime, tariff: Tariff, rates: ExchangeRates 
         kd = regime.flat_duty.key_digits
         key_index: dict[str, int] = {}
         code_key = np.array([key_index.setdefault(c[:kd], len(key_index)) for c in codes], dtype=np.int32)
-        flat_of_pair = code_key[np.asarray(pairs, dtype=np.int64) // len(origins)] if pairs else code_key[:0]
+        flat_of_pair = code_key[np.asarray(pairs, dtype=np.int64) // n_place] if pairs else code_key[:0]
     else:
         flat_of_pair = np.zeros(len(pairs), dtype=np.int32)
 
@@ -431,6 +551,18 @@ def prepare(items: Any, *, regime: Regime, tariff: Tariff, rates: ExchangeRates 
         },
         "params": params,
     }
+
+
+def encode(items: Any, *, regime: Regime | dict | str, tariff: Tariff, on: _dt.date | None,
+           rates: ExchangeRates | None = None, currency: str | None = None, amounts: str = "decimal") -> dict[str, Any]:
+    """The core's input for a batch under the regime in force `on` (for profiling and direct
+    ``_core.assess`` calls): read, validated, encoded; the first problem raises."""
+    cols, n = read_columns(items, keep_arrow=True)
+    reg = resolve_regime(regime, on)
+    rates_, minor = check_arguments(reg, rates, amounts)
+    enc = prepare(cols, n, regime=reg, tariff=tariff, rates=rates_, currency=currency, minor=minor, on=on)
+    assert enc is not None
+    return enc
 
 
 def conversion_factor(rates: ExchangeRates, currency: str, valuation_factor: Decimal) -> tuple[int, int]:
@@ -563,20 +695,34 @@ def check_arguments(regime: Regime, rates: ExchangeRates | None, amounts: str) -
     return rates, amounts == "minor"
 
 
-def resolve_regime(regime: Regime | dict | str, on: _dt.date | None) -> Regime:
-    if isinstance(regime, Regime):
-        r = regime
-    elif isinstance(regime, dict):
-        r = Regime.from_dict(regime)
-    elif isinstance(regime, str):
+def builtin_regime(code: str) -> Regime | None:
+    """The built-in regime with this id, or None (a jurisdiction code, or unknown)."""
+    from .regimes import by_id
+    return by_id(code)
+
+
+def resolve_regime(regime: Regime | dict | str, on: _dt.date | _dt.datetime | None) -> Regime:
+    """The regime in force `on`: the one named (an object, a dict or a regime id), which must be in
+    force then, or the version of a jurisdiction in force then (`on` None: only a named regime)."""
+    r = fixed_regime(regime, builtin_regime)
+    if r is None:
+        if on is None:
+            raise RegimeError(f"{regime!r} is a jurisdiction: give the date (on=) that picks its version")
         from .regimes import get
-        return get(regime, on=on)
-    else:
-        raise TypeError("regime must be a Regime, a dict or a built-in regime code")
+        return get(str(regime), on=on)
     if on is not None and not r.in_force(on):
         raise RegimeError(f"regime {r.id} is not in force on {on} "
                           f"(valid {r.valid_from or '-inf'} to {r.valid_to or '+inf'})")
     return r
+
+
+def regime_parts(regime: Regime | dict | str, on: _dt.date | None, cols: dict[str, Any], n: int,
+                 sink: Problems | None) -> list[tuple[Regime, np.ndarray | None]]:
+    """The regime of the whole batch on `on`, or (on=None) the rows of each version by their date."""
+    if on is not None:
+        return [(resolve_regime(regime, on), None)]
+    from .regimes import get
+    return list(version_parts(regime, cols, n, sink, builtin_regime, lambda code, day: get(code, on=day)))
 
 
 class Buffers:
@@ -601,21 +747,30 @@ class Buffers:
 
 def assess(items: Any, *, regime: Regime | dict | str, tariff: Tariff, rates: ExchangeRates | None = None,
            on: _dt.date | None = None, currency: str | None = None, amounts: str = "decimal",
-           n_threads: int | None = 1, out: Buffers | None = None) -> Assessment:
+           keep: Sequence[str] = (), errors: str = "raise", n_threads: int | None = 1,
+           out: Buffers | None = None) -> Assessment:
     """Assess a batch of items under a regime and tariff, exactly, with the native core.
 
     Parameters
     ----------
     items : mapping of column -> array, pandas/polars DataFrame or pyarrow Table
         Columns as in docs/semantics.md: ``consignment``, ``hs_code``, ``value`` and
-        the optional item and consignment-level columns.
-    regime : Regime, dict, or built-in regime code (then ``on`` picks the version)
+        the optional item and consignment-level columns. Any other column is an
+        UnknownColumnError unless named in ``keep``.
+    regime : Regime, dict, built-in regime id (``"EU-2026-07-01"``) or jurisdiction code
+        (``"EU"``: the version in force on the date)
     tariff : Tariff
     rates : ExchangeRates into the regime's currency (not needed for a one-currency batch)
-    on : the assessment date; the regime must be in force on it
+    on : the assessment date; the regime must be in force on it. Without it, the items
+        need a ``date`` column and each consignment is assessed under the regime version
+        and tariff lines in force on its date.
     currency : the currency of every amount, when there is no ``currency`` column
     amounts : "decimal" (amounts in major units, read exactly) or "minor"
         (integers already in minor units)
+    keep : columns to pass through to the result (``result.kept``), unread
+    errors : "raise" (the first bad value raises an InputError) or "flag" (every bad row is
+        reported in ``result.errors``; consignments with a bad item are not assessed and
+        carry a status in ``result.status``; the rest are assessed)
     n_threads : threads for the core (None: all cores); the result never depends on it
     out : Buffers to write the result into instead of fresh arrays
 
@@ -623,22 +778,46 @@ def assess(items: Any, *, regime: Regime | dict | str, tariff: Tariff, rates: Ex
     input and in the native core.
     """
     t0 = time.perf_counter()
-    reg = resolve_regime(regime, on)
-    enc = prepare(items, regime=reg, tariff=tariff, rates=rates, currency=currency, amounts=amounts, on=on)
-    n, nc = enc["n"], enc["n_cons"]
-    if out is not None:
-        out_items, out_cons = out.views(n, nc)
-    else:
-        out_items = {k: np.empty(n, dtype=np.int64) for k in _core.ITEM_OUTPUTS}
-        out_items["rule"] = np.empty(n, dtype=np.int32)
-        out_cons = {k: np.empty(nc, dtype=np.int64) for k in _core.CONS_OUTPUTS}
-    threads = (os.cpu_count() or 1) if n_threads is None else int(n_threads)
-    t1 = time.perf_counter()
-    _core.assess(enc["items"], enc["cons"], enc["tables"], enc["params"], out_items, out_cons, threads)
-    t2 = time.perf_counter()
-    result = Assessment(items=out_items, consignment_ids=enc["cons_ids"], consignments=out_cons,
-                        currency=reg.currency,
-                        provenance=make_provenance(reg, tariff, rates, on, engine="native"),
-                        inputs=(items, reg, tariff, rates, on, currency, amounts))
-    result.timings = {"encode": t1 - t0, "core": t2 - t1}
+    check_errors_mode(errors)
+    if out is not None and errors == "flag":
+        raise ValueError("out= buffers hold one assessment of every row; use errors='raise' with them")
+    cols, n = read_columns(items, keep_arrow=True, keep=keep)
+    sink = Problems(n) if errors == "flag" else None
+    parts = regime_parts(regime, on, cols, n, sink)
+    timings = {"encode": 0.0, "core": 0.0}
+
+    def checked(reg: Regime) -> tuple[ExchangeRates, bool]:
+        return check_arguments(reg, rates, amounts)
+
+    def validate(part: dict[str, Any], m: int, reg: Regime, on_: Any, part_sink: Problems) -> None:
+        rates_, minor = checked(reg)
+        prepare(part, m, regime=reg, tariff=tariff, rates=rates_, currency=currency, minor=minor, on=on_,
+                sink=part_sink)
+
+    def assess_part(part: dict[str, Any], m: int, reg: Regime, on_: Any) -> Assessment:
+        t1 = time.perf_counter()
+        rates_, minor = checked(reg)
+        enc = prepare(part, m, regime=reg, tariff=tariff, rates=rates_, currency=currency, minor=minor, on=on_)
+        assert enc is not None
+        nn, nc = enc["n"], enc["n_cons"]
+        if out is not None:
+            out_items, out_cons = out.views(nn, nc)
+        else:
+            out_items = {k: np.empty(nn, dtype=np.int64) for k in _core.ITEM_OUTPUTS}
+            out_items["rule"] = np.empty(nn, dtype=np.int32)
+            out_cons = {k: np.empty(nc, dtype=np.int64) for k in _core.CONS_OUTPUTS}
+        threads = (os.cpu_count() or 1) if n_threads is None else int(n_threads)
+        t2 = time.perf_counter()
+        _core.assess(enc["items"], enc["cons"], enc["tables"], enc["params"], out_items, out_cons, threads)
+        timings["encode"] += t2 - t1
+        timings["core"] += time.perf_counter() - t2
+        return Assessment(items=out_items, consignment_ids=enc["cons_ids"], consignments=out_cons,
+                          currency=reg.currency, provenance=make_provenance(reg, tariff, rates, on_, engine="native"),
+                          inputs=(part, reg, tariff, rates, on_, currency, amounts))
+
+    result = run(cols, n, parts=parts, on=on, sink=sink, validate=validate, assess=assess_part, engine="native",
+                 tariff=tariff, rates=rates)
+    result.kept = {k: cols[k] for k in keep}
+    result.timings = timings
+    timings["encode"] = time.perf_counter() - t0 - timings["core"]
     return result

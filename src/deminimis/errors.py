@@ -32,6 +32,15 @@ class InputError(DeminimisError, ValueError):
         self.column = column
         self.row = row
         self.value = value
+        self.message = message
+
+    def at_row(self, row: int | None) -> "InputError":
+        """The same error naming another row (a row of the whole input, not of a part of it)."""
+        exc = InputError.__new__(type(self))
+        exc.__dict__.update(self.__dict__)
+        InputError.__init__(exc, self.message, column=self.column, row=row, value=self.value)
+        exc.message = self.message
+        return exc
 
 
 class MissingColumnError(InputError):

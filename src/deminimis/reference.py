@@ -18,14 +18,18 @@ import datetime as _dt
 import decimal
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from .assessment import RULES, Assessment, make_provenance, rule_names
-from .columns import RULE_COLUMN_DEFAULTS, date_problem, is_missing, read_columns, to_date
-from .errors import (AmountOverflowError, InconsistentConsignmentError, InvalidValueError, MissingColumnError,
-                     RegimeError, TariffError, UnknownCodeError, UnknownCurrencyError)
+from . import regimes
+from .columns import RULE_COLUMN_DEFAULTS, VOCABULARIES, date_problem, is_missing, read_columns, to_date
+from .errors import (AmountOverflowError, InconsistentConsignmentError, InputError, InvalidValueError,
+                     MissingColumnError, RegimeError, TariffError, UnknownCodeError, UnknownCurrencyError,
+                     UnknownValueError)
+from .partition import day_in_force, fixed_regime, run, version_parts
+from .problems import Problems, check_errors_mode, report
 from .money import CURRENCY_EXPONENTS
 from .rates import ExchangeRates
 from .regimes.model import Condition, Regime, Rule
@@ -85,25 +89,6 @@ def _read_amount(x: Any, exp: int, col: str, row: int, minor: bool, what: str = 
 
 def _as_list(a: np.ndarray) -> list[Any]:
     return list(a) if a.dtype == object else a.tolist()
-
-
-def _scan(col: str, values: list[Any], check: Callable[[Any], str | None], error: type = InvalidValueError) -> None:
-    for i, x in enumerate(values):
-        problem = check(x)
-        if problem is not None:
-            raise error(problem, column=col, row=i, value=x)
-
-
-def _consistent(col: str, values: list[Any], cons: list[Any]) -> dict[Any, Any]:
-    """The value per consignment; every item must agree with its consignment's first."""
-    first: dict[Any, tuple[int, Any]] = {}
-    for i, (c, x) in enumerate(zip(cons, values)):
-        if c not in first:
-            first[c] = (i, x)
-        elif first[c][1] != x:
-            raise InconsistentConsignmentError(
-                f"items of one consignment disagree (row {first[c][0]} has another value)", column=col, row=i)
-    return {c: x for c, (_, x) in first.items()}
 
 
 # ---------------------------------------------------------------- duty expressions
@@ -187,46 +172,137 @@ def _compare(x: int, c: Condition | Any, thr: int) -> bool:
 
 def assess(items: Any, *, regime: Regime | dict | str, tariff: Tariff, rates: ExchangeRates | None = None,
            on: _dt.date | None = None, currency: str | None = None, amounts: str = "decimal",
-           _trace: _Trace | None = None) -> Assessment:
+           keep: Sequence[str] = (), errors: str = "raise", _trace: _Trace | None = None) -> Assessment:
     """Same signature and result as deminimis.assess, computed item by item."""
-    from .engine import check_arguments, resolve_regime  # arguments and regime: no arithmetic
+    from .engine import check_arguments  # arguments: no arithmetic
 
-    reg = resolve_regime(regime, on)
-    rates, minor = check_arguments(reg, rates, amounts)
-    trace = _trace or _Trace(None)
-    cols, n = read_columns(items)
+    check_errors_mode(errors)
+    cols, n = read_columns(items, keep=keep)
+    sink = Problems(n) if errors == "flag" else None
+    if on is not None:
+        parts: list[tuple[Regime, Any]] = [(_regime_on(regime, on), None)]
+    else:
+        parts = list(version_parts(regime, cols, n, sink, regimes.by_id, lambda code, day: regimes.get(code, on=day)))
+
+    def validate(part: dict[str, Any], m: int, reg: Regime, on_: Any, part_sink: Problems) -> None:
+        _assess(part, m, reg, tariff, *check_arguments(reg, rates, amounts), rates, on_, currency, amounts,
+                _Trace(None), part_sink)
+
+    def assess_part(part: dict[str, Any], m: int, reg: Regime, on_: Any) -> Assessment:
+        result = _assess(part, m, reg, tariff, *check_arguments(reg, rates, amounts), rates, on_, currency, amounts,
+                         _trace or _Trace(None), None)
+        assert result is not None
+        return result
+
+    result = run(cols, n, parts=parts, on=on, sink=sink, validate=validate, assess=assess_part, engine="reference",
+                 tariff=tariff, rates=rates)
+    result.kept = {k: cols[k] for k in keep}
+    return result
+
+
+def _regime_on(regime: Regime | dict | str, on: _dt.date | _dt.datetime) -> Regime:
+    """The regime named, in force on `on` (or a jurisdiction's version in force then)."""
+    fixed = fixed_regime(regime, regimes.by_id)
+    if fixed is None:
+        return regimes.get(str(regime), on=on)
+    if not fixed.in_force(on):
+        raise RegimeError(f"regime {fixed.id} is not in force on {on} "
+                          f"(valid {fixed.valid_from or '-inf'} to {fixed.valid_to or '+inf'})")
+    return fixed
+
+
+def _assess(cols: dict[str, Any], n: int, reg: Regime, tariff: Tariff, rates: ExchangeRates, minor: bool,
+            rates_given: ExchangeRates | None, on: _dt.date | None, currency: str | None, amounts: str,
+            trace: _Trace, sink: Problems | None) -> Assessment | None:
+    """One part of a batch, under one regime: validated in the order of docs/semantics.md (with a
+    sink, every problem reported and nothing computed: returns None), then computed."""
+    bad = sink.bad if sink is not None else [False] * n
     exp = reg.exponent
     ccy = reg.currency
 
-    # --- validate and read, column by column, in the specified order
+    # --- validate and read, column by column, in the specified order; with a sink every row's first
+    # problem is reported, and a row already bad is not checked again
+    def scan(col: str, values: list[Any], check: Callable[[Any], str | None], error: type = InvalidValueError,
+             make: Callable[[str, int, Any], InputError] | None = None) -> None:
+        build = make or (lambda msg, row, value: error(msg, column=col, row=row, value=value))
+        rows = [i for i, x in enumerate(values) if not bad[i] and check(x) is not None]
+        report(sink, rows, lambda i: build(str(check(values[i])), i, values[i]))
+
+    def read(col: str, values: list[Any], exp_of: Callable[[int], int], optional: bool,
+             what: str = "its currency", in_minor: bool = minor) -> list[Decimal | None]:
+        out: list[Decimal | None] = []
+        for i, x in enumerate(values):
+            if bad[i]:
+                out.append(Decimal(0))
+                continue
+            try:
+                if is_missing(x) or (optional and isinstance(x, str) and x == ""):
+                    if not optional:
+                        raise InvalidValueError("is missing", column=col, row=i, value=x)
+                    out.append(None)
+                else:
+                    out.append(_read_amount(x, exp_of(i), col, i, in_minor, what))
+            except InputError as exc:
+                report(sink, [i], lambda _: exc)
+                out.append(Decimal(0))
+        return out
+
+    def consistent(col: str, values: list[Any]) -> dict[Any, Any]:
+        """The value per consignment (its first item's); items that disagree with it are bad."""
+        first: dict[Any, tuple[int, Any]] = {}
+        for i, (c, x) in enumerate(zip(cons_keys, values)):
+            if c not in first:
+                first[c] = (i, x)
+            elif first[c][1] != x and not bad[i] and not bad[first[c][0]]:
+                report(sink, [i], lambda row: InconsistentConsignmentError(
+                    f"items of one consignment disagree (row {first[c][0]} has another value)", column=col, row=row))
+        return {c: x for c, (_, x) in first.items()}
+
+    def vocabulary(col: str, allowed: Sequence[str]) -> tuple[Callable[[Any], str | None], Callable[..., InputError]]:
+        def check(x: Any) -> str | None:
+            if is_missing(x):
+                return "is missing"
+            return None if isinstance(x, str) and x in allowed else f"is not a {col} this regime knows"
+
+        def make(msg: str, row: int, value: Any) -> InputError:
+            if msg == "is missing":
+                return InvalidValueError(msg, column=col, row=row, value=value)
+            return UnknownValueError(msg, column=col, row=row, value=value, allowed=tuple(allowed))
+        return check, make
+
+    def country(x: Any) -> str | None:
+        if is_missing(x) or x == "" or (isinstance(x, str) and len(x) == 2 and x.isascii() and x.isalpha()
+                                        and x.isupper()):
+            return None
+        return "must be an ISO 3166 alpha-2 code (two capital letters)"
+
     cons = _as_list(cols["consignment"])
-    _scan("consignment", cons, lambda x: "a consignment id is missing" if is_missing(x) else None)
+    cons_keys = [(type(c), c) for c in cons]  # ids are equal when of one type and value
+    scan("consignment", cons, lambda x: "a consignment id is missing" if is_missing(x) else None)
     codes = _as_list(cols["hs_code"])
-    _scan("hs_code", codes, lambda x: None if isinstance(x, str) and 4 <= len(x) <= 10 and x.isdigit()
-          and x.isascii() else "an hs_code must be a string of 4 to 10 digits")
+    scan("hs_code", codes, lambda x: None if isinstance(x, str) and 4 <= len(x) <= 10 and x.isdigit()
+         and x.isascii() else "an hs_code must be a string of 4 to 10 digits")
+    code_ok = [isinstance(x, str) and 4 <= len(x) <= 10 and x.isdigit() and x.isascii() for x in codes]
     if "currency" in cols:
         curs = _as_list(cols["currency"])
     elif currency is not None:
         curs = [currency] * n
     else:
         raise MissingColumnError("give a 'currency' column or currency= for the batch", column="currency")
-    _scan("currency", curs, lambda c: None if isinstance(c, str) and c in CURRENCY_EXPONENTS
-          else "not an ISO 4217 currency code", UnknownCurrencyError)
-    _scan("currency", curs, lambda c: None if rates.has(c) else f"no exchange rate into {rates.base}",
-          UnknownCurrencyError)
-    values = [_read_amount(x, CURRENCY_EXPONENTS[curs[i]], "value", i, minor)
-              for i, x in enumerate(_as_list(cols["value"]))]
+    scan("currency", curs, lambda c: None if isinstance(c, str) and c in CURRENCY_EXPONENTS
+         else "not an ISO 4217 currency code", UnknownCurrencyError)
+    scan("currency", curs, lambda c: None if rates.has(c) else f"no exchange rate into {rates.base}",
+         UnknownCurrencyError)
+    values = read("value", _as_list(cols["value"]), lambda i: CURRENCY_EXPONENTS[curs[i]], False)
     origins = _as_list(cols["origin"]) if "origin" in cols else [""] * n
-    _scan("origin", origins, lambda x: None if is_missing(x) or x == "" or (
-        isinstance(x, str) and len(x) == 2 and x.isalpha() and x.isupper())
-        else "an origin must be an ISO 3166 alpha-2 code (two capital letters)")
-    origins = ["" if is_missing(o) else o for o in origins]
+    scan("origin", origins, country)
+    origins = ["" if (is_missing(o) or country(o) is not None) else o for o in origins]
     qty: dict[str, list[int | None]] = {}
     for kind, col in QUANTITY_COLUMNS.items():
         if col in cols:
-            qty[kind] = [None if (is_missing(x) or (isinstance(x, str) and x == "")) else
-                         int(_read_amount(x, 3, col, i, False, "a quantity in thousandths").scaleb(3))
-                         for i, x in enumerate(_as_list(cols[col]))]
+            qty[kind] = [None if q is None else int(q.scaleb(3))
+                         for q in read(col, _as_list(cols[col]), lambda i: 3, True, "a quantity in thousandths",
+                                       in_minor=False)]
         else:
             qty[kind] = [None] * n
 
@@ -234,58 +310,82 @@ def assess(items: Any, *, regime: Regime | dict | str, tariff: Tariff, rates: Ex
     percons: dict[str, dict[Any, Any]] = {}
     if "freight_currency" in cols:
         fcur = _as_list(cols["freight_currency"])
-        _scan("freight_currency", fcur, lambda c: None if isinstance(c, str) and c in CURRENCY_EXPONENTS
-              and rates.has(c) else "not an ISO 4217 currency with an exchange rate", UnknownCurrencyError)
-        percons["freight_currency"] = _consistent("freight_currency", fcur, cons)
+        scan("freight_currency", fcur, lambda c: None if isinstance(c, str) and c in CURRENCY_EXPONENTS
+             and rates.has(c) else "not an ISO 4217 currency with an exchange rate", UnknownCurrencyError)
+        percons["freight_currency"] = consistent("freight_currency", fcur)
     elif "freight" in cols or "insurance" in cols:
-        percons["freight_currency"] = _consistent("currency", curs, cons)
+        percons["freight_currency"] = consistent("currency", curs)
     else:
         percons["freight_currency"] = {}
-        for c, cur in zip(cons, curs):
+        for c, cur in zip(cons_keys, curs):
             percons["freight_currency"].setdefault(c, cur)
-    item_fcur = [percons["freight_currency"][c] for c in cons] if "freight_currency" not in cols \
+    item_fcur = [percons["freight_currency"][c] for c in cons_keys] if "freight_currency" not in cols \
         else _as_list(cols["freight_currency"])
     for col in ("freight", "insurance"):
         if col in cols:
-            amts = [Decimal(0) if (is_missing(x) or (isinstance(x, str) and x == "")) else
-                    _read_amount(x, CURRENCY_EXPONENTS[item_fcur[i]], col, i, minor)
-                    for i, x in enumerate(_as_list(cols[col]))]
-            percons[col] = _consistent(col, amts, cons)
+            amts = read(col, _as_list(cols[col]), lambda i: CURRENCY_EXPONENTS.get(item_fcur[i], 0), True)
+            percons[col] = consistent(col, [Decimal(0) if a is None else a for a in amts])
     if "collected_at_sale" in cols:
         flags = _as_list(cols["collected_at_sale"])
-        _scan("collected_at_sale", flags, lambda x: None if isinstance(x, (bool, np.bool_)) or x in (0, 1)
-              else "collected_at_sale must be true or false (or 0/1)")
-        percons["collected_at_sale"] = _consistent("collected_at_sale", [bool(x) for x in flags], cons)
+        scan("collected_at_sale", flags, lambda x: None if isinstance(x, (bool, np.bool_)) or x in (0, 1)
+             else "collected_at_sale must be true or false (or 0/1)")
+        percons["collected_at_sale"] = consistent("collected_at_sale",
+                                                  [x in (True, 1) and not isinstance(x, str) for x in flags])
     vat = reg.vat
     if "destination" in cols:
         dst = _as_list(cols["destination"])
-        _scan("destination", dst, lambda d: None if d in vat.rates
-              else f"no VAT rates for this destination in regime {reg.id}")
-        percons["destination"] = _consistent("destination", dst, cons)
+        check, make = vocabulary("destination", sorted(vat.rates))
+        scan("destination", dst, check, make=make)
+        percons["destination"] = consistent("destination", dst)
     elif vat.default_destination is None:
         raise MissingColumnError(f"regime {reg.id} has VAT rates for several destinations "
                                  "and no default_destination", column="destination")
     for col in ("transport", "nature", "shipped_from", "consignee", "date"):
         if col in cols:
             vals = _as_list(cols[col])
-            _scan(col, vals, date_problem if col == "date" else (lambda x: "is missing" if is_missing(x) else None))
-            percons[col] = _consistent(col, vals, cons)
+            if col == "date":
+                scan(col, vals, lambda x: date_problem(x) or (None if day_in_force(reg, to_date(x)) else (
+                    f"regime {reg.id} is not in force on this date "
+                    f"(valid {reg.valid_from or '-inf'} to {reg.valid_to or '+inf'})")))
+            elif col in VOCABULARIES:
+                check, make = vocabulary(col, VOCABULARIES[col])
+                scan(col, vals, check, make=make)
+            elif col == "shipped_from":
+                scan(col, vals, lambda x: "is missing" if is_missing(x) else country(x))
+            else:
+                scan(col, vals, lambda x: "is missing" if is_missing(x) else None)
+            percons[col] = consistent(col, vals)
+    if on is None and "date" not in percons:
+        raise MissingColumnError("no assessment date: give on= or a 'date' column", column="date")
 
-    # tariff lines
-    exprs: list[Expr] = []
+    # tariff lines: in force on `on`, or on the consignment's date
+    exprs: list[Expr | None] = []
     for i in range(n):
-        found = tariff.lookup(codes[i], origins[i], on=on)
+        day = on if on is not None else percons["date"][cons_keys[i]]
+        if not code_ok[i] or (on is None and date_problem(day) is not None):
+            exprs.append(None)
+            continue
+        found = tariff.lookup(codes[i], origins[i], on=on if on is not None else to_date(day))
         if found is None:
-            raise UnknownCodeError("no tariff line covers this code", column="hs_code", row=i, value=codes[i])
+            exprs.append(None)
+            if not bad[i]:
+                report(sink, [i], lambda row: UnknownCodeError("no tariff line covers this code", column="hs_code",
+                                                               row=row, value=codes[row]))
+            continue
         exprs.append(found[0])
     for kind, col in QUANTITY_COLUMNS.items():
         for i in range(n):
-            if qty[kind][i] is None and _uses(exprs[i], kind):
-                raise (MissingColumnError if col not in cols else InvalidValueError)(
-                    f"the tariff line for code {codes[i]} charges per unit of {kind}; give {col}",
-                    column=col, row=i)
+            e = exprs[i]
+            if e is not None and not bad[i] and qty[kind][i] is None and _uses(e, kind):
+                report(sink, [i], lambda row: (MissingColumnError if col not in cols else InvalidValueError)(
+                    f"the tariff line for code {codes[row]} charges per unit of {kind}; give {col}",
+                    column=col, row=row))
+    if sink is not None:
+        return None
+    cons = cons_keys  # from here on, consignments are keyed by (type, id)
     for e in dict.fromkeys(exprs):
         _check_compilable(e, ccy, exp)
+
     def dest_of(c: Any) -> str:
         return str(percons["destination"][c] if "destination" in percons else vat.default_destination)
 
@@ -364,7 +464,7 @@ def assess(items: Any, *, regime: Regime | dict | str, tariff: Tariff, rates: Ex
         if cond.per == "consignment":
             return dict(base)
         dates = {c: to_date(percons["date"][c]) for c in cons_order}
-        key = {c: (percons["consignee"][c], dates[c] if cond.per == "consignee_day" else dates[c].year)
+        key = {c: ((type(percons["consignee"][c]), percons["consignee"][c]), dates[c] if cond.per == "consignee_day" else dates[c].year)
                for c in cons_order}
         out: dict[Any, int] = {}
         if cond.per == "consignee_day":
@@ -473,7 +573,7 @@ def assess(items: Any, *, regime: Regime | dict | str, tariff: Tariff, rates: Ex
         customs = {i: intrinsic[i] + (transport[i] if cif else 0) for i in idx}
         sale = {i: applies("collection_at_sale", c, i, customs[i]) for i in idx}
         for i in idx:
-            trace(i, f"consignment {c!r}: intrinsic {c_intr[c]}, freight+insurance {c_transport[c]} "
+            trace(i, f"consignment {c[1]!r}: intrinsic {c_intr[c]}, freight+insurance {c_transport[c]} "
                      f"({reg.valuation}); item's share {transport[i]}; customs value {customs[i]}")
         band = None
         if sd is not None:
@@ -619,10 +719,10 @@ def assess(items: Any, *, regime: Regime | dict | str, tariff: Tariff, rates: Ex
 
     return Assessment(
         items={k: np.array(v, dtype=np.int32 if k == "rule" else np.int64) for k, v in out.items()},
-        consignment_ids=cons_order,
+        consignment_ids=[c for _, c in cons_order],
         consignments={k: np.array(v, dtype=np.int64) for k, v in cons_out.items()},
-        currency=ccy, provenance=make_provenance(reg, tariff, rates, on, engine="reference"),
-        inputs=(items, reg, tariff, rates, on, currency, amounts))
+        currency=ccy, provenance=make_provenance(reg, tariff, rates_given, on, engine="reference"),
+        inputs=(cols, reg, tariff, rates_given, on, currency, amounts))
 
 
 def _uses(expr: Expr, kind: str) -> bool:

@@ -29,7 +29,7 @@ from ..errors import RegimeError
 from .model import Condition, Fee, FlatDuty, Regime, Rule, VatSpec, Waiver
 
 __all__ = ["Condition", "Fee", "FlatDuty", "IntraDayChangeWarning", "Regime", "Rule", "VatSpec", "Waiver",
-           "available", "get", "jurisdictions", "load"]
+           "available", "by_id", "get", "jurisdictions", "load"]
 
 
 class IntraDayChangeWarning(UserWarning):
@@ -109,6 +109,11 @@ def available(jurisdiction: str | None = None) -> list[dict[str, Any]]:
 def jurisdictions() -> list[str]:
     """The jurisdiction codes that have built-in regimes."""
     return sorted({r.jurisdiction for r in _builtin()})
+
+
+def by_id(regime_id: str) -> Regime | None:
+    """The built-in regime with this id (``"EU-2026-07-01"``), or None."""
+    return next((r for r in _builtin() if r.id == regime_id), None)
 
 
 def get(code: str, on: _dt.date | _dt.datetime | str | None = None) -> Regime:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..errors import RegimeError
-from ..money import exponent
+from ..money import INT64_MAX, exponent
 from ..rounding import Rounding
 
 BASES = ("intrinsic", "customs")
@@ -63,6 +63,19 @@ def _codes(xs: Any, what: str) -> tuple[str, ...]:
         if not isinstance(c, str) or not c.isdigit():
             raise RegimeError(f"{what}: code prefixes must be digit strings, got {c!r}")
     return xs
+
+
+def _vocabulary(xs: Any, key: str, what: str) -> tuple[str, ...]:
+    """Values a rule or fee names for an enumerated column, checked against its vocabulary."""
+    from ..columns import NATURES, TRANSPORTS
+    values = tuple(xs)
+    for v in values:
+        ok = (v in NATURES if key == "natures" else v in TRANSPORTS if key == "transports"
+              else isinstance(v, str) and len(v) == 2 and v.isascii() and v.isalpha() and v.isupper())
+        if not ok:
+            allowed = {"natures": NATURES, "transports": TRANSPORTS}.get(key, ("ISO 3166 alpha-2 codes",))
+            raise RegimeError(f"{what}.{key}: {v!r} is not in the vocabulary ({', '.join(allowed)})")
+    return values
 
 
 @dataclass(frozen=True)
@@ -120,7 +133,7 @@ class Rule:
         if len(conds) > 4:
             raise RegimeError(f"{what}: at most 4 conditions")
         def allow(key: str) -> tuple[str, ...] | None:
-            return tuple(d[key]) if d.get(key) is not None else None
+            return _vocabulary(d[key], key, what) if d.get(key) is not None else None
 
         return cls(conditions=conds, excluded_codes=_codes(d.get("excluded_codes"), what),
                    excluded_origins=tuple(d.get("excluded_origins", ())), transports=allow("transports"),
@@ -336,6 +349,8 @@ class Fee:
         opt = {k: (_dec(d[k], f"fee {k}") if d.get(k) is not None else None)
                for k in ("minimum", "maximum", "value_above", "value_up_to")}
         tr = d.get("transports")
+        if tr is not None:
+            _vocabulary(tr, "transports", f"fee {d.get('name', '')}")
         f = cls(name=str(d.get("name", "fee")), per=d.get("per", "consignment"),
                 amount=_dec(d.get("amount", 0), "fee amount"), percent=_dec(d.get("percent", 0), "fee percent"),
                 when=d.get("when", "always"), transports=tuple(tr) if tr is not None else None, **opt)
@@ -497,6 +512,8 @@ class Regime:
         scaled = amount.scaleb(self.exponent)
         if scaled != scaled.to_integral_value():
             raise RegimeError(f"{what} {amount} is not a whole number of minor units of {self.currency}")
+        if scaled > INT64_MAX:
+            raise RegimeError(f"{what} {amount} {self.currency} does not fit in 64-bit minor units")
         return int(scaled)
 
     def rule_slots(self) -> list[Rule | None]:

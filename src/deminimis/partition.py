@@ -1,0 +1,309 @@
+"""Parts of a batch, assessed apart and put back together in input order.
+
+A batch is cut into parts in two cases, the same for the engine and the reference
+(each brings its own checks and arithmetic as `validate` and `assess` callables):
+
+- **per-row dates** (no ``on=``): each consignment is assessed under the regime version
+  in force on its ``date``; a part per version (docs/semantics.md, "Dates");
+- **errors as data** (``errors="flag"``): every check runs over every row; the
+  consignments with a bad item (and, where the regime aggregates per consignee, every
+  consignment of their consignees, whose reliefs depend on them) are left out and
+  reported; the rest is assessed as if they were not there.
+
+Nothing here computes an amount: it chooses rows and scatters results.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from .assessment import CONSIGNMENT_AMOUNTS, ITEM_AMOUNTS, Assessment, make_provenance
+from .columns import date_problem, to_date
+from .errors import InconsistentConsignmentError, InputError, InvalidValueError, MissingColumnError, RegimeError
+from .problems import ASSESSED, INVALID, WITH_INVALID, Problems, report
+from .regimes.model import Regime
+
+#: validate(cols, n, regime, on, sink): every problem of the part into the sink
+Validate = Callable[[dict[str, Any], int, Regime, Any, Problems], None]
+#: assess(cols, n, regime, on): the part's Assessment (raising its first problem)
+AssessPart = Callable[[dict[str, Any], int, Regime, Any], Assessment]
+
+
+def take(cols: dict[str, Any], rows: np.ndarray) -> dict[str, Any]:
+    """The columns at these rows (Arrow arrays stay Arrow; lists become object arrays)."""
+    out = {}
+    for name, a in cols.items():
+        if type(a).__module__.startswith("pyarrow"):
+            out[name] = a.take(rows)
+        elif isinstance(a, np.ndarray):
+            out[name] = a[rows]
+        else:
+            arr = np.empty(len(a), dtype=object)
+            arr[:] = list(a)
+            out[name] = arr[rows]
+    return out
+
+
+def _values(a: Any) -> list[Any]:
+    if type(a).__module__.startswith("pyarrow"):
+        return a.to_pylist()
+    return list(a) if isinstance(a, np.ndarray) and a.dtype == object else list(np.asarray(a).tolist())
+
+
+def fixed_regime(regime: Regime | dict | str, lookup: Callable[[str], Regime | None]) -> Regime | None:
+    """The one regime a call names (an object, a dict, or a built-in regime id), or None for a
+    jurisdiction code, whose version is chosen by date."""
+    if isinstance(regime, Regime):
+        return regime
+    if isinstance(regime, dict):
+        return Regime.from_dict(regime)
+    if isinstance(regime, str):
+        return lookup(regime)
+    raise TypeError(f"regime must be a Regime, a dict or a built-in regime code, got {type(regime).__name__}")
+
+
+def day_in_force(regime: Regime, day: _dt.date) -> bool:
+    """The regime is in force at some instant of the day (a change at 00:01 keeps the day in both)."""
+    start = _dt.datetime(day.year, day.month, day.day)
+    end = start + _dt.timedelta(days=1)
+    return ((regime.valid_from is None or regime.valid_from < end)
+            and (regime.valid_to is None or start < regime.valid_to))
+
+
+def version_parts(regime: Regime | dict | str, cols: dict[str, Any], n: int, sink: Problems | None,
+                  lookup: Callable[[str], Regime | None],
+                  version_on: Callable[[str, _dt.date], Regime]) -> list[tuple[Regime, np.ndarray]]:
+    """Per-row dates: the rows of each regime version, in order of their first row.
+
+    Each distinct date must be a date and have a version in force (else InvalidValueError on
+    `date`); a consignment's items must agree on the date before they are parted.
+    """
+    if "date" not in cols:
+        raise MissingColumnError("no assessment date: give on= or a 'date' column", column="date")
+    fixed = fixed_regime(regime, lookup)
+    dates = _values(cols["date"])
+    version: dict[Any, Regime | str] = {}
+    for d in dict.fromkeys(dates):
+        problem = date_problem(d)
+        if problem is None:
+            day = to_date(d)
+            if fixed is not None:
+                version[d] = fixed if day_in_force(fixed, day) else (
+                    f"regime {fixed.id} is not in force on this date "
+                    f"(valid {fixed.valid_from or '-inf'} to {fixed.valid_to or '+inf'})")
+            else:
+                try:
+                    version[d] = version_on(str(regime), day)
+                except RegimeError as exc:
+                    version[d] = str(exc)
+        else:
+            version[d] = problem
+    report(sink, (i for i, d in enumerate(dates) if isinstance(version[d], str)),
+           lambda row: InvalidValueError(str(version[dates[row]]), column="date", row=row, value=dates[row]))
+    ids = _values(cols["consignment"])
+    first_version: dict[Any, tuple[int, Any]] = {}
+    bad = sink.bad if sink is not None else np.zeros(n, dtype=bool)
+    for i, (c, d) in enumerate(zip(ids, dates)):
+        if bad[i]:
+            continue
+        if c not in first_version:
+            first_version[c] = (i, version[d])
+        elif first_version[c][1] is not version[d]:
+            report(sink, [i], lambda row: InconsistentConsignmentError(
+                f"items of one consignment disagree (row {first_version[ids[row]][0]} has another value)",
+                column="date", row=row))
+    rows_of: dict[str, list[int]] = {}
+    regime_of: dict[str, Regime] = {}
+    for i, d in enumerate(dates):
+        v = version[d]
+        if isinstance(v, Regime) and not bad[i]:
+            rows_of.setdefault(v.id, []).append(i)
+            regime_of[v.id] = v
+    parts = [(regime_of[k], np.array(r, dtype=np.int64)) for k, r in rows_of.items()]
+    _check_consignee_years(parts, cols)
+    return parts
+
+
+def _check_consignee_years(parts: list[tuple[Regime, np.ndarray]], cols: dict[str, Any]) -> None:
+    """A consignee's yearly aggregate cannot span two regime versions (which version's threshold?)."""
+    if len(parts) < 2 or not any("consignee_year" in r.aggregations() for r, _ in parts) or "consignee" not in cols:
+        return
+    consignee, dates = _values(cols["consignee"]), _values(cols["date"])
+    seen: dict[tuple[Any, int], str] = {}
+    for reg, rows in parts:
+        for i in rows.tolist():
+            key = (consignee[i], to_date(dates[i]).year)
+            if seen.setdefault(key, reg.id) != reg.id:
+                raise InvalidValueError(
+                    f"consignee {key[0]!r}'s {key[1]} aggregate spans regime versions {seen[key]} and {reg.id}; "
+                    "assess the dates of each version apart, or pass on= to apply one", column="date", row=i,
+                    value=dates[i])
+
+
+def _remap(exc: InputError, rows: np.ndarray) -> InputError:
+    return exc.at_row(int(rows[exc.row])) if exc.row is not None else exc
+
+
+def run(cols: dict[str, Any], n: int, *, parts: list[tuple[Regime, np.ndarray | None]], on: Any,
+        sink: Problems | None, validate: Validate, assess: AssessPart, engine: str,
+        tariff: Any, rates: Any) -> Assessment:
+    """Assess each part (raising the first problem, or with a sink leaving out what is bad)."""
+    whole = [(reg, np.arange(n, dtype=np.int64) if rows is None else rows) for reg, rows in parts]
+    if sink is None and len(whole) == 1 and len(whole[0][1]) == n:  # one part, every row in order
+        return _dated(assess(cols, n, whole[0][0], on), cols, on)
+    if sink is not None:
+        for reg, rows in whole:
+            part_sink = Problems(len(rows))
+            validate(take(cols, rows), len(rows), reg, on, part_sink)
+            for exc in part_sink.exceptions:
+                sink.add(_remap(exc, rows))
+    ids = _values(cols["consignment"])
+    first_version: dict[Any, tuple[int, Any]] = {}
+    bad = sink.bad if sink is not None else np.zeros(n, dtype=bool)
+    for i, (c, d) in enumerate(zip(ids, dates)):
+        if bad[i]:
+            continue
+        if c not in first_version:
+            first_version[c] = (i, version[d])
+        elif first_version[c][1] is not version[d]:
+            report(sink, [i], lambda row: InconsistentConsignmentError(
+                f"items of one consignment disagree (row {first_version[ids[row]][0]} has another value)",
+                column="date", row=row))
+    rows_of: dict[str, list[int]] = {}
+    regime_of: dict[str, Regime] = {}
+    for i, d in enumerate(dates):
+        v = version[d]
+        if isinstance(v, Regime) and not bad[i]:
+            rows_of.setdefault(v.id, []).append(i)
+            regime_of[v.id] = v
+    parts = [(regime_of[k], np.array(r, dtype=np.int64)) for k, r in rows_of.items()]
+    _check_consignee_years(parts, cols)
+    return parts
+
+
+def _check_consignee_years(parts: list[tuple[Regime, np.ndarray]], cols: dict[str, Any]) -> None:
+    """A consignee's yearly aggregate cannot span two regime versions (which version's threshold?)."""
+    if len(parts) < 2 or not any("consignee_year" in r.aggregations() for r, _ in parts) or "consignee" not in cols:
+        return
+    consignee, dates = _values(cols["consignee"]), _values(cols["date"])
+    seen: dict[tuple[Any, int], str] = {}
+    for reg, rows in parts:
+        for i in rows.tolist():
+            key = (consignee[i], to_date(dates[i]).year)
+            if seen.setdefault(key, reg.id) != reg.id:
+                raise InvalidValueError(
+                    f"consignee {key[0]!r}'s {key[1]} aggregate spans regime versions {seen[key]} and {reg.id}; "
+                    "assess the dates of each version apart, or pass on= to apply one", column="date", row=i,
+                    value=dates[i])
+
+
+def _remap(exc: InputError, rows: np.ndarray) -> InputError:
+    return exc.at_row(int(rows[exc.row])) if exc.row is not None else exc
+
+
+def run(cols: dict[str, Any], n: int, *, parts: list[tuple[Regime, np.ndarray | None]], on: Any,
+        sink: Problems | None, validate: Validate, assess: AssessPart, engine: str,
+        tariff: Any, rates: Any) -> Assessment:
+    """Assess each part (raising the first problem, or with a sink leaving out what is bad)."""
+    whole = [(reg, np.arange(n, dtype=np.int64) if rows is None else rows) for reg, rows in parts]
+    if sink is None and len(whole) == 1 and len(whole[0][1]) == n:  # one part, every row in order
+        return _dated(assess(cols, n, whole[0][0], on), cols, on)
+    if sink is not None:
+        for reg, rows in whole:
+            part_sink = Problems(len(rows))
+            validate(take(cols, rows), len(rows), reg, on, part_sink)
+            for e in part_sink.errors:
+                sink.add(_remap(InvalidValueError(""), rows).__class__ and _rebuilt(e, rows))
+    ids = _values(cols["consignment"])
+    cons_of, cons_ids = _codes(ids)
+    consignee = _values(cols["consignee"]) if "consignee" in cols else None
+    per_consignee = any({"consignee_day", "consignee_year"} & reg.aggregations() for reg, _ in whole)
+    status = np.zeros(n, dtype=np.int8)
+    results: list[tuple[np.ndarray, Assessment]] = []
+    while True:
+        excluded = _excluded(sink, cons_of, consignee if per_consignee else None) if sink is not None else None
+        try:
+            results = []
+            for reg, rows in whole:
+                keep = rows if excluded is None else rows[~excluded[rows]]
+                if len(keep) == 0:
+                    continue
+                try:
+                    results.append((keep, assess(take(cols, keep), len(keep), reg, on)))
+                except InputError as exc:
+                    raise _remap(exc, keep) from None
+            break
+        except InputError as exc:  # found only when computing (an overflow): leave it out too, and again
+            if sink is None or exc.row is None:
+                raise
+            sink.add(exc)
+    if sink is not None:
+        status[excluded] = WITH_INVALID
+        status[sink.bad] = INVALID
+    return _dated(_stitch(n, results, cons_of, cons_ids, status, sink, parts, on, engine, tariff, rates), cols, on)
+
+
+def _dated(result: Assessment, cols: dict[str, Any], on: Any) -> Assessment:
+    """Provenance always has the date: `on`, or "per-row" with the first and last dates of the batch."""
+    if on is None:
+        days = sorted({to_date(d) for d in _values(cols["date"]) if date_problem(d) is None})
+        result.provenance["assessment_date"] = "per-row"
+        result.provenance["dates"] = [days[0].isoformat(), days[-1].isoformat()] if days else []
+    return result
+
+
+def _codes(ids: list[Any]) -> tuple[np.ndarray, list[Any]]:
+    """Consignment code per row, in first-appearance order, and the distinct ids (missing ids: one
+    more consignment, flagged)."""
+    index: dict[Any, int] = {}
+    codes = np.fromiter((index.setdefault((type(x), x), len(index)) for x in ids), dtype=np.int64, count=len(ids))
+    return codes, [x for _, x in index]
+
+
+def _excluded(sink: Problems, cons_of: np.ndarray, consignee: list[Any] | None) -> np.ndarray:
+    """Rows left out: every item of a consignment with a bad item, and where the regime aggregates per
+    consignee, every item of those consignments' consignees."""
+    bad_cons = np.zeros(int(cons_of.max()) + 1 if len(cons_of) else 0, dtype=bool)
+    bad_cons[cons_of[sink.bad]] = True
+    out = bad_cons[cons_of]
+    if consignee is not None:
+        bad_people = {consignee[i] for i in np.flatnonzero(out).tolist()}
+        out |= np.fromiter((c in bad_people for c in consignee), dtype=bool, count=len(consignee))
+    return out
+
+
+def _stitch(n: int, results: list[tuple[np.ndarray, Assessment]], cons_of: np.ndarray, cons_ids: list[Any],
+            status: np.ndarray, sink: Problems | None, parts: Sequence[tuple[Regime, Any]], on: Any,
+            engine: str, tariff: Any, rates: Any) -> Assessment:
+    """One Assessment of the whole batch in input order: the parts' rows scattered back, zeros (and
+    a status) where nothing was assessed."""
+    items = {k: np.zeros(n, dtype=np.int32 if k == "rule" else np.int64) for k in (*ITEM_AMOUNTS, "rule")}
+    nc = len(cons_ids)
+    consignments = {k: np.zeros(nc, dtype=np.int64) for k in (*CONSIGNMENT_AMOUNTS, "items")}
+    for rows, res in results:
+        for k in items:
+            items[k][rows] = res.items[k]
+        part_cons = np.unique(cons_of[rows])  # codes are in first-appearance order, as in the part
+        for k in consignments:
+            consignments[k][part_cons] = res.consignments[k]
+    consignments["items"] = np.bincount(cons_of, minlength=nc).astype(np.int64)
+    cons_status = np.zeros(nc, dtype=np.int8)
+    np.maximum.at(cons_status, cons_of, status)
+    regimes = list(dict.fromkeys(reg for reg, _ in parts))
+    currencies = {reg.currency for reg in regimes}
+    if len(currencies) > 1:
+        raise RegimeError(f"the regime versions of this batch have different currencies {sorted(currencies)}")
+    provenance = make_provenance(regimes[0], tariff, rates, on, engine=engine) if regimes else {}
+    if len(regimes) > 1:
+        provenance["regime"] = ",".join(r.id for r in regimes)
+        provenance["regime_hash"] = hashlib.sha256(",".join(r.content_hash for r in regimes).encode()).hexdigest()
+    if results:
+        provenance.update({k: v for k, v in results[0][1].provenance.items() if k.startswith("assessment_")})
+    currency = regimes[0].currency if regimes else ""
+    return Assessment(items=items, consignment_ids=cons_ids, consignments=consignments, currency=currency,
+                      provenance=provenance, status=status, cons_status=cons_status,
+                      errors=sink.errors if sink is not None else [])
