@@ -18,6 +18,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import assume, example, given, note
 from hypothesis import strategies as st
@@ -299,6 +300,53 @@ def test_bad_input_same_error(arg: tuple[dict[str, Any], dict[str, list[Any]]]) 
     except DeminimisError:
         assume(False)
     run_both(cols, regime=regime, tariff=tariff, rates=rates)
+
+
+@st.composite
+def corrupted_many(draw: Any) -> tuple[dict[str, Any], dict[str, list[Any]]]:
+    """A batch with up to four bad cells anywhere (errors="flag" must find every bad row)."""
+    c = draw(case())
+    cols = columns(c["rows"])
+    n = len(c["rows"])
+    for _ in range(draw(st.integers(0, 4)) if n else 0):
+        col = draw(st.sampled_from(list(cols)))
+        row = draw(st.integers(0, n - 1))
+        cols[col][row] = draw(st.sampled_from(["-1", "abc", None, "1.23456", float("nan"), "99", "XX", "1e400",
+                                               2**64, "Gift", "9999999999"]))
+    return c, cols
+
+
+@given(corrupted_many())
+def test_flagged_errors_are_the_same(arg: tuple[dict[str, Any], dict[str, list[Any]]]) -> None:
+    """errors="flag": the same problems (row, column, class), statuses and amounts on both sides; the
+    assessed consignments equal an assessment of them alone; every bad row is reported."""
+    c, cols = arg
+    rates = dm.ExchangeRates(c["rates"], base=c["ccy"], quote=c["quote"])
+    try:
+        regime = dm.Regime.from_dict(c["regime"])
+        tariff = dm.Tariff.from_records(c["records"])
+    except DeminimisError:
+        assume(False)
+    kw = dict(regime=regime, tariff=tariff, rates=rates, on=ON, errors="flag")
+    try:
+        fast = dm.assess(cols, **kw)
+    except DeminimisError as e:  # not a row's problem (the regime or tariff): both raise it
+        with pytest.raises(type(e)):
+            dm.reference.assess(cols, **kw)
+        return
+    slow = dm.reference.assess(cols, **kw)
+    assert [(e.row, e.column, e.error) for e in fast.errors] == [(e.row, e.column, e.error) for e in slow.errors]
+    assert fast.differences(slow) == []
+    assert np.array_equal(fast.status, slow.status) and np.array_equal(fast.cons_status, slow.cons_status)
+    ok = np.flatnonzero(fast.status == 0)
+    bad_rows = {e.row for e in fast.errors}
+    assert set(np.flatnonzero(fast.status == 1).tolist()) == bad_rows
+    if len(ok):  # the assessed rows alone give the same amounts
+        alone = dm.assess({k: [v[i] for i in ok] for k, v in cols.items()}, **{**kw, "errors": "raise"})
+        for k in ("duty", "vat", "fees", "total", "rule"):
+            assert np.array_equal(fast.items[k][ok], alone.items[k]), k
+    else:
+        assert int(fast.items["total"].sum()) == 0
 
 
 BIG_REGIME = {"id": "big", "currency": "EUR", "valuation": "CIF",

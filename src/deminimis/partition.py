@@ -216,8 +216,8 @@ def run(cols: dict[str, Any], n: int, *, parts: list[tuple[Regime, np.ndarray | 
         for reg, rows in whole:
             part_sink = Problems(len(rows))
             validate(take(cols, rows), len(rows), reg, on, part_sink)
-            for e in part_sink.errors:
-                sink.add(_remap(InvalidValueError(""), rows).__class__ and _rebuilt(e, rows))
+            for exc in part_sink.exceptions:
+                sink.add(_remap(exc, rows))
     ids = _values(cols["consignment"])
     cons_of, cons_ids = _codes(ids)
     consignee = _values(cols["consignee"]) if "consignee" in cols else None
@@ -293,7 +293,7 @@ def _stitch(n: int, results: list[tuple[np.ndarray, Assessment]], cons_of: np.nd
     consignments["items"] = np.bincount(cons_of, minlength=nc).astype(np.int64)
     cons_status = np.zeros(nc, dtype=np.int8)
     np.maximum.at(cons_status, cons_of, status)
-    regimes = list(dict.fromkeys(reg for reg, _ in parts))
+    regimes = list({reg.id: reg for reg, _ in parts}.values())
     currencies = {reg.currency for reg in regimes}
     if len(currencies) > 1:
         raise RegimeError(f"the regime versions of this batch have different currencies {sorted(currencies)}")
