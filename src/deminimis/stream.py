@@ -121,12 +121,11 @@ class SeenIds:
             slot = self.slots[pos[todo]]
             present[todo[slot == fp[todo]]] = True
             empty = todo[slot == 0]
-            _, first = np.unique(pos[empty], return_index=True)
-            self.slots[pos[empty[first]]] = fp[empty[first]]  # one claimant per slot; the others retry
+            self.slots[pos[empty]] = fp[empty]  # several claimants of a slot: one write wins, the others retry
+            claimed = np.zeros(len(fp), dtype=bool)
+            claimed[empty[self.slots[pos[empty]] == fp[empty]]] = True
             moving = todo[(slot != 0) & (slot != fp[todo])]
             pos[moving] = (pos[moving] + np.uint64(1)) & mask
-            claimed = np.zeros(len(fp), dtype=bool)
-            claimed[empty[first]] = True
             todo = todo[~present[todo] & ~claimed[todo]]
         self.count += len(fp) - int(present.sum())
         return present
