@@ -21,17 +21,20 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
+import re
 import sys
 import time
-from decimal import Decimal, localcontext
-from typing import Sequence
+import traceback
+from decimal import Decimal, InvalidOperation, localcontext
+from typing import Any, NoReturn, Sequence
 
 import numpy as np
 
 from . import __version__, reference, regimes
 from .engine import assess
-from .errors import DeminimisError
-from .money import exponent
+from .assessment import ITEM_AMOUNTS
+from .errors import DeminimisError, InputError
+from .money import CURRENCY_EXPONENTS, exponent
 from .rates import ExchangeRates
 from .regimes import Regime
 from .tariff import Tariff, sample
@@ -211,11 +214,70 @@ def demo(args: argparse.Namespace) -> int:
     return 0 if agree else 1
 
 
-def _load_tariff(spec: str) -> Tariff:
-    """sample:EU | usitc:PATH | uk:PATH[:ukgt|cet] | PATH.csv | PATH.parquet (our schema)."""
+class UsageError(DeminimisError):
+    """A command-line argument that cannot be used: exit status 2 with one line on stderr."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # one line, not the usage block, and no SystemExit
+        raise UsageError(message)
+
+
+ON_FORMAT = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def parse_on(text: str) -> _dt.date:
+    """--on: a calendar date, YYYY-MM-DD."""
+    try:
+        if ON_FORMAT.fullmatch(text):
+            return _dt.date.fromisoformat(text)
+    except ValueError:
+        pass
+    raise UsageError(f"--on {text!r}: give the assessment date as YYYY-MM-DD (e.g. 2026-11-28)")
+
+
+def parse_rates(pairs: Sequence[str]) -> dict[str, Decimal]:
+    """--rate CUR=decimal, once per currency."""
+    rates: dict[str, Decimal] = {}
+    for pair in pairs:
+        cur, sep, text = pair.partition("=")
+        if not sep or cur not in CURRENCY_EXPONENTS:
+            raise UsageError(f"--rate {pair!r}: give CUR=decimal with an ISO 4217 currency (e.g. USD=1.0876)")
+        try:
+            rate = Decimal(text)
+        except InvalidOperation:
+            rate = Decimal("NaN")
+        if not rate.is_finite() or rate <= 0:
+            raise UsageError(f"--rate {pair!r}: the rate must be a positive decimal number")
+        if cur in rates:
+            raise UsageError(f"--rate {cur} is given twice")
+        rates[cur] = rate
+    return rates
+
+
+def positive(option: str, value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if n <= 0:
+        raise UsageError(f"{option} {value!r}: give a positive whole number")
+    return n
+
+
+TARIFF_SPEC = "sample:EU | usitc:PATH | uk:PATH[:ukgt|cet] | PATH.csv | PATH.parquet (our schema)"
+
+
+def load_tariff(spec: str) -> Tariff:
+    """A tariff named on the command line (TARIFF_SPEC)."""
     kind, _, rest = spec.partition(":")
     if kind == "sample":
-        return sample(rest)
+        try:
+            return sample(rest)
+        except KeyError:
+            raise UsageError(f"--tariff {spec!r}: no sample tariff for {rest!r}") from None
+    if kind in ("usitc", "uk") and not rest:
+        raise UsageError(f"--tariff {spec!r}: give a file after {kind}: ({TARIFF_SPEC})")
     if kind == "usitc":
         return Tariff.from_usitc_csv(rest)
     if kind == "uk":
@@ -223,28 +285,53 @@ def _load_tariff(spec: str) -> Tariff:
         return Tariff.from_uk_global_tariff_csv(path, column=column)
     if spec.endswith(".parquet"):
         return Tariff.from_parquet(spec)
-    return Tariff.from_csv(spec)
+    if spec.endswith(".csv"):
+        return Tariff.from_csv(spec)
+    raise UsageError(f"--tariff {spec!r}: not one of {TARIFF_SPEC}")
+
+
+def _fmt_summary(summary: dict[str, Any], regime_id: str) -> list[str]:
+    cur = summary["currency"]
+    lines = [f"assessed {summary['items']:,} items in {summary['consignments']:,} consignments under {regime_id}"]
+    lines += [f"  {k:<14}{_fmt(summary[k], cur):>26}" for k in ITEM_AMOUNTS]
+    n = summary["items_cannot_assess"]
+    lines.append(f"  {n:,} items could not be assessed, of value {_fmt(summary['intrinsic_cannot_assess'], cur)}: "
+                 "their duty is NOT zero and is not in the totals above (see 'rule')" if n else
+                 "  every item's duty was assessed (no item met a tariff line that cannot be evaluated)")
+    return lines
 
 
 def assess_file(args: argparse.Namespace) -> int:
-    """Assess a Parquet file of items batch by batch and write the amounts to another."""
-    from .stream import assess_parquet
-    on = _dt.datetime.fromisoformat(args.on) if args.on else None
+    """Assess a file of items batch by batch and write one row of amounts per item to another."""
+    from . import fileio, stream
+    on = parse_on(args.on) if args.on is not None else None
+    rates = parse_rates(args.rate)
+    batch_rows = positive("--batch-rows", args.batch_rows)
+    threads = positive("--threads", args.threads)
+    fileio.format_of(args.destination, args.format)  # an unknown extension is an error before any work
+    with fileio.ItemFile(args.source, args.input_format) as items:  # only to check the columns first
+        if on is None and items.columns is not None and "date" not in items.columns:
+            raise UsageError(f"{args.source} has no 'date' column: give --on or a date column")
     regime = regimes.load(args.regime) if args.regime.endswith(".toml") else regimes.get(args.regime, on=on)
-    rates = None
-    if args.rate:
-        pairs = dict(r.split("=", 1) for r in args.rate)
-        rates = ExchangeRates(pairs, base=regime.currency, quote=args.quote)
-    summary = assess_parquet(args.source, args.destination, regime=regime, tariff=_load_tariff(args.tariff),
-                             rates=rates, on=on, amounts=args.amounts, batch_rows=args.batch_rows,
-                             n_threads=args.threads, progress=not args.quiet)
-    cur = summary["currency"]
-    print(f"assessed {summary['items']:,} items in {summary['consignments']:,} consignments under {regime.id}")
-    for k in ("intrinsic", "customs_value", "duty", "duty_at_sale", "vat", "vat_at_sale", "fees", "total"):
-        print(f"  {k:<14}{_fmt(summary[k], cur):>26}")
-    if summary.get("items_cannot_assess"):
-        print(f"  {summary['items_cannot_assess']:,} items could not be assessed (their duty is NOT zero: see 'rule')")
+    tariff = load_tariff(args.tariff)
+    exchange = ExchangeRates(rates, base=regime.currency, quote=args.quote) if rates else None
+    # --errors flag: once assess(..., errors="flag") exists, it is passed from here through
+    # stream.assess_file and iter_assess (marked ERRORS-FLAG there) to assess.
+    try:
+        summary = stream.assess_file(args.source, args.destination, regime=regime, tariff=tariff, rates=exchange,
+                                     on=on, amounts=args.amounts, batch_rows=batch_rows, n_threads=threads,
+                                     progress=not args.quiet, input_format=args.input_format,
+                                     output_format=args.format, keep=args.keep, major_units=args.major_units)
+    except InputError as exc:  # rows below are 0-based positions; the user counts data rows from 1
+        raise stream.shift_rows(exc, 1) from exc
+    print("\n".join(_fmt_summary(summary, regime.id)))
     return 0
+
+
+def _where(exc: BaseException, args: argparse.Namespace | None) -> str:
+    """The file an input error is in, as a prefix for its message."""
+    source = getattr(args, "source", None)
+    return f"{source}: " if isinstance(exc, InputError) and source else ""
 
 
 def list_regimes(args: argparse.Namespace) -> int:
@@ -255,9 +342,32 @@ def list_regimes(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="deminimis", description=__doc__.split("\n\n")[0])
+    """Run the command; exit status 0 on success, 2 for a user error (one line on stderr, with the
+    traceback under --debug), 1 for a bug in the library (with its traceback)."""
+    args: argparse.Namespace | None = None
+    try:
+        args = _parser().parse_args(argv)
+        return int(args.func(args) or 0)
+    except (DeminimisError, OSError) as exc:  # bad argument, bad input data, unreadable file
+        if getattr(args, "debug", False):
+            traceback.print_exc()
+        text = str(exc) if not isinstance(exc, OSError) or not exc.filename else f"{exc.filename}: {exc.strerror}"
+        print(f"deminimis: error: {_where(exc, args)}{text}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("deminimis: interrupted; nothing was written", file=sys.stderr)
+        return 130
+    except Exception:  # anything else is a bug in the library, not in the user's input
+        traceback.print_exc()
+        print("deminimis: internal error (a bug in deminimis: please report it with the traceback above)",
+              file=sys.stderr)
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="deminimis", description=__doc__.split("\n\n")[0])
     p.add_argument("--version", action="version", version=f"deminimis {__version__}")
-    sub = p.add_subparsers(dest="command", required=True)
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     d = sub.add_parser("demo", help="assess a synthetic batch of parcels and print totals and speed")
     d.add_argument("--items", type=int, default=1_000_000)
     d.add_argument("--regime", default="EU", help="built-in regime id or jurisdiction (default EU); "
@@ -269,23 +379,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     d.set_defaults(func=demo)
     r = sub.add_parser("regimes", help="list the built-in regimes")
     r.set_defaults(func=list_regimes)
-    a = sub.add_parser("assess", help="assess a Parquet file of items, batch by batch, into another")
-    a.add_argument("source", help="Parquet file with the columns of docs/semantics.md")
-    a.add_argument("destination", help="Parquet file to write: one row per item, amounts and rule bits")
+    a = sub.add_parser("assess", help="assess a file of items, batch by batch, into another")
+    a.add_argument("source", help="items: Parquet, CSV or JSON Lines with the columns of docs/semantics.md")
+    a.add_argument("destination", help="file to write, whole or not at all: one row per item (row, consignment, "
+                   "amounts, rule); format by extension (.parquet/.pq, .csv, .jsonl/.ndjson) or --format")
     a.add_argument("--regime", required=True, help="built-in regime id or jurisdiction, or a TOML file")
-    a.add_argument("--tariff", required=True,
-                   help="sample:EU | usitc:PATH | uk:PATH[:ukgt|cet] | PATH.csv | PATH.parquet (our schema)")
-    a.add_argument("--on", default=None, help="assessment date (or local date-time), ISO")
+    a.add_argument("--tariff", required=True, help=TARIFF_SPEC)
+    a.add_argument("--on", default=None, help="assessment date, YYYY-MM-DD (optional only with a 'date' column)")
     a.add_argument("--rate", action="append", default=[], metavar="CUR=RATE",
                    help="exchange rate into the regime's currency (repeat per currency)")
     a.add_argument("--quote", default="foreign_per_base", choices=["foreign_per_base", "base_per_foreign"])
-    a.add_argument("--amounts", default="decimal", choices=["decimal", "minor"])
-    a.add_argument("--batch-rows", type=int, default=1_000_000)
-    a.add_argument("--threads", type=int, default=1)
+    a.add_argument("--amounts", default="decimal", choices=["decimal", "minor"],
+                   help="input amounts in major units (exact decimals) or integer minor units")
+    a.add_argument("--input-format", choices=fileio_formats(), help="the source's format (default: by extension)")
+    a.add_argument("--format", choices=fileio_formats(), help="the destination's format (default: by extension)")
+    a.add_argument("--keep", action="append", default=[], metavar="COL",
+                   help="copy this input column to the output unchanged (repeatable)")
+    a.add_argument("--major-units", action="store_true",
+                   help="write amounts as exact decimals in major units (Parquet decimal128, text in CSV/JSON "
+                   "Lines) instead of integer minor units")
+    a.add_argument("--batch-rows", default="1000000", help="rows per batch (memory is bounded per batch)")
+    a.add_argument("--threads", default="1", help="threads for the native core")
     a.add_argument("--quiet", action="store_true", help="no progress line")
+    a.add_argument("--debug", action="store_true", help="print the traceback of an error too")
     a.set_defaults(func=assess_file)
-    args = p.parse_args(argv)
-    return int(args.func(args) or 0)
+    return p
+
+
+def fileio_formats() -> tuple[str, ...]:
+    from .fileio import FORMATS
+    return FORMATS
 
 
 if __name__ == "__main__":
