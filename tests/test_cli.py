@@ -366,7 +366,8 @@ def test_on_is_needed_without_a_date_column(table, tmp_path, capsys):
     src = write(dated, tmp_path / "dated.parquet")
     code, _, err = run(capsys, src, tmp_path / "out.parquet", *args)
     assert code == 0, err
-    assert json.loads(pq.ParquetFile(tmp_path / "out.parquet").metadata.metadata[b"deminimis"])["assessment_date"] is None
+    prov = json.loads(pq.ParquetFile(tmp_path / "out.parquet").metadata.metadata[b"deminimis"])
+    assert (prov["assessment_date"], prov["dates"]) == ("per-row", ["2026-11-28", "2026-11-28"])
 
 
 def test_debug_prints_the_traceback(tmp_path, capsys):

@@ -31,7 +31,7 @@ from typing import Any, NoReturn, Sequence
 import numpy as np
 
 from . import __version__, reference, regimes
-from .engine import assess
+from .engine import assess, candidate_regimes
 from .assessment import ITEM_AMOUNTS
 from .errors import DeminimisError, InputError
 from .money import CURRENCY_EXPONENTS, exponent
@@ -312,19 +312,25 @@ def assess_file(args: argparse.Namespace) -> int:
     with fileio.ItemFile(args.source, args.input_format) as items:  # only to check the columns first
         if on is None and items.columns is not None and "date" not in items.columns:
             raise UsageError(f"{args.source} has no 'date' column: give --on or a date column")
-    regime = regimes.load(args.regime) if args.regime.endswith(".toml") else regimes.get(args.regime, on=on)
+    # without --on, a jurisdiction's version is chosen per row by its date (never "today")
+    regime: Any = regimes.load(args.regime) if args.regime.endswith(".toml") else (
+        regimes.get(args.regime, on=on) if on is not None else args.regime)
+    currency = candidate_regimes(regime, on)[0].currency
     tariff = load_tariff(args.tariff)
-    exchange = ExchangeRates(rates, base=regime.currency, quote=args.quote) if rates else None
-    # --errors flag: once assess(..., errors="flag") exists, it is passed from here through
-    # stream.assess_file and iter_assess (marked ERRORS-FLAG there) to assess.
+    exchange = ExchangeRates(rates, base=currency, quote=args.quote) if rates else None
     try:
         summary = stream.assess_file(args.source, args.destination, regime=regime, tariff=tariff, rates=exchange,
                                      on=on, amounts=args.amounts, batch_rows=batch_rows, n_threads=threads,
                                      progress=not args.quiet, input_format=args.input_format,
-                                     output_format=args.format, keep=args.keep, major_units=args.major_units)
+                                     output_format=args.format, keep=args.keep, major_units=args.major_units,
+                                     errors=args.errors)
     except InputError as exc:  # rows below are 0-based positions; the user counts data rows from 1
         raise stream.shift_rows(exc, 1) from exc
-    print("\n".join(_fmt_summary(summary, regime.id)))
+    print("\n".join(_fmt_summary(summary, summary["provenance"].get("regime", ""))))
+    if args.errors == "flag":
+        bad = {e.row for e in summary["errors"]}
+        print(f"{len(summary['errors']):,} problems on {len(bad):,} rows; their consignments were not assessed "
+              f"(see {fileio.errors_path(args.destination)})")
     return 0
 
 
@@ -402,6 +408,9 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--threads", default="1", help="threads for the native core")
     a.add_argument("--quiet", action="store_true", help="no progress line")
     a.add_argument("--debug", action="store_true", help="print the traceback of an error too")
+    a.add_argument("--errors", choices=["raise", "flag"], default="raise",
+                   help="raise: stop at the first bad row (default); flag: assess the valid consignments and "
+                        "write every problem to DEST.errors.csv")
     a.set_defaults(func=assess_file)
     return p
 

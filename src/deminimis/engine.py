@@ -716,6 +716,21 @@ def resolve_regime(regime: Regime | dict | str, on: _dt.date | _dt.datetime | No
     return r
 
 
+def candidate_regimes(regime: Regime | dict | str, on: _dt.date | None) -> list[Regime]:
+    """The regimes a call may apply: the one in force `on`, or (per-row dates) the one named or
+    every version of the jurisdiction named."""
+    if on is not None:
+        return [resolve_regime(regime, on)]
+    fixed = fixed_regime(regime, builtin_regime)
+    if fixed is not None:
+        return [fixed]
+    from .regimes import _builtin
+    versions = [r for r in _builtin() if r.jurisdiction == str(regime).upper()]
+    if not versions:
+        raise RegimeError(f"no built-in regime {regime!r}")
+    return versions
+
+
 def regime_parts(regime: Regime | dict | str, on: _dt.date | None, cols: dict[str, Any], n: int,
                  sink: Problems | None) -> list[tuple[Regime, np.ndarray | None]]:
     """The regime of the whole batch on `on`, or (on=None) the rows of each version by their date."""

@@ -7,7 +7,15 @@ the first offending row (0-based position in the input) and the value.
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Any, Callable
+
+_ROW = re.compile(r"\brow (\d+)\b")
+
+
+def move_rows(text: str, where: Callable[[int], int]) -> str:
+    """Every "row N" of a message moved by `where`."""
+    return _ROW.sub(lambda m: f"row {where(int(m.group(1)))}", text)
 
 
 class DeminimisError(Exception):
@@ -32,15 +40,22 @@ class InputError(DeminimisError, ValueError):
         self.column = column
         self.row = row
         self.value = value
-        self.message = message
+        self.message = message  # without the column and row: see RowError
 
-    def at_row(self, row: int | None) -> "InputError":
-        """The same error naming another row (a row of the whole input, not of a part of it)."""
-        exc = InputError.__new__(type(self))
-        exc.__dict__.update(self.__dict__)
-        InputError.__init__(exc, self.message, column=self.column, row=row, value=self.value)
-        exc.message = self.message
-        return exc
+    def moved(self, where: Callable[[int], int]) -> "InputError":
+        """The same error (same class and fields) with its row, and every "row N" of its message
+        (not of the value shown), moved by `where`: a part's or a batch's row becomes the input's."""
+        if self.row is None:
+            return self
+        text = str(self)
+        shown = f" (got {self.value!r})" if self.value is not None else ""
+        head = text[:len(text) - len(shown)] if shown and text.endswith(shown) else text
+        moved = type(self).__new__(type(self))
+        moved.__dict__.update(self.__dict__)
+        moved.row = where(self.row)
+        moved.message = move_rows(self.message, where)
+        moved.args = (move_rows(head, where) + text[len(head):],)
+        return moved
 
 
 class MissingColumnError(InputError):

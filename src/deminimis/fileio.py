@@ -330,6 +330,11 @@ def file_sha256(path: str) -> str:
     return h.hexdigest()
 
 
+def errors_path(destination: str) -> str:
+    """Where the error table of errors="flag" goes: beside the destination."""
+    return f"{destination}.errors.csv"
+
+
 def sidecar_path(path: str) -> str:
     """Where the provenance of a CSV or JSON Lines output goes."""
     return path + ".provenance.json"

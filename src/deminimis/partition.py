@@ -22,7 +22,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .assessment import CONSIGNMENT_AMOUNTS, ITEM_AMOUNTS, Assessment, make_provenance
-from .columns import date_problem, to_date
+from .columns import date_problem, is_missing, to_date
 from .errors import InconsistentConsignmentError, InputError, InvalidValueError, MissingColumnError, RegimeError
 from .problems import ASSESSED, INVALID, WITH_INVALID, Problems, report
 from .regimes.model import Regime
@@ -145,7 +145,7 @@ def _check_consignee_years(parts: list[tuple[Regime, np.ndarray]], cols: dict[st
 
 
 def _remap(exc: InputError, rows: np.ndarray) -> InputError:
-    return exc.at_row(int(rows[exc.row])) if exc.row is not None else exc
+    return exc.moved(lambda row: int(rows[row]))
 
 
 def run(cols: dict[str, Any], n: int, *, parts: list[tuple[Regime, np.ndarray | None]], on: Any,
@@ -202,7 +202,7 @@ def _check_consignee_years(parts: list[tuple[Regime, np.ndarray]], cols: dict[st
 
 
 def _remap(exc: InputError, rows: np.ndarray) -> InputError:
-    return exc.at_row(int(rows[exc.row])) if exc.row is not None else exc
+    return exc.moved(lambda row: int(rows[row]))
 
 
 def run(cols: dict[str, Any], n: int, *, parts: list[tuple[Regime, np.ndarray | None]], on: Any,
@@ -260,7 +260,8 @@ def _codes(ids: list[Any]) -> tuple[np.ndarray, list[Any]]:
     """Consignment code per row, in first-appearance order, and the distinct ids (missing ids: one
     more consignment, flagged)."""
     index: dict[Any, int] = {}
-    codes = np.fromiter((index.setdefault((type(x), x), len(index)) for x in ids), dtype=np.int64, count=len(ids))
+    keys = ((type(None), None) if is_missing(x) else (type(x), x) for x in ids)  # missing ids: one None
+    codes = np.fromiter((index.setdefault(k, len(index)) for k in keys), dtype=np.int64, count=len(ids))
     return codes, [x for _, x in index]
 
 

@@ -8,12 +8,12 @@ out of the assessment and reported, and the rest is assessed as if they were not
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, move_rows
 
 ERRORS_MODES = ("raise", "flag")
 
@@ -34,7 +34,12 @@ class RowError:
 
     @classmethod
     def of(cls, exc: InputError) -> "RowError":
-        return cls(exc.row, exc.column, exc.value, type(exc).__name__, str(exc))
+        return cls(exc.row, exc.column, exc.value, type(exc).__name__, exc.message)
+
+    def moved(self, where: Callable[[int], int]) -> "RowError":
+        """The same problem with its row, and the rows its message names, moved by `where`."""
+        return replace(self, row=None if self.row is None else where(self.row),
+                       message=move_rows(self.message, where))
 
     def to_dict(self) -> dict[str, Any]:
         return {"row": self.row, "column": self.column, "value": self.value, "error": self.error,

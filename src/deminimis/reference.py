@@ -319,8 +319,8 @@ def _assess(cols: dict[str, Any], n: int, reg: Regime, tariff: Tariff, rates: Ex
         percons["freight_currency"] = {}
         for c, cur in zip(cons_keys, curs):
             percons["freight_currency"].setdefault(c, cur)
-    item_fcur = [percons["freight_currency"][c] for c in cons_keys] if "freight_currency" not in cols \
-        else _as_list(cols["freight_currency"])
+    # each row's amounts are read in its own row's currency (in a valid batch, its consignment's)
+    item_fcur = _as_list(cols["freight_currency"]) if "freight_currency" in cols else curs
     for col in ("freight", "insurance"):
         if col in cols:
             amts = read(col, _as_list(cols[col]), lambda i: CURRENCY_EXPONENTS.get(item_fcur[i], 0), True)

@@ -34,7 +34,7 @@ import numpy as np
 
 from . import fileio
 from .assessment import ITEM_AMOUNTS, RULES, Assessment, exact_sum, make_provenance
-from .engine import assess, resolve_regime
+from .engine import assess, candidate_regimes
 from .errors import InconsistentConsignmentError, InputError, RegimeError
 from .money import exponent
 
@@ -71,22 +71,11 @@ class Progress:
             self.stream.flush()
 
 
-_ROW = re.compile(r"\brow (\d+)\b")
 
 
 def shift_rows(exc: InputError, offset: int) -> InputError:
-    """The same error (same class and fields) with its row, and every "row N" of its message
-    (but not of the value shown), moved by `offset`: a batch's row 1 becomes the input's row."""
-    if exc.row is None or not offset:
-        return exc
-    text = str(exc)
-    shown = f" (got {exc.value!r})" if exc.value is not None else ""
-    head = text[:len(text) - len(shown)] if shown and text.endswith(shown) else text
-    moved = type(exc).__new__(type(exc))
-    moved.__dict__.update(exc.__dict__)
-    moved.row = exc.row + offset
-    moved.args = (_ROW.sub(lambda m: f"row {int(m.group(1)) + offset}", head) + text[len(head):],)
-    return moved
+    """The same error naming the input's row: a batch's row moved by `offset` (see InputError.moved)."""
+    return exc.moved(lambda row: row + offset) if offset else exc
 
 
 class SeenIds:
@@ -145,7 +134,8 @@ def _ids_before(source: Iterable[Any], end: int) -> Iterator[Any]:
 def iter_assess(batches: Iterable[Any], *, regime: Any, tariff: Any, rates: Any = None, on: Any = None,
                 currency: str | None = None, amounts: str = "decimal", n_threads: int | None = 1,
                 progress: Progress | None = None,
-                reread: Callable[[], Iterable[Any]] | None = None) -> Iterator[tuple[Any, Assessment]]:
+                reread: Callable[[], Iterable[Any]] | None = None, keep: Sequence[str] = (),
+                errors: str = "raise") -> Iterator[tuple[Any, Assessment]]:
     """Assess pyarrow Tables (or RecordBatches) in order; yield (items, assessment) per chunk.
 
     Each yielded chunk holds whole consignments only; together the chunks hold
@@ -163,10 +153,12 @@ def iter_assess(batches: Iterable[Any], *, regime: Any, tariff: Any, rates: Any 
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    reg = resolve_regime(regime, on)
-    if {"consignee_day", "consignee_year"} & reg.aggregations():
-        raise RegimeError(f"regime {reg.id} aggregates per consignee; it needs every consignment of a "
-                          "consignee at once and cannot be assessed batch by batch")
+    versions = candidate_regimes(regime, on)  # per-row dates (on=None): each consignment's own version
+    for reg in versions:
+        if {"consignee_day", "consignee_year"} & reg.aggregations():
+            raise RegimeError(f"regime {reg.id} aggregates per consignee; it needs every consignment of a "
+                              "consignee at once and cannot be assessed batch by batch")
+    reg = versions[0] if on is not None else regime
     if reread is None and iter(batches) is not batches:
         reread = lambda: batches  # noqa: E731
     kept: list[Any] | None = [] if reread is None else None  # earlier ids, only to confirm a hit
@@ -181,9 +173,9 @@ def iter_assess(batches: Iterable[Any], *, regime: Any, tariff: Any, rates: Any 
     def run(chunk: Any) -> tuple[Any, Assessment]:
         nonlocal row0
         try:
-            # ERRORS-FLAG: `assess(..., errors="flag")` plugs in here (pass it through from the caller)
             result = assess(chunk, regime=reg, tariff=tariff, rates=rates, on=on, currency=currency,
-                            amounts=amounts, n_threads=n_threads)
+                            amounts=amounts, n_threads=n_threads, keep=keep, errors=errors)
+            result.errors = [e.moved(lambda row: row + row0) for e in result.errors]
         except InputError as exc:
             raise shift_rows(exc, row0) from exc
         ids = chunk.column("consignment")
@@ -230,15 +222,17 @@ def _reappears(cid: Any, row: int) -> InconsistentConsignmentError:
         "adjacent to be assessed batch by batch", column="consignment", row=row)
 
 
-def output_schema(items: Any, keep: Sequence[str], currency: str, major_units: bool) -> Any:
+def output_schema(items: Any, keep: Sequence[str], currency: str, major_units: bool, flagged: bool = False) -> Any:
     """The output's columns: row (1-based), consignment, the kept input columns, the amounts
-    (int64 minor units, or decimal128 major units) and the rule bits."""
+    (int64 minor units, or decimal128 major units), the rule bits and, with errors="flag", the
+    status (0 assessed, 1 invalid, 2 not assessed: another item of its consignment is invalid)."""
     import pyarrow as pa
     amount = pa.decimal128(19, exponent(currency)) if major_units else pa.int64()
     consignment = items.field("consignment").type if items is not None and "consignment" in items.names else pa.string()
     kept = [items.field(k) if items is not None else pa.field(k, pa.string()) for k in keep]
     return pa.schema([("row", pa.int64()), ("consignment", consignment), *kept,
-                      *[(k, amount) for k in ITEM_AMOUNTS], ("rule", pa.int32())])
+                      *[(k, amount) for k in ITEM_AMOUNTS], ("rule", pa.int32()),
+                      *([("status", pa.int8())] if flagged else [])])
 
 
 def output_table(chunk: Any, result: Assessment, row0: int, schema: Any) -> Any:
@@ -257,9 +251,23 @@ def output_table(chunk: Any, result: Assessment, row0: int, schema: Any) -> Any:
                 columns[f.name] = minor
         elif f.name == "rule":
             columns[f.name] = result.items["rule"]
+        elif f.name == "status":
+            columns[f.name] = result.status if result.status is not None else np.zeros(n, dtype=np.int8)
         elif f.name != "row":
             columns[f.name] = chunk.column(f.name)
     return pa.table(columns, schema=schema)
+
+
+def write_errors(path: str, found: list[Any]) -> None:
+    """The error table of errors="flag" as CSV, whole or not at all: file row (1-based data row),
+    column, value, error class, message."""
+    import csv
+    with fileio.staged(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["row", "column", "value", "error", "message"])
+        for e in (e.moved(lambda row: row + 1) for e in found):  # file rows count data rows from 1
+            w.writerow(["" if e.row is None else e.row, e.column or "", "" if e.value is None else e.value,
+                        e.error, e.message])
 
 
 def _empty_summary(currency: str) -> dict[str, Any]:
@@ -272,7 +280,7 @@ def assess_file(source: str, destination: str | None = None, *, regime: Any, tar
                 on: Any = None, currency: str | None = None, amounts: str = "decimal",
                 batch_rows: int = 1_000_000, n_threads: int | None = 1, progress: bool = True,
                 input_format: str | None = None, output_format: str | None = None,
-                keep: Sequence[str] = (), major_units: bool = False) -> dict[str, Any]:
+                keep: Sequence[str] = (), major_units: bool = False, errors: str = "raise") -> dict[str, Any]:
     """Assess a file of items (Parquet, CSV or JSON Lines) in batches; write the item amounts to
     `destination` whole or not at all.  Returns the summary over all items: counts and revenue
     totals in minor units, with ``intrinsic_cannot_assess`` (the value of the items whose duty
@@ -288,7 +296,10 @@ def assess_file(source: str, destination: str | None = None, *, regime: Any, tar
     """
     if isinstance(batch_rows, bool) or not isinstance(batch_rows, int) or batch_rows <= 0:
         raise ValueError(f"batch_rows must be a positive integer (got {batch_rows!r})")
-    reg = resolve_regime(regime, on)
+    versions = candidate_regimes(regime, on)
+    if len({r.currency for r in versions}) > 1:
+        raise RegimeError(f"the versions of {regime!r} assess in different currencies: pass on=")
+    reg = versions[0]
     fmt = fileio.format_of(destination, output_format) if destination is not None else None
     with fileio.ItemFile(source, input_format) as items:
         if destination is not None:
@@ -296,21 +307,29 @@ def assess_file(source: str, destination: str | None = None, *, regime: Any, tar
         missing = [k for k in keep if items.columns is not None and k not in items.columns]
         if missing:
             raise fileio.FileError(f"{source}: no column {missing[0]!r} to keep (have {items.columns})")
-        schema = output_schema(items.schema, keep, reg.currency, major_units)
+        schema = output_schema(items.schema, keep, reg.currency, major_units, errors == "flag")
         clash = [k for k in keep if schema.names.count(k) > 1]
         if clash:
             raise fileio.FileError(f"cannot keep column {clash[0]!r}: the output has a column of that name")
         bar = Progress(items.num_rows, enabled=progress)
         summary = _empty_summary(reg.currency)
         provenance: dict[str, Any] = {}
+        found: list[Any] = []  # errors="flag": every problem, rows of the whole input (0-based)
 
         def run(sink: Any) -> None:
             row0 = 0
-            chunks = iter_assess(items.batches(batch_rows), regime=reg, tariff=tariff, rates=rates, on=on,
+            chunks = iter_assess(items.batches(batch_rows), regime=reg if on is not None else regime, tariff=tariff, rates=rates, on=on,
                                  currency=currency, amounts=amounts, n_threads=n_threads, progress=bar,
-                                 reread=lambda: items.batches(batch_rows))
+                                 reread=lambda: items.batches(batch_rows), keep=keep, errors=errors)
             for chunk, result in chunks:
+                dates, seen = provenance.get("dates"), provenance.get("regime")
                 provenance.update(result.provenance)
+                if seen:  # per-row dates: every version any chunk applied
+                    ids = dict.fromkeys([*seen.split(","), *provenance["regime"].split(",")])
+                    provenance["regime"] = ",".join(ids)
+                if dates and result.provenance.get("dates"):  # per-row dates: the span of every chunk
+                    provenance["dates"] = [min(dates[0], provenance["dates"][0]), max(dates[1], provenance["dates"][1])]
+                found.extend(result.errors)
                 for k, v in result.summary().items():  # counts and exact totals add up across chunks
                     if not isinstance(v, str):
                         summary[k] += v
@@ -331,9 +350,12 @@ def assess_file(source: str, destination: str | None = None, *, regime: Any, tar
                 run(None)
             else:
                 _write(destination, fmt, schema, run, provenance)  # type: ignore[arg-type]
+                if errors == "flag":
+                    write_errors(fileio.errors_path(destination), found)
         finally:
             bar.close()
     summary["provenance"] = provenance
+    summary["errors"] = found
     return summary
 
 
