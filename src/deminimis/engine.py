@@ -18,7 +18,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from . import _arrow, _core, _encode
-from .assessment import Assessment, ConsignmentIds, make_provenance, to_list
+from .assessment import Assessment, ConsignmentIds, Inputs, make_provenance, to_list
 from .columns import RULE_COLUMN_DEFAULTS, date_problem, is_missing, read_columns, to_date
 from .errors import (AmountOverflowError, InconsistentConsignmentError, InvalidValueError, MissingColumnError, RegimeError,
                      UnknownCodeError, UnknownCurrencyError)
@@ -639,6 +639,6 @@ def assess(items: Any, *, regime: Regime | dict | str, tariff: Tariff, rates: Ex
     result = Assessment(items=out_items, consignment_ids=enc["cons_ids"], consignments=out_cons,
                         currency=reg.currency,
                         provenance=make_provenance(reg, tariff, rates, on, engine="native"),
-                        inputs=(items, reg, tariff, rates, on, currency, amounts))
+                        inputs=Inputs.read(items, enc["items"]["cons"], reg, tariff, rates, on, currency, amounts))
     result.timings = {"encode": t1 - t0, "core": t2 - t1}
     return result

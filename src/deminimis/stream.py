@@ -160,7 +160,9 @@ def assess_parquet(source: str, destination: str | None = None, *, regime: Any, 
         for chunk, result in iter_assess(batches, regime=regime, tariff=tariff, rates=rates, on=on,
                                          currency=currency, amounts=amounts, n_threads=n_threads, progress=bar):
             for k, v in result.summary().items():  # counts and exact totals add up across chunks
-                summary[k] = v if isinstance(v, str) else summary.get(k, 0) + v
+                if isinstance(v, dict):  # not_assessed_reasons: reason -> items
+                    v = {r: summary.get(k, {}).get(r, 0) + v.get(r, 0) for r in {**summary.get(k, {}), **v}}
+                summary[k] = v if isinstance(v, (str, dict)) else summary.get(k, 0) + v
             if destination is not None:
                 out = pa.table({"consignment": chunk.column("consignment"),
                                 **{k: result.items[k] for k in (*ITEM_AMOUNTS, "rule")}})
