@@ -63,9 +63,9 @@ def to_list(values: Any) -> list[Any]:
 def _frozen(column: Any) -> Any:
     """A copy of a column that nobody can change: numpy arrays are copied and made read-only.
 
-    Arrow string and binary arrays are kept as they are (immutable, and always in
-    Arrow's own memory); other Arrow arrays are copied, because ``pa.array(ndarray)``
-    wraps the caller's numpy buffer without copying it.
+    Arrow string and binary arrays are kept as they are (immutable; Arrow builds them
+    from the values, never as a view of a numpy array); other Arrow arrays are copied,
+    because ``pa.array(ndarray)`` wraps the caller's numpy buffer without copying it.
     """
     if isinstance(column, np.ndarray):
         copy = column.copy()
@@ -111,7 +111,7 @@ class Inputs:
     def __init__(self, columns: dict[str, Any], consignment_index: np.ndarray, regime: Any, tariff: Any,
                  rates: Any, on: Any, currency: str | None, amounts: str) -> None:
         self.columns = {name: _frozen(col) for name, col in columns.items()}
-        self.consignment_index = np.array(consignment_index, dtype=np.int64)
+        self.consignment_index = np.asarray(consignment_index, dtype=np.int64)  # the assessment's own codes
         self.consignment_index.flags.writeable = False
         self.regime, self.tariff, self.rates, self.on = regime, tariff, rates, on
         self.currency, self.amounts = currency, amounts
@@ -119,7 +119,10 @@ class Inputs:
 
     @classmethod
     def read(cls, items: Any, consignment_index: np.ndarray, *args: Any) -> "Inputs":
-        """Read `items` as the engine does (Arrow columns kept as Arrow) and freeze them."""
+        """Read `items` as the engine does (Arrow columns kept as Arrow) and freeze them.
+
+        The engine calls this as it returns, right after its own read: the same values.
+        """
         from .columns import read_columns
         return cls(read_columns(items, keep_arrow=True)[0], consignment_index, *args)
 
