@@ -149,21 +149,18 @@ class Inputs:
         """Those rows of every column."""
         return {name: _take(col, rows) for name, col in self.columns.items()}
 
-    def not_assessed_reason(self, code: str, origin: str) -> str:
-        """Why the duty of goods of this code and origin cannot be assessed: their tariff line's reason."""
-        found = self.tariff.lookup(code, origin, on=self.on)
-        expr = found[0] if found is not None else None
-        return str(getattr(expr, "reason", expr))
-
     def not_assessed_reasons(self, rows: np.ndarray) -> dict[str, int]:
-        """reason -> number of these rows, most frequent first (one tariff lookup per distinct code and origin)."""
+        """Why the duty of these rows could not be assessed: their tariff line's reason -> rows,
+        most frequent first (one tariff lookup per distinct code and origin, as the assessment made it)."""
         from .columns import is_missing
         codes = to_list(_take(self.columns["hs_code"], rows))
         origins = to_list(_take(self.columns["origin"], rows)) if "origin" in self.columns else [""] * len(rows)
         per_line = Counter(zip(codes, ("" if is_missing(o) else o for o in origins)))
         reasons: Counter[str] = Counter()
         for (code, origin), count in per_line.items():
-            reasons[self.not_assessed_reason(code, origin)] += count
+            found = self.tariff.lookup(code, origin, on=self.on)
+            expr = found[0] if found is not None else None
+            reasons[str(getattr(expr, "reason", expr))] += count  # a CannotAssess line's reason
         return dict(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])))
 
 

@@ -658,8 +658,7 @@ def explain(inputs: Inputs, i: int, stored: Assessment | None = None) -> str:
                 lines.append(f"  WARNING: the assessment holds {k} {int(stored.items[k][i])} where this derivation "
                              f"gives {int(result.items[k][at])} (its arrays were overwritten, or the engines differ)")
     if result.rule[at] & CANNOT_ASSESS:
-        origin = inputs.value("origin", i) if "origin" in inputs.columns else ""
-        reason = inputs.not_assessed_reason(inputs.value("hs_code", i), "" if is_missing(origin) else origin)
+        [reason] = inputs.not_assessed_reasons(np.array([i]))
         lines.append(f"  duty NOT assessed: {reason}; the total below lacks it")
     mine = inputs.consignment_index[rows] == inputs.consignment_index[i]
     others = [int(r) for r in rows[mine & ((result.rule & CANNOT_ASSESS) != 0)] if r != i]

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections import Counter
 from typing import Any, Iterable, Iterator
 
 import numpy as np
@@ -160,8 +161,8 @@ def assess_parquet(source: str, destination: str | None = None, *, regime: Any, 
         for chunk, result in iter_assess(batches, regime=regime, tariff=tariff, rates=rates, on=on,
                                          currency=currency, amounts=amounts, n_threads=n_threads, progress=bar):
             for k, v in result.summary().items():  # counts and exact totals add up across chunks
-                if isinstance(v, dict):  # not_assessed_reasons: reason -> items
-                    v = {r: summary.get(k, {}).get(r, 0) + v.get(r, 0) for r in {**summary.get(k, {}), **v}}
+                if isinstance(v, dict):  # not_assessed_reasons: reason -> items, most frequent first
+                    v = dict((Counter(summary.get(k, {})) + Counter(v)).most_common())
                 summary[k] = v if isinstance(v, (str, dict)) else summary.get(k, 0) + v
             if destination is not None:
                 out = pa.table({"consignment": chunk.column("consignment"),
