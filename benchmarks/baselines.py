@@ -612,4 +612,5 @@ def to_numpy_result(result) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray
         items = {k: items[k].to_numpy() for k in ITEM_OUT if k in items.columns}
     if not isinstance(cons, dict):
         cons = {k: cons[k].to_numpy() for k in CONS_OUT if k in cons.columns}
+    cons = {k: v for k, v in cons.items() if k in CONS_OUT}  # the core's columns ('complete' is derived)
     return items, cons

@@ -1,14 +1,17 @@
 """The result of an assessment: item columns, a consignment table, a summary,
-provenance, and explain(i).
+provenance, and explain(i) from a snapshot of what was assessed (Inputs).
 
 All amounts are int64 counts of minor units of the customs currency.  Item
-columns always sum exactly to the consignment columns.
+columns always sum exactly to the consignment columns.  An item whose tariff
+line cannot be evaluated carries the ``cannot_assess`` rule bit and duty 0,
+which is not an assessed zero: its consignment is not ``complete``.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import operator
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -30,8 +33,11 @@ RULES = {
     512: "duty_at_sale",   # duty collected at sale, not at the border
     1024: "vat_reduced",   # the VAT rate is reduced by the regime's vat_reduction factor
 }
+CANNOT_ASSESS = 64
 ITEM_AMOUNTS = ("intrinsic", "customs_value", "duty", "duty_at_sale", "vat", "vat_at_sale", "fees", "total")
 CONSIGNMENT_AMOUNTS = ITEM_AMOUNTS
+#: the consignment table's columns after the id, as exported
+CONSIGNMENT_COLUMNS = ("items", *CONSIGNMENT_AMOUNTS, "complete")
 
 
 def exact_sum(column: np.ndarray) -> int:
@@ -52,6 +58,110 @@ def to_list(values: Any) -> list[Any]:
     if isinstance(values, np.ndarray):
         return values.tolist()
     return values.to_pylist()
+
+
+def _frozen(column: Any) -> Any:
+    """A copy of a column that nobody can change: numpy arrays are copied and made read-only.
+
+    Arrow string and binary arrays are kept as they are (immutable; Arrow builds them
+    from the values, never as a view of a numpy array); other Arrow arrays are copied,
+    because ``pa.array(ndarray)`` wraps the caller's numpy buffer without copying it.
+    """
+    if isinstance(column, np.ndarray):
+        copy = column.copy()
+        copy.flags.writeable = False
+        return copy
+    import pyarrow as pa
+    t = column.type
+    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_binary(t) \
+            or pa.types.is_large_binary(t):
+        return column
+    return pa.concat_arrays([column])
+
+
+def _take(column: Any, rows: np.ndarray) -> Any:
+    return column[rows] if isinstance(column, np.ndarray) else column.take(rows)
+
+
+class _Groups:
+    """The rows of each group, from a column of group numbers (0..k-1); ascending within a group."""
+
+    def __init__(self, codes: np.ndarray) -> None:
+        self.codes = codes
+        self.order = np.argsort(codes, kind="stable")
+        self.start = np.concatenate(([0], np.cumsum(np.bincount(codes))))
+
+    def rows_with(self, i: int) -> np.ndarray:
+        """The rows in row i's group."""
+        g = int(self.codes[i])
+        return self.order[self.start[g]:self.start[g + 1]]
+
+
+class Inputs:
+    """What an assessment read, kept so that explain(i) describes the values assessed.
+
+    ``columns`` are the columns as read (``columns.read_columns``), frozen: later
+    changes to the caller's DataFrame, arrays or lists do not reach them.
+    ``consignment_index[i]`` is item i's position in the assessment's consignment ids.
+    The rows of each consignment (and consignee) are indexed on the first explain
+    call and kept: that call costs O(items) once (a stable sort), later calls
+    O(the rows explained).
+    """
+
+    def __init__(self, columns: dict[str, Any], consignment_index: np.ndarray, regime: Any, tariff: Any,
+                 rates: Any, on: Any, currency: str | None, amounts: str) -> None:
+        self.columns = {name: _frozen(col) for name, col in columns.items()}
+        self.consignment_index = np.asarray(consignment_index, dtype=np.int64)  # the assessment's own codes
+        self.consignment_index.flags.writeable = False
+        self.regime, self.tariff, self.rates, self.on = regime, tariff, rates, on
+        self.currency, self.amounts = currency, amounts
+        self._groups: dict[str, _Groups] = {}
+
+    @classmethod
+    def read(cls, items: Any, consignment_index: np.ndarray, *args: Any) -> "Inputs":
+        """Read `items` as the engine does (Arrow columns kept as Arrow) and freeze them.
+
+        The engine calls this as it returns, right after its own read: the same values.
+        """
+        from .columns import read_columns
+        return cls(read_columns(items, keep_arrow=True)[0], consignment_index, *args)
+
+    def __len__(self) -> int:
+        return len(self.consignment_index)
+
+    def value(self, column: str, i: int) -> Any:
+        """Item i's value of a column, as a Python object."""
+        return to_list(self.columns[column][i:i + 1])[0]
+
+    def rows(self, i: int, per_consignee: bool) -> np.ndarray:
+        """The rows of item i's consignment (or of every consignment of its consignee), ascending."""
+        key = "consignee" if per_consignee else "consignment"
+        if key not in self._groups:
+            if per_consignee:
+                from .engine import factorize_first  # the encoder's hashing, for any column type
+                codes = factorize_first(self.columns["consignee"], wide=True)[0]
+            else:
+                codes = self.consignment_index
+            self._groups[key] = _Groups(codes)
+        return self._groups[key].rows_with(i)
+
+    def take(self, rows: np.ndarray) -> dict[str, Any]:
+        """Those rows of every column."""
+        return {name: _take(col, rows) for name, col in self.columns.items()}
+
+    def not_assessed_reasons(self, rows: np.ndarray) -> dict[str, int]:
+        """Why the duty of these rows could not be assessed: their tariff line's reason -> rows,
+        most frequent first (one tariff lookup per distinct code and origin, as the assessment made it)."""
+        from .columns import is_missing
+        codes = to_list(_take(self.columns["hs_code"], rows))
+        origins = to_list(_take(self.columns["origin"], rows)) if "origin" in self.columns else [""] * len(rows)
+        per_line = Counter(zip(codes, ("" if is_missing(o) else o for o in origins)))
+        reasons: Counter[str] = Counter()
+        for (code, origin), count in per_line.items():
+            found = self.tariff.lookup(code, origin, on=self.on)
+            expr = found[0] if found is not None else None
+            reasons[str(getattr(expr, "reason", expr))] += count  # a CannotAssess line's reason
+        return dict(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 class ConsignmentIds(Sequence[Any]):
@@ -142,14 +252,19 @@ def make_provenance(regime: Any, tariff: Any, rates: Any, on: Any, *, engine: st
 
 @dataclass(eq=False)
 class Assessment:
-    """Amounts per item and per consignment, in minor units of ``currency``."""
+    """Amounts per item and per consignment, in minor units of ``currency``.
+
+    ``consignments["complete"]`` (bool) is False for a consignment with an item whose
+    duty could not be assessed (rule bit ``cannot_assess``): its totals lack that duty.
+    It is derived from the rule bits when the Assessment is made.
+    """
 
     items: dict[str, np.ndarray]
     consignment_ids: Sequence[Any]  # a list, or ConsignmentIds from the native engine
     consignments: dict[str, np.ndarray]
     currency: str
     provenance: dict[str, Any]
-    inputs: tuple[Any, ...] | None = field(default=None, repr=False)
+    inputs: Inputs | None = field(default=None, repr=False)
     timings: dict[str, float] = field(default_factory=dict, repr=False)
     #: per item: 0 assessed, 1 invalid input, 2 not assessed because its consignment (or consignee) has
     #: an invalid item (deminimis.problems); None: every item was assessed (errors="raise")
@@ -160,6 +275,19 @@ class Assessment:
     errors: list[Any] = field(default_factory=list, repr=False)
     #: the columns named in keep=, as read (copied to the outputs)
     kept: dict[str, Any] = field(default_factory=dict, repr=False)
+    #: a batch assessed in parts (per-row dates, errors="flag"): each part's rows and Assessment,
+    #: which explain and the not-assessed reasons are delegated to
+    parts: list[tuple[np.ndarray, "Assessment"]] = field(default_factory=list, repr=False)
+
+    def __post_init__(self) -> None:
+        if "complete" not in self.consignments:
+            complete = np.ones(len(self.consignment_ids), dtype=bool)
+            not_assessed = np.flatnonzero(self.items["rule"] & CANNOT_ASSESS)
+            if len(not_assessed):
+                if self.inputs is None:
+                    raise ValueError("give consignments['complete'] or the inputs: some duty was not assessed")
+                complete[self.inputs.consignment_index[not_assessed]] = False
+            self.consignments["complete"] = complete
 
     def __len__(self) -> int:
         return len(self.items["total"])
@@ -180,6 +308,22 @@ class Assessment:
         for bit, name in RULES.items():
             s[f"items_{name}"] = int(np.count_nonzero(self.items["rule"] & bit))
         s["consignments_with_charges"] = int(np.count_nonzero(self.consignments["total"] > 0))
+        # duty 0 under cannot_assess is not an assessed zero: say how much the totals lack
+        not_assessed = np.flatnonzero(self.items["rule"] & CANNOT_ASSESS)
+        s["items_not_assessed"] = len(not_assessed)
+        s["value_not_assessed"] = exact_sum(self.items["customs_value"][not_assessed])
+        s["consignments_incomplete"] = int(np.count_nonzero(~self.consignments["complete"]))
+        if not len(not_assessed):
+            s["not_assessed_reasons"] = {}
+        elif self.parts:
+            merged: Counter[str] = Counter()
+            for _, part in self.parts:
+                merged.update(part.summary()["not_assessed_reasons"])
+            s["not_assessed_reasons"] = dict(merged.most_common())
+        elif self.inputs is None:
+            s["not_assessed_reasons"] = {"unknown: the assessment keeps no inputs": len(not_assessed)}
+        else:
+            s["not_assessed_reasons"] = self.inputs.not_assessed_reasons(not_assessed)
         return s
 
     def equals(self, other: "Assessment") -> bool:
@@ -199,7 +343,7 @@ class Assessment:
                 i = int(bad[0])
                 out.append(f"item column {k} differs first at row {i}: "
                            f"{a[i] if i < len(a) else None} != {b[i] if i < len(b) else None}")
-        for k in (*CONSIGNMENT_AMOUNTS, "items"):
+        for k in (*CONSIGNMENT_AMOUNTS, "items", "complete"):
             if not np.array_equal(self.consignments[k], other.consignments[k]):
                 out.append(f"consignment column {k} differs")
         return out
@@ -211,7 +355,7 @@ class Assessment:
         items["rules"] = [",".join(rule_names(int(b))) for b in self.items["rule"]]
         ids = self.consignment_ids
         cons = pd.DataFrame({"consignment": ids.tolist() if isinstance(ids, ConsignmentIds) else ids,
-                             **{k: self.consignments[k] for k in ("items", *CONSIGNMENT_AMOUNTS)}})
+                             **{k: self.consignments[k] for k in CONSIGNMENT_COLUMNS}})
         return items, cons
 
     def to_arrow(self) -> Any:
@@ -220,7 +364,7 @@ class Assessment:
         items = pa.table({k: self.items[k] for k in (*ITEM_AMOUNTS, "rule")})
         ids = self.consignment_ids
         cons = pa.table({"consignment": ids.to_arrow() if isinstance(ids, ConsignmentIds) else pa.array(ids),
-                         **{k: self.consignments[k] for k in ("items", *CONSIGNMENT_AMOUNTS)}})
+                         **{k: self.consignments[k] for k in CONSIGNMENT_COLUMNS}})
         return items, cons
 
     def as_decimal(self, column: str, i: int) -> Decimal:
@@ -229,8 +373,21 @@ class Assessment:
         return Decimal(int(self.items[column][i])).scaleb(-exponent(self.currency))
 
     def explain(self, i: int) -> str:
-        """The step-by-step derivation of item i's amounts, by the reference."""
+        """The step-by-step derivation of item i's amounts, by the reference, from the inputs as assessed.
+
+        The first call indexes the rows of each consignment (O(items), once); each call then
+        recomputes only item i's consignment, or every consignment of its consignee where the
+        regime aggregates per consignee.
+        """
+        for rows, part in self.parts:
+            at = int(np.searchsorted(rows, i))
+            if at < len(rows) and rows[at] == i:
+                return part.explain(at).replace(f"item {at} ", f"item {i} ", 1)
+        if self.status is not None and self.status[i]:
+            problems = [e.message for e in self.errors if e.row == i]
+            why = "; ".join(problems) if problems else "another item of its consignment (or consignee) is invalid"
+            return f"item {i} was not assessed (errors='flag'): {why}"
         if self.inputs is None:
             raise ValueError("this assessment does not keep its inputs; cannot explain")
         from .reference import explain
-        return explain(self.inputs, i)
+        return explain(self.inputs, i, stored=self)

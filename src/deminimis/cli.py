@@ -199,6 +199,11 @@ def demo(args: argparse.Namespace) -> int:
     print(f"  intrinsic value      {_fmt(s['intrinsic'], cur):>22}")
     print(f"  duty at the border   {_fmt(s['duty'], cur):>22}   ({s['items_duty_relief']:,} items relieved, "
           f"{s['items_flat_duty']:,} at the flat duty, {s['items_simplified_duty']:,} at the simplified duty)")
+    if s["items_not_assessed"]:  # their duty 0 is not an assessed zero: the totals lack it
+        print(f"  duty NOT assessed on {s['items_not_assessed']:,} items ({_fmt(s['value_not_assessed'], cur)} "
+              f"customs value; {s['consignments_incomplete']:,} consignments incomplete): the totals lack their duty")
+        for reason, count in list(s["not_assessed_reasons"].items())[:3]:
+            print(f"    {count:>10,} items: {reason}")
     print(f"  duty collected at sale{_fmt(s['duty_at_sale'], cur):>21}   ({s['items_duty_at_sale']:,} items)")
     print(f"  import VAT at border {_fmt(s['vat'], cur):>22}   ({s['items_vat_relief']:,} items relieved, "
           f"{s['items_vat_reduced']:,} at a reduced rate)")

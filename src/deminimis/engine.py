@@ -18,7 +18,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from . import _arrow, _core, _encode
-from .assessment import Assessment, ConsignmentIds, make_provenance, to_list
+from .assessment import Assessment, ConsignmentIds, Inputs, make_provenance, to_list
 from .columns import RULE_COLUMN_DEFAULTS, VOCABULARIES, date_problem, is_missing, read_columns, to_date
 from .errors import (AmountOverflowError, InconsistentConsignmentError, InputError, InvalidValueError, MissingColumnError,
                      RegimeError, UnknownCodeError, UnknownCurrencyError, UnknownValueError)
@@ -828,7 +828,7 @@ def assess(items: Any, *, regime: Regime | dict | str, tariff: Tariff, rates: Ex
         timings["core"] += time.perf_counter() - t2
         return Assessment(items=out_items, consignment_ids=enc["cons_ids"], consignments=out_cons,
                           currency=reg.currency, provenance=make_provenance(reg, tariff, rates, on_, engine="native"),
-                          inputs=(part, reg, tariff, rates, on_, currency, amounts))
+                          inputs=Inputs(part, enc["items"]["cons"], reg, tariff, rates, on_, currency, amounts))
 
     result = run(cols, n, parts=parts, on=on, sink=sink, validate=validate, assess=assess_part, engine="native",
                  tariff=tariff, rates=rates)

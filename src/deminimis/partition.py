@@ -21,7 +21,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .assessment import CONSIGNMENT_AMOUNTS, ITEM_AMOUNTS, Assessment, make_provenance
+from .assessment import CANNOT_ASSESS, CONSIGNMENT_AMOUNTS, ITEM_AMOUNTS, Assessment, make_provenance
 from .columns import date_problem, is_missing, to_date
 from .errors import InconsistentConsignmentError, InputError, InvalidValueError, MissingColumnError, RegimeError
 from .problems import ASSESSED, INVALID, WITH_INVALID, Problems, report
@@ -305,6 +305,9 @@ def _stitch(n: int, results: list[tuple[np.ndarray, Assessment]], cons_of: np.nd
     if results:
         provenance.update({k: v for k, v in results[0][1].provenance.items() if k.startswith("assessment_")})
     currency = regimes[0].currency if regimes else ""
+    complete = cons_status == ASSESSED  # a consignment left out is not complete either
+    complete[cons_of[(items["rule"] & CANNOT_ASSESS) != 0]] = False
+    consignments["complete"] = complete
     return Assessment(items=items, consignment_ids=cons_ids, consignments=consignments, currency=currency,
                       provenance=provenance, status=status, cons_status=cons_status,
-                      errors=sink.errors if sink is not None else [])
+                      errors=sink.errors if sink is not None else [], parts=results)

@@ -22,8 +22,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .assessment import RULES, Assessment, make_provenance, rule_names
 from . import regimes
+from .assessment import CANNOT_ASSESS, ITEM_AMOUNTS, RULES, Assessment, Inputs, make_provenance, rule_names
 from .columns import RULE_COLUMN_DEFAULTS, VOCABULARIES, date_problem, is_missing, read_columns, to_date
 from .errors import (AmountOverflowError, InconsistentConsignmentError, InputError, InvalidValueError,
                      MissingColumnError, RegimeError, TariffError, UnknownCodeError, UnknownCurrencyError,
@@ -717,12 +717,13 @@ def _assess(cols: dict[str, Any], n: int, reg: Regime, tariff: Tariff, rates: Ex
         for k in ("duty", "duty_at_sale", "vat", "vat_at_sale", "fees", "total"):
             cons_out[k].append(_fits(sum(out[k][i] for i in idx), "total", idx[0]))
 
+    position = {c: k for k, c in enumerate(cons_order)}
     return Assessment(
         items={k: np.array(v, dtype=np.int32 if k == "rule" else np.int64) for k, v in out.items()},
         consignment_ids=[c for _, c in cons_order],
         consignments={k: np.array(v, dtype=np.int64) for k, v in cons_out.items()},
         currency=ccy, provenance=make_provenance(reg, tariff, rates_given, on, engine="reference"),
-        inputs=(cols, reg, tariff, rates_given, on, currency, amounts))
+        inputs=Inputs(cols, [position[c] for c in cons], reg, tariff, rates_given, on, currency, amounts))
 
 
 def _uses(expr: Expr, kind: str) -> bool:
@@ -730,28 +731,39 @@ def _uses(expr: Expr, kind: str) -> bool:
     return kind in quantities_used(expr)
 
 
-def explain(inputs: tuple[Any, ...], i: int) -> str:
-    """Recompute item i with the reference and return its derivation, step by step.
+def explain(inputs: Inputs, i: int, stored: Assessment | None = None) -> str:
+    """Recompute item i with the reference, from what the assessment read, and return its derivation.
 
     Only the rows that can influence item i are recomputed: its consignment, or,
     where the regime aggregates per consignee, every consignment of its consignee.
+    With `stored` (the assessment explained), a stored amount that differs from the
+    derivation is named.
     """
-    items, reg, tariff, rates, on, currency, amounts = inputs
-    cols, n = read_columns(items)
+    reg, n = inputs.regime, len(inputs)
     if not 0 <= i < n:
         raise IndexError(f"row {i} is outside 0..{n - 1}")
-    cons = _as_list(cols["consignment"])
-    if {"consignee_day", "consignee_year"} & reg.aggregations() and "consignee" in cols:
-        consignee = _as_list(cols["consignee"])
-        rows = [j for j in range(n) if consignee[j] == consignee[i]]
-    else:
-        rows = [j for j in range(n) if cons[j] == cons[i]]
-    sub = {k: [v[j] for j in rows] for k, v in ((k, _as_list(a)) for k, a in cols.items())}
-    trace = _Trace(rows.index(i))
-    result = assess(sub, regime=reg, tariff=tariff, rates=rates, on=on, currency=currency, amounts=amounts,
-                    _trace=trace)
-    lines = [f"item {i} (consignment {cons[i]!r}, code {_as_list(cols['hs_code'])[i]}) under {reg.id}, "
+    per_consignee = bool({"consignee_day", "consignee_year"} & reg.aggregations()) and "consignee" in inputs.columns
+    rows = inputs.rows(i, per_consignee)
+    at = int(np.searchsorted(rows, i))  # item i among the rows recomputed
+    trace = _Trace(at)
+    result = assess(inputs.take(rows), regime=reg, tariff=inputs.tariff, rates=inputs.rates, on=inputs.on,
+                    currency=inputs.currency, amounts=inputs.amounts, _trace=trace)
+    cons = inputs.value("consignment", i)
+    lines = [f"item {i} (consignment {cons!r}, code {inputs.value('hs_code', i)}) under {reg.id}, "
              f"amounts in minor units of {reg.currency}:"]
     lines += [f"  {k + 1}. {t}" for k, t in enumerate(trace.lines)]
-    lines.append(f"  total due at the border: {result.as_decimal('total', rows.index(i))} {reg.currency}")
+    if stored is not None:
+        for k in (*ITEM_AMOUNTS, "rule"):
+            if int(stored.items[k][i]) != int(result.items[k][at]):
+                lines.append(f"  WARNING: the assessment holds {k} {int(stored.items[k][i])} where this derivation "
+                             f"gives {int(result.items[k][at])} (its arrays were overwritten, or the engines differ)")
+    if result.rule[at] & CANNOT_ASSESS:
+        [reason] = inputs.not_assessed_reasons(np.array([i]))
+        lines.append(f"  duty NOT assessed: {reason}; the total below lacks it")
+    mine = inputs.consignment_index[rows] == inputs.consignment_index[i]
+    others = [int(r) for r in rows[mine & ((result.rule & CANNOT_ASSESS) != 0)] if r != i]
+    if others:
+        lines.append(f"  consignment {cons!r} is incomplete: the duty of item(s) {', '.join(map(str, others))} "
+                     "could not be assessed; the consignment's totals lack it")
+    lines.append(f"  total due at the border: {result.as_decimal('total', at)} {reg.currency}")
     return "\n".join(lines)

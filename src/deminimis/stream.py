@@ -22,6 +22,7 @@ input, not in a batch.
 from __future__ import annotations
 
 import contextlib
+from collections import Counter
 import json
 import os
 import re
@@ -331,8 +332,10 @@ def assess_file(source: str, destination: str | None = None, *, regime: Any, tar
                     provenance["dates"] = [min(dates[0], provenance["dates"][0]), max(dates[1], provenance["dates"][1])]
                 found.extend(result.errors)
                 for k, v in result.summary().items():  # counts and exact totals add up across chunks
-                    if not isinstance(v, str):
-                        summary[k] += v
+                    if isinstance(v, dict):  # not-assessed reasons: counts by reason
+                        summary[k] = dict(Counter(summary.get(k, {})) + Counter(v))
+                    elif not isinstance(v, str):
+                        summary[k] = summary.get(k, 0) + v
                 cannot = (result.items["rule"] & CANNOT_ASSESS) != 0
                 summary["intrinsic_cannot_assess"] += exact_sum(result.items["intrinsic"][cannot])
                 if sink is not None:
