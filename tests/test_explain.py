@@ -23,6 +23,7 @@ from deminimis import cli, reference
 from deminimis.assessment import rule_names
 
 ENGINES = {"engine": dm.assess, "reference": reference.assess}
+ON = dt.date(2026, 11, 28)  # any date: the test regime has no validity bounds
 CANNOT = 64
 
 
@@ -104,13 +105,13 @@ def test_every_explanation_states_the_stored_amounts(engine, regime_id):
 
 
 def assess_both(items: Any, **kw: Any) -> dict[str, dm.Assessment]:
-    return {name: f(items, regime=regime(), tariff=TARIFF, **kw) for name, f in ENGINES.items()}
+    return {name: f(items, regime=regime(), tariff=TARIFF, on=ON, **kw) for name, f in ENGINES.items()}
 
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_a_list_element_changed_after_assess_does_not_reach_explain(engine):
     items = mixed_items()
-    result = ENGINES[engine](items, regime=regime(), tariff=TARIFF)
+    result = ENGINES[engine](items, regime=regime(), tariff=TARIFF, on=ON)
     items["value"][1] = "99.00"
     items["hs_code"][1] = HORSE
     text = result.explain(1)
@@ -121,7 +122,7 @@ def test_a_list_element_changed_after_assess_does_not_reach_explain(engine):
 @pytest.mark.parametrize("engine", ENGINES)
 def test_a_replaced_column_does_not_reach_explain(engine):
     items = mixed_items()
-    result = ENGINES[engine](items, regime=regime(), tariff=TARIFF)
+    result = ENGINES[engine](items, regime=regime(), tariff=TARIFF, on=ON)
     items["value"] = ["77.00"] * 5
     del items["origin"]
     text = result.explain(2)
@@ -132,7 +133,7 @@ def test_a_replaced_column_does_not_reach_explain(engine):
 def test_a_numpy_element_changed_after_assess_does_not_reach_explain(engine):
     items = {"consignment": np.array([1, 1, 2]), "hs_code": np.array([TSHIRT, TSHIRT, TSHIRT]),
              "value": np.array([1000, 2000, 3000]), "currency": np.array(["EUR"] * 3)}
-    result = ENGINES[engine](items, regime=regime(), tariff=TARIFF, amounts="minor")
+    result = ENGINES[engine](items, regime=regime(), tariff=TARIFF, on=ON, amounts="minor")
     items["value"][1] = 5
     items["consignment"][1] = 2
     text = result.explain(1)
@@ -144,7 +145,7 @@ def test_a_numpy_element_changed_after_assess_does_not_reach_explain(engine):
 def test_a_dataframe_cell_changed_after_assess_does_not_reach_explain(engine):
     pd = pytest.importorskip("pandas")
     df = pd.DataFrame(mixed_items())
-    result = ENGINES[engine](df, regime=regime(), tariff=TARIFF)
+    result = ENGINES[engine](df, regime=regime(), tariff=TARIFF, on=ON)
     df.loc[2, "value"] = "50.00"
     df.loc[2, "consignment"] = "A"
     text = result.explain(2)
@@ -158,7 +159,7 @@ def test_an_arrow_table_over_a_numpy_buffer_changed_after_assess_does_not_reach_
     value = np.array([1000, 2000, 3000])
     table = pa.table({"consignment": ["P", "P", "Q"], "hs_code": [TSHIRT] * 3, "value": pa.array(value),
                       "currency": ["EUR"] * 3})
-    result = ENGINES[engine](table, regime=regime(), tariff=TARIFF, amounts="minor")
+    result = ENGINES[engine](table, regime=regime(), tariff=TARIFF, on=ON, amounts="minor")
     value[2] = 9  # pa.array(ndarray) shares the numpy buffer: the table changes too
     assert table.column("value")[2].as_py() == 9
     assert "value 30.00 EUR -> 3000" in result.explain(2)
@@ -175,7 +176,7 @@ def test_the_snapshot_is_read_only_and_the_callers_items_are_not_read_again():
 
     items = Items({k: np.array(v, dtype=object) for k, v in mixed_items().items()})
     for name, f in ENGINES.items():
-        result = f(items, regime=regime(), tariff=TARIFF)
+        result = f(items, regime=regime(), tariff=TARIFF, on=ON)
         before = Items.reads
         for i in range(5):
             result.explain(i)
@@ -312,7 +313,7 @@ def test_streamed_summary_adds_the_reasons_of_every_chunk(tmp_path):
     from deminimis.stream import assess_parquet
     items = mixed_items()
     pq.write_table(pa.table(items), tmp_path / "in.parquet")
-    s = assess_parquet(str(tmp_path / "in.parquet"), None, regime=regime(), tariff=TARIFF, batch_rows=2,
+    s = assess_parquet(str(tmp_path / "in.parquet"), None, regime=regime(), tariff=TARIFF, on=ON, batch_rows=2,
                        progress=False)
     assert (s["items_not_assessed"], s["value_not_assessed"], s["consignments_incomplete"]) == (3, 1775, 2)
     assert s["not_assessed_reasons"] == {ENTRY_PRICE: 2, AGRICULTURAL: 1}
