@@ -23,7 +23,8 @@ from typing import Any, Callable
 import numpy as np
 
 from .assessment import RULES, Assessment, make_provenance, rule_names
-from .columns import RULE_COLUMN_DEFAULTS, date_problem, is_missing, read_columns, to_date
+from .columns import (UNHASHABLE_ID, RULE_COLUMN_DEFAULTS, as_items, date_problem, id_key, is_missing, read_columns,
+                      to_date)
 from .errors import (AmountOverflowError, InconsistentConsignmentError, InvalidValueError, MissingColumnError,
                      RegimeError, TariffError, UnknownCodeError, UnknownCurrencyError)
 from .money import CURRENCY_EXPONENTS
@@ -92,6 +93,25 @@ def _scan(col: str, values: list[Any], check: Callable[[Any], str | None], error
         problem = check(x)
         if problem is not None:
             raise error(problem, column=col, row=i, value=x)
+
+
+def _numbered(col: str, values: list[Any]) -> tuple[list[int], list[Any]]:
+    """Each item's number among the distinct ids of an id column (consignment, consignee), numbered in
+    order of first appearance, and those ids.  Ids are the same when their type and value are
+    (columns.id_key): "1" and 1 are two consignments."""
+    number: dict[Any, int] = {}
+    ids: list[Any] = []
+    out = []
+    for i, x in enumerate(values):
+        try:
+            k = id_key(x)
+        except TypeError:
+            raise InvalidValueError(UNHASHABLE_ID, column=col, row=i, value=x) from None
+        if k not in number:
+            number[k] = len(ids)
+            ids.append(x)
+        out.append(number[k])
+    return out, ids
 
 
 def _consistent(col: str, values: list[Any], cons: list[Any]) -> dict[Any, Any]:
@@ -189,8 +209,10 @@ def assess(items: Any, *, regime: Regime | dict | str, tariff: Tariff, rates: Ex
            on: _dt.date | None = None, currency: str | None = None, amounts: str = "decimal",
            _trace: _Trace | None = None) -> Assessment:
     """Same signature and result as deminimis.assess, computed item by item."""
-    from .engine import check_arguments, resolve_regime  # arguments and regime: no arithmetic
+    from .engine import check_argument_types, check_arguments, resolve_regime  # arguments and regime: no arithmetic
 
+    check_argument_types(regime=regime, tariff=tariff, rates=rates, on=on, currency=currency, amounts=amounts)
+    items = as_items(items)  # read once: explain() reads it again
     reg = resolve_regime(regime, on)
     rates, minor = check_arguments(reg, rates, amounts)
     trace = _trace or _Trace(None)
@@ -199,8 +221,9 @@ def assess(items: Any, *, regime: Regime | dict | str, tariff: Tariff, rates: Ex
     ccy = reg.currency
 
     # --- validate and read, column by column, in the specified order
-    cons = _as_list(cols["consignment"])
-    _scan("consignment", cons, lambda x: "a consignment id is missing" if is_missing(x) else None)
+    cons_raw = _as_list(cols["consignment"])
+    cons, cons_ids = _numbered("consignment", cons_raw)  # from here on a consignment is its number
+    _scan("consignment", cons_raw, lambda x: "a consignment id is missing" if is_missing(x) else None)
     codes = _as_list(cols["hs_code"])
     _scan("hs_code", codes, lambda x: None if isinstance(x, str) and 4 <= len(x) <= 10 and x.isdigit()
           and x.isascii() else "an hs_code must be a string of 4 to 10 digits")
@@ -268,8 +291,9 @@ def assess(items: Any, *, regime: Regime | dict | str, tariff: Tariff, rates: Ex
     for col in ("transport", "nature", "shipped_from", "consignee", "date"):
         if col in cols:
             vals = _as_list(cols[col])
+            numbers = _numbered(col, vals)[0] if col == "consignee" else vals  # an id, like the consignment's
             _scan(col, vals, date_problem if col == "date" else (lambda x: "is missing" if is_missing(x) else None))
-            percons[col] = _consistent(col, vals, cons)
+            percons[col] = _consistent(col, numbers, cons)
 
     # tariff lines
     exprs: list[Expr] = []
@@ -473,7 +497,7 @@ def assess(items: Any, *, regime: Regime | dict | str, tariff: Tariff, rates: Ex
         customs = {i: intrinsic[i] + (transport[i] if cif else 0) for i in idx}
         sale = {i: applies("collection_at_sale", c, i, customs[i]) for i in idx}
         for i in idx:
-            trace(i, f"consignment {c!r}: intrinsic {c_intr[c]}, freight+insurance {c_transport[c]} "
+            trace(i, f"consignment {cons_ids[c]!r}: intrinsic {c_intr[c]}, freight+insurance {c_transport[c]} "
                      f"({reg.valuation}); item's share {transport[i]}; customs value {customs[i]}")
         band = None
         if sd is not None:
@@ -619,7 +643,7 @@ def assess(items: Any, *, regime: Regime | dict | str, tariff: Tariff, rates: Ex
 
     return Assessment(
         items={k: np.array(v, dtype=np.int32 if k == "rule" else np.int64) for k, v in out.items()},
-        consignment_ids=cons_order,
+        consignment_ids=cons_ids,
         consignments={k: np.array(v, dtype=np.int64) for k, v in cons_out.items()},
         currency=ccy, provenance=make_provenance(reg, tariff, rates, on, engine="reference"),
         inputs=(items, reg, tariff, rates, on, currency, amounts))
@@ -641,11 +665,10 @@ def explain(inputs: tuple[Any, ...], i: int) -> str:
     if not 0 <= i < n:
         raise IndexError(f"row {i} is outside 0..{n - 1}")
     cons = _as_list(cols["consignment"])
-    if {"consignee_day", "consignee_year"} & reg.aggregations() and "consignee" in cols:
-        consignee = _as_list(cols["consignee"])
-        rows = [j for j in range(n) if consignee[j] == consignee[i]]
-    else:
-        rows = [j for j in range(n) if cons[j] == cons[i]]
+    group = "consignee" if {"consignee_day", "consignee_year"} & reg.aggregations() and "consignee" in cols \
+        else "consignment"
+    number = _numbered(group, _as_list(cols[group]))[0]
+    rows = [j for j in range(n) if number[j] == number[i]]
     sub = {k: [v[j] for j in rows] for k, v in ((k, _as_list(a)) for k, a in cols.items())}
     trace = _Trace(rows.index(i))
     result = assess(sub, regime=reg, tariff=tariff, rates=rates, on=on, currency=currency, amounts=amounts,
