@@ -62,8 +62,10 @@ _ACCEPTED = ("items must be a mapping of column name -> array, a pandas or polar
 
 
 def _type_name(x: Any) -> str:
+    """The type's name and its package: "pandas.Series", "list"."""
     t = type(x)
-    return t.__qualname__ if t.__module__ == "builtins" else f"{t.__module__}.{t.__qualname__}"
+    package = t.__module__.split(".")[0]
+    return t.__qualname__ if package == "builtins" else f"{package}.{t.__qualname__}"
 
 
 def _to_array(v: Any, keep_arrow: bool = False) -> Any:
@@ -241,7 +243,7 @@ def id_key(x: Any) -> Any:
     t = type(x)
     if t is tuple:
         return t, tuple(id_key(e) for e in x)
-    if isinstance(x, (_dt.datetime, _dt.time)):
+    if isinstance(x, (_dt.datetime, _dt.time)) and x == x:  # (pandas' NaT is a datetime, and missing)
         return t, x, x.utcoffset() if isinstance(x, _dt.datetime) else x.tzinfo
     if isinstance(x, (np.datetime64, np.timedelta64)):
         return t, np.datetime_data(x.dtype), int(x.view(np.int64))
