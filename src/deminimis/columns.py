@@ -8,8 +8,10 @@ each then reads the values itself.
 from __future__ import annotations
 
 import datetime as _dt
+import operator
 import sys
 from collections.abc import Mapping
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -101,7 +103,7 @@ def _from_list(v: list[Any] | tuple[Any, ...]) -> np.ndarray:
     types = set(map(type, v))
     if len(types) == 1:
         t = next(iter(types))
-        if t is str and not any(s.endswith("\x00") for s in v):
+        if t is str and "\x00" not in "".join(v):  # (a NUL anywhere: the objects, to be sure none is lost)
             return np.array(v, dtype=str)
         if t is int:
             try:
@@ -164,12 +166,12 @@ def _from_arrow(v: Any, keep_arrow: bool) -> Any:
 def _without_pandas_na(arr: np.ndarray) -> np.ndarray:
     """An object array with pandas' NA replaced by None: NA has no truth value (``NA in (0, 1)`` raises)."""
     pd = sys.modules.get("pandas")
-    if pd is None or arr.dtype != object or arr.ndim != 1 or not len(arr):
+    if pd is None or arr.dtype != object or arr.ndim != 1:
         return arr
-    rows = [i for i in np.flatnonzero(pd.isna(arr)) if arr[i] is pd.NA]
-    if rows:
-        arr = arr.copy()
-        arr[rows] = None
+    if not any(map(operator.is_, arr, repeat(pd.NA))):  # one pass in C, no copy
+        return arr
+    arr = arr.copy()
+    arr[np.fromiter(map(operator.is_, arr, repeat(pd.NA)), dtype=bool, count=len(arr))] = None
     return arr
 
 
