@@ -7,7 +7,8 @@ value are, whatever the encoding (lists, numpy, Arrow, dictionaries, pandas, pol
 missing or unhashable id is the same InvalidValueError naming the same row.
 
 Decisions these tests pin down (docs/semantics.md, section 1):
-- 1, 1.0, True, "1" and b"1" are five ids; "P1" and "P1\\x00" are two.
+- 1, 1.0, True, "1" and b"1" are five ids; "P1" and "P1\\x00" are two; a numpy scalar is the
+  Python value it holds (np.int64(1) is 1), a subclass is its kind (a pandas Timestamp is a datetime).
 - Float ids compare by value (0.0 and -0.0 are one id); NaN is a missing id.
 - Datetimes compare by instant and UTC offset, numpy datetimes by value and unit; tuples element
   by element the same way.
@@ -211,7 +212,13 @@ ID_CASES = {
     "'1' and 1": (["1", 1, "2"], SPLIT, 3),
     "1 and 1.0": ([1, 1.0, 2], SPLIT, 3),
     "1 and True": ([1, True, 2], SPLIT, 3),
-    "1 and numpy 1": ([1, np.int64(1), 2], SPLIT, 3),
+    "1 and numpy 1 (a numpy scalar is its value)": ([1, np.int64(1), 2], MERGED, 2),
+    "a str and a numpy str": (["P1", np.str_("P1"), "P2"], MERGED, 2),
+    "1 and numpy True": ([1, np.True_, 2], SPLIT, 3),
+    "a datetime and a pandas Timestamp": ([dt.datetime(2026, 1, 1), pd.Timestamp("2026-01-01"),
+                                          dt.datetime(2026, 1, 2)], MERGED, 2),
+    "a pandas Timestamp a nanosecond later": ([dt.datetime(2026, 1, 1), pd.Timestamp("2026-01-01 00:00:00.000000001"),
+                                               dt.datetime(2026, 1, 2)], SPLIT, 3),
     "equal ints": ([1, 1, 2], MERGED, 2),
     "ints beyond int64": ([2**64, 2**64, 2**65], MERGED, 2),
     "0.0 and -0.0 (floats by value)": ([0.0, -0.0, 1.5], MERGED, 2),

@@ -1,8 +1,9 @@
 """Reading the caller's items into named columns (no computation here).
 
-Accepts a mapping of name -> array-like, a pandas or polars DataFrame, or a
-pyarrow Table.  Both the engine and the reference start from these columns;
-each then reads the values itself.
+Accepts a mapping of name -> array-like, a pandas or polars DataFrame or LazyFrame,
+a pyarrow Table, RecordBatch or RecordBatchReader, or any Arrow stream
+(``__arrow_c_stream__``).  Both the engine and the reference start from these
+columns; each then reads the values itself.  ``id_key`` says when two ids are one.
 """
 
 from __future__ import annotations
@@ -236,21 +237,31 @@ UNHASHABLE_ID = "an id must be hashable (a string, a number, bytes, a date or a 
 
 
 def id_key(x: Any) -> Any:
-    """What makes two ids (consignment, consignee) the same id: the same type and an equal value.
+    """What makes two ids (consignment, consignee) the same id: the same kind of value, equal values.
 
-    1, 1.0, True and "1" are four ids; 0.0 and -0.0 are one.  Tuples compare element by element
-    this way, datetimes also by UTC offset (the same instant written in two time zones is two ids),
-    numpy datetimes also by unit.  Raises TypeError for a value that cannot be hashed (a list).
+    1, 1.0, True and "1" are four ids; 0.0 and -0.0 are one.  A numpy scalar is the Python value it
+    holds (np.int64(1) is 1) and a subclass is its kind (a pandas Timestamp is a datetime).  Tuples
+    compare element by element this way, datetimes also by UTC offset (one instant written in two time
+    zones is two ids), numpy datetimes also by unit.  Raises TypeError for a value that cannot be
+    hashed (a list).
     """
-    t = type(x)
-    if t is tuple:
-        return t, tuple(id_key(e) for e in x)
-    if isinstance(x, (_dt.datetime, _dt.time)) and x == x:  # (pandas' NaT is a datetime, and missing)
-        return t, x, x.utcoffset() if isinstance(x, _dt.datetime) else x.tzinfo
+    if isinstance(x, np.generic) and not isinstance(x, (np.datetime64, np.timedelta64)):
+        x = x.item()
+    if isinstance(x, tuple):
+        return tuple, tuple(id_key(e) for e in x)
     if isinstance(x, (np.datetime64, np.timedelta64)):
-        return t, np.datetime_data(x.dtype), int(x.view(np.int64))
+        return type(x), np.datetime_data(x.dtype), int(x.view(np.int64))
+    kind = next((k for k in _ID_KINDS if isinstance(x, k)), type(x))
+    if kind is _dt.datetime and x == x:  # (pandas' NaT is a datetime, and missing)
+        return kind, x, x.utcoffset()
+    if kind is _dt.time:
+        return kind, x, x.tzinfo
     hash(x)
-    return t, x
+    return kind, x
+
+
+#: the kinds of id values, a subclass before its base (bool is an int, datetime a date)
+_ID_KINDS = (bool, int, float, complex, str, bytes, _dt.datetime, _dt.date, _dt.time, _dt.timedelta)
 
 
 def date_problem(x: Any) -> str | None:

@@ -13,14 +13,14 @@ import os
 import time
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, NoReturn, Sequence
 
 import numpy as np
 
 from . import _arrow, _core, _encode
 from .assessment import Assessment, ConsignmentIds, make_provenance, to_list
-from .columns import (UNHASHABLE_ID, RULE_COLUMN_DEFAULTS, as_items, date_problem, id_key, is_missing, objects, read_columns,
-                      to_date)
+from .columns import (UNHASHABLE_ID, RULE_COLUMN_DEFAULTS, as_items, date_problem, id_key, is_missing, objects,
+                      read_columns, to_date)
 from .errors import (AmountOverflowError, InconsistentConsignmentError, InvalidValueError, MissingColumnError, RegimeError,
                      UnknownCodeError, UnknownCurrencyError)
 from .money import INT64_MAX, CURRENCY_EXPONENTS, to_minor
@@ -102,7 +102,7 @@ def factorize_first(a: Any, wide: bool = False, key: Callable[[Any], Any] | None
 
 
 def factorize_ids(a: Any, column: str, missing: str, wide: bool = False) -> tuple[np.ndarray, np.ndarray, Any]:
-    """factorize_first for an id column (consignment, consignee): ids are the same when their type and
+    """factorize_first for an id column (consignment, consignee): ids are the same when their kind and
     value are (columns.id_key), whatever the encoding; a missing id is an InvalidValueError (`missing`)
     naming its first row.
 
@@ -118,15 +118,16 @@ def factorize_ids(a: Any, column: str, missing: str, wide: bool = False) -> tupl
             raise InvalidValueError(missing, column=column, row=row, value=None)
         if not _encode.supports(a):
             a = objects(a.to_pylist())
-    if isinstance(a, np.ndarray) and a.dtype.kind in "mM" and a.ndim == 1 and np.isnat(a).any():
-        row = int(np.flatnonzero(np.isnat(a))[0])
-        raise InvalidValueError(missing, column=column, row=row, value=a[row])
+    if isinstance(a, np.ndarray) and a.dtype.kind in "mM":
+        nat = np.flatnonzero(np.isnat(a))
+        if len(nat):
+            raise InvalidValueError(missing, column=column, row=int(nat[0]), value=a[nat[0]])
     key = None
     if isinstance(a, np.ndarray) and a.dtype.kind not in "iubUSmM":  # objects and floats, as Python values
         if a.dtype != object:
             a = objects(a.tolist())
         types = set(map(type, a))
-        # one plain type: the value is the key (the common case, kept fast); otherwise type and value
+        # one plain type: the value is the key (the common case, kept fast); otherwise kind and value
         key = None if len(types) == 1 and types <= {str, int, bytes, float, bool} else id_key
     codes, first, distinct = factorize_first(a, wide, key, column)
     if isinstance(a, np.ndarray) and a.dtype == object:
@@ -602,7 +603,7 @@ def check_argument_types(*, regime: Any, tariff: Any, rates: Any, on: Any, curre
     deminimis.assess and deminimis.reference.assess both call it first (the reference has no
     n_threads and no out: their defaults pass).
     """
-    def refuse(name: str, takes: str, got: Any) -> None:
+    def refuse(name: str, takes: str, got: Any) -> NoReturn:
         raise TypeError(f"{name} must be {takes}; got {type(got).__name__} {got!r}"[:300])
 
     if not isinstance(regime, (Regime, dict, str)):
@@ -626,6 +627,8 @@ def check_argument_types(*, regime: Any, tariff: Any, rates: Any, on: Any, curre
 
 def check_arguments(regime: Regime, rates: ExchangeRates | None, amounts: str) -> tuple[ExchangeRates, bool]:
     """The rates table to use (empty for a one-currency batch) and whether amounts are minor units."""
+    if amounts not in ("decimal", "minor"):  # (assess has refused it already: prepare may be called alone)
+        raise ValueError("amounts must be 'decimal' or 'minor'")
     if rates is None:
         rates = ExchangeRates({}, base=regime.currency)
     if rates.base != regime.currency:
