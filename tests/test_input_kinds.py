@@ -95,8 +95,8 @@ def _arrow_dictionaries(d: dict[str, list[Any]]) -> Any:
 
 
 def _polars_categorical(d: dict[str, list[Any]]) -> Any:
-    return pl.DataFrame(d).with_columns(pl.col("consignment").cast(pl.Enum(sorted(set(d["consignment"]), reverse=True))),
-                                        pl.col("consignee").cast(pl.Categorical))
+    enum = pl.Enum(sorted(set(d["consignment"]), reverse=True))
+    return pl.DataFrame(d).with_columns(pl.col("consignment").cast(enum), pl.col("consignee").cast(pl.Categorical))
 
 
 KINDS: dict[str, Callable[[dict[str, list[Any]]], Any]] = {
@@ -234,8 +234,8 @@ ID_CASES = {
                                       np.datetime64("2026-01-02")], SPLIT, 3),
     "numpy datetime64[ns] on one day": (nat64("2026-01-01T01:00", "2026-01-01T02:00", "2026-01-02"), SPLIT, 3),
     "numpy datetime64[ns] equal": (nat64("2026-01-01T01:00", "2026-01-01T01:00", "2026-01-02"), MERGED, 2),
-    "pandas datetimes on one day": (pd.Series(pd.to_datetime(["2026-01-01 01:00", "2026-01-01 02:00", "2026-01-02 00:00"])),
-                                    SPLIT, 3),
+    "pandas datetimes on one day": (pd.Series(pd.to_datetime(["2026-01-01 01:00", "2026-01-01 02:00",
+                                                              "2026-01-02 00:00"])), SPLIT, 3),
     "Arrow timestamps on one day": (pa.array([dt.datetime(2026, 1, 1, 1), dt.datetime(2026, 1, 1, 2),
                                               dt.datetime(2026, 1, 2)], pa.timestamp("us")), SPLIT, 3),
     "Arrow timestamps with a time zone": (pa.array([dt.datetime(2026, 1, 1, 1), dt.datetime(2026, 1, 1, 2),
@@ -245,6 +245,9 @@ ID_CASES = {
                                         pa.timestamp("s")), MERGED, 2),
     "Arrow decimals": (pa.array([Decimal("1.5"), Decimal("1.5"), Decimal("2")], pa.decimal128(5, 2)), MERGED, 2),
     "numpy fixed-width bytes": (np.array([b"P1", b"P1", b"P2"]), MERGED, 2),
+    "nested tuples with 2 and 2.0": ([("a", (1, 2)), ("a", (1, 2.0)), ("b", (1, 2))], SPLIT, 3),
+    "polars Object tuples": (pl.Series([("a", 1), ("a", True), ("b", 1)], dtype=pl.Object), SPLIT, 3),
+    "pandas Periods": (pd.Series([pd.Period("2026-01", "M")] * 2 + [pd.Period("2026-02", "M")]), MERGED, 2),
 }
 
 
@@ -268,6 +271,17 @@ def test_consignee_ids_by_type_and_value(case):
     eng, ref = both(lambda: items, reg)
     assert eng.differences(ref) == []
     assert eng["duty"].tolist() == duty
+
+
+@pytest.mark.parametrize("lazy", [False, True], ids=["DataFrame", "LazyFrame"])
+def test_polars_object_column_in_a_frame_keeps_its_objects(lazy):
+    # exported through Arrow, a pl.Object column would be the objects' addresses
+    frame = pl.DataFrame(base()).with_columns(pl.Series("consignment", [("a", 1), ("a", True), ("a", 1)],
+                                                        dtype=pl.Object))
+    eng, ref = both(lambda: frame.lazy() if lazy else frame, ID_REG)
+    assert eng.differences(ref) == []
+    assert eng.consignment_ids == ref.consignment_ids == [("a", 1), ("a", True)]
+    assert eng["duty"].tolist() == [100, 0, 300]  # ("a", 1): 10.00 + 30.00 > 25; ("a", True): 20.00 relieved
 
 
 # first appearance B (20.00), then A (10.00), one consignee, one day; relief per consignee and year up to 25:

@@ -31,20 +31,23 @@ def as_items(items: Any) -> Any:
     """`items` as an object whose columns can be read (and read again, by explain): a mapping, a pandas or
     polars DataFrame or a pyarrow Table.
 
-    A polars LazyFrame is collected; a pyarrow RecordBatch becomes a Table, and a RecordBatchReader or any
-    object with the Arrow PyCapsule stream interface (``__arrow_c_stream__``) is read whole.  Anything
-    else is a TypeError naming what was received.
+    A polars LazyFrame is collected (a polars frame with pl.Object columns becomes a dict of its Series);
+    a pyarrow RecordBatch becomes a Table, and a RecordBatchReader or any object with the Arrow PyCapsule
+    stream interface (``__arrow_c_stream__``) is read whole.  Anything else is a TypeError naming what
+    was received.
     """
     mod = type(items).__module__
     name = type(items).__name__
     if mod.startswith("polars") and name == "LazyFrame":
-        return items.collect()
+        return as_items(items.collect())
+    if mod.startswith("polars") and name == "DataFrame" and any(_is_polars_object(t) for t in items.dtypes):
+        return {c: items[c] for c in items.columns}  # to_arrow would export the objects' addresses
     if mod.startswith("pyarrow") and name == "RecordBatch":
         import pyarrow as pa
         return pa.Table.from_batches([items])
     if mod.startswith("pyarrow") and name == "RecordBatchReader":
         return items.read_all()
-    if (mod.startswith(("pandas", "polars")) and name == "DataFrame") or (mod.startswith("pyarrow") and name == "Table"):
+    if name == "DataFrame" and mod.startswith(("pandas", "polars")) or name == "Table" and mod.startswith("pyarrow"):
         return items
     if mod.startswith(("pandas", "polars", "pyarrow")):  # a Series, an Array...: not a batch of columns
         raise TypeError(_ACCEPTED + f"; got {_type_name(items)}")
@@ -122,11 +125,12 @@ def objects(values: Any) -> np.ndarray:
 
 
 def _from_polars(v: Any) -> Any:
-    """A polars Series as Arrow (polars is Arrow underneath), or as objects for a type Arrow cannot hold."""
-    try:
-        return v.to_arrow()
-    except Exception:  # noqa: BLE001 - e.g. pl.Object columns: their Python objects
-        return objects(v.to_list())
+    """A polars Series as Arrow (polars is Arrow underneath); a pl.Object column as its Python objects."""
+    return objects(v.to_list()) if _is_polars_object(v.dtype) else v.to_arrow()
+
+
+def _is_polars_object(dtype: Any) -> bool:
+    return str(dtype) == "Object"
 
 
 def _from_pandas(v: Any) -> Any:

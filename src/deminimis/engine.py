@@ -36,7 +36,8 @@ _WAIVER_TARGET = {"duty": 0, "vat": 1, "duty_and_vat": 2}
 _LEVEL_CODE = {"item": 0, "consignment": 1}
 
 
-def factorize(a: Any, key: Callable[[Any], Any] | None = None, column: str | None = None) -> tuple[np.ndarray, list[Any]]:
+def factorize(a: Any, key: Callable[[Any], Any] | None = None,
+              column: str | None = None) -> tuple[np.ndarray, list[Any]]:
     """Codes (int64, first-appearance order) and the distinct values of a column.
 
     Values are the same when they are equal, or with `key` (the id columns: columns.id_key) when their
