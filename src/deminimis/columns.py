@@ -1,14 +1,19 @@
 """Reading the caller's items into named columns (no computation here).
 
-Accepts a mapping of name -> array-like, a pandas or polars DataFrame, or a
-pyarrow Table.  Both the engine and the reference start from these columns;
-each then reads the values itself.
+Accepts a mapping of name -> array-like, a pandas or polars DataFrame or LazyFrame,
+a pyarrow Table, RecordBatch or RecordBatchReader, or any Arrow stream
+(``__arrow_c_stream__``).  Both the engine and the reference start from these
+columns; each then reads the values itself.  ``id_key`` says when two ids are one.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import difflib
+import operator
+import sys
+from collections.abc import Mapping
+from itertools import repeat
 from typing import Any, Sequence
 
 import numpy as np
@@ -52,25 +57,157 @@ def check_names(names: Sequence[str], keep: Sequence[str]) -> None:
                                  suggestions=tuple(folded[m] for m in near))
 
 
+def as_items(items: Any) -> Any:
+    """`items` as an object whose columns can be read (and read again, by explain): a mapping, a pandas or
+    polars DataFrame or a pyarrow Table.
+
+    A polars LazyFrame is collected (a polars frame with pl.Object columns becomes a dict of its Series);
+    a pyarrow RecordBatch becomes a Table, and a RecordBatchReader or any object with the Arrow PyCapsule
+    stream interface (``__arrow_c_stream__``) is read whole.  Anything else is a TypeError naming what
+    was received.
+    """
+    mod = type(items).__module__
+    name = type(items).__name__
+    if mod.startswith("polars") and name == "LazyFrame":
+        return as_items(items.collect())
+    if mod.startswith("polars") and name == "DataFrame" and any(_is_polars_object(t) for t in items.dtypes):
+        return {c: items[c] for c in items.columns}  # to_arrow would export the objects' addresses
+    if mod.startswith("pyarrow") and name == "RecordBatch":
+        import pyarrow as pa
+        return pa.Table.from_batches([items])
+    if mod.startswith("pyarrow") and name == "RecordBatchReader":
+        return items.read_all()
+    if name == "DataFrame" and mod.startswith(("pandas", "polars")) or name == "Table" and mod.startswith("pyarrow"):
+        return items
+    if mod.startswith(("pandas", "polars", "pyarrow")):  # a Series, an Array...: not a batch of columns
+        raise TypeError(_ACCEPTED + f"; got {_type_name(items)}")
+    if isinstance(items, Mapping) or (hasattr(items, "keys") and hasattr(items, "__getitem__")):
+        return items
+    if hasattr(items, "__arrow_c_stream__"):
+        try:
+            import pyarrow as pa
+        except ImportError:
+            raise TypeError(f"reading {_type_name(items)} through __arrow_c_stream__ needs pyarrow") from None
+        return pa.RecordBatchReader.from_stream(items).read_all()
+    raise TypeError(_ACCEPTED + f"; got {_type_name(items)}")
+
+
+_ACCEPTED = ("items must be a mapping of column name -> array, a pandas or polars DataFrame, a polars LazyFrame, "
+             "a pyarrow Table, RecordBatch or RecordBatchReader, or an object with the Arrow stream interface "
+             "(__arrow_c_stream__)")
+
+
+def _type_name(x: Any) -> str:
+    """The type's name and its package: "pandas.Series", "list"."""
+    t = type(x)
+    package = t.__module__.split(".")[0]
+    return t.__qualname__ if package == "builtins" else f"{package}.{t.__qualname__}"
+
+
 def _to_array(v: Any, keep_arrow: bool = False) -> Any:
-    if isinstance(v, np.ndarray):
-        return v
+    """One column as a 1-d numpy array or, with keep_arrow, a pyarrow Array where it is one.
+
+    Every value keeps its type: a list becomes a typed array only when numpy holds all of its elements
+    exactly, and Arrow columns read without keep_arrow become their Python objects (``to_pylist``).
+    Dictionary-encoded columns (pandas Categorical, polars Categorical and Enum, Arrow dictionaries) are
+    decoded, so that values are met in row order, never in the dictionary's.  pandas' NA is None.
+    """
     mod = type(v).__module__
-    if mod.startswith("pyarrow"):
-        if keep_arrow:
-            if hasattr(v, "num_chunks") and v.num_chunks == 1:
-                return v.chunk(0)  # a Table's column is usually one chunk: no copy
-            return v.combine_chunks() if hasattr(v, "combine_chunks") else v
-        return v.to_numpy(zero_copy_only=False)
-    if mod.startswith("polars") or mod.startswith("pandas"):
-        return v.to_numpy()
+    if mod.startswith("polars"):
+        v = _from_polars(v)
+    elif mod.startswith("pandas"):
+        v = _from_pandas(v)
+    if _is_arrow(v):
+        return _from_arrow(v, keep_arrow)
     if isinstance(v, (list, tuple)):
-        arr = np.asarray(v) if v else np.asarray(v, dtype=object)
-        if arr.ndim != 1:  # e.g. a list of tuples: keep the objects as they are
-            arr = np.empty(len(v), dtype=object)
-            arr[:] = list(v)
+        return _without_pandas_na(_from_list(v))
+    return _without_pandas_na(np.asarray(v))
+
+
+def _is_arrow(v: Any) -> bool:
+    return type(v).__module__.startswith("pyarrow")
+
+
+def _from_list(v: list[Any] | tuple[Any, ...]) -> np.ndarray:
+    """A typed array when every element has exactly one type numpy holds losslessly, else the objects.
+
+    np.asarray would turn ``["1", 1]`` into two equal strings and strip the trailing NULs of
+    ``"P1\\x00"``, merging ids that differ.
+    """
+    types = set(map(type, v))
+    if len(types) == 1:
+        t = next(iter(types))
+        if t is str and "\x00" not in "".join(v):  # (a NUL anywhere: the objects, to be sure none is lost)
+            return np.array(v, dtype=str)
+        if t is int:
+            try:
+                return np.array(v, dtype=np.int64)
+            except OverflowError:  # beyond int64: the objects, checked where they are read
+                pass
+        if t is bool or t is float:
+            return np.array(v, dtype=t)
+    return objects(v)
+
+
+def objects(values: Any) -> np.ndarray:
+    """A 1-d object array of these values as they are (tuples stay tuples, not rows of a 2-d array)."""
+    return np.fromiter(values, dtype=object, count=len(values))
+
+
+def _from_polars(v: Any) -> Any:
+    """A polars Series as Arrow (polars is Arrow underneath); a pl.Object column as its Python objects."""
+    return objects(v.to_list()) if _is_polars_object(v.dtype) else v.to_arrow()
+
+
+def _is_polars_object(dtype: Any) -> bool:
+    return str(dtype) == "Object"
+
+
+def _from_pandas(v: Any) -> Any:
+    """A pandas Series or Index: numpy dtypes as numpy; extension dtypes (nullable Int64, boolean, string,
+    ArrowDtype, Categorical, datetimes with a time zone) as Arrow, where missing values are nulls."""
+    if isinstance(v.dtype, np.dtype):
+        return v.to_numpy()
+    try:
+        import pyarrow as pa
+        arr = pa.array(v)
+    except Exception:  # noqa: BLE001 - no pyarrow, or a dtype Arrow has no type for
+        return v.to_numpy(dtype=object, na_value=None)
+    if isinstance(arr.type, pa.ExtensionType):  # e.g. a Period is stored as an integer: keep the objects
+        return v.to_numpy(dtype=object, na_value=None)
+    return arr
+
+
+def _from_arrow(v: Any, keep_arrow: bool) -> Any:
+    """A pyarrow Array or ChunkedArray as one contiguous Array (keep_arrow) or its Python objects.
+
+    Dictionaries are decoded and string/binary views become large strings/binaries: one layout per kind.
+    """
+    import pyarrow as pa
+    t = v.type
+    if pa.types.is_dictionary(t):
+        v = v.cast(t.value_type)
+        t = v.type
+    view = {"string_view": pa.large_string(), "binary_view": pa.large_binary()}.get(str(t))
+    if view is not None:
+        v = v.cast(view)
+    if not keep_arrow:
+        return objects(v.to_pylist())
+    if isinstance(v, pa.ChunkedArray):
+        return v.chunk(0) if v.num_chunks == 1 else v.combine_chunks()  # a Table's column: usually one chunk
+    return v
+
+
+def _without_pandas_na(arr: np.ndarray) -> np.ndarray:
+    """An object array with pandas' NA replaced by None: NA has no truth value (``NA in (0, 1)`` raises)."""
+    pd = sys.modules.get("pandas")
+    if pd is None or arr.dtype != object or arr.ndim != 1:
         return arr
-    return np.asarray(v)
+    if not any(map(operator.is_, arr, repeat(pd.NA))):  # one pass in C, no copy
+        return arr
+    arr = arr.copy()
+    arr[np.fromiter(map(operator.is_, arr, repeat(pd.NA)), dtype=bool, count=len(arr))] = None
+    return arr
 
 
 def read_columns(items: Any, *, keep_arrow: bool = False, keep: Sequence[str] = ()) -> tuple[dict[str, Any], int]:
@@ -82,6 +219,7 @@ def read_columns(items: Any, *, keep_arrow: bool = False, keep: Sequence[str] = 
     which is Arrow underneath) stay pyarrow Arrays so the engine can use Arrow's
     own hashing and buffers; otherwise everything is a numpy array.
     """
+    items = as_items(items)
     mod = type(items).__module__
     if keep_arrow and mod.startswith("polars"):
         items = items.to_arrow()
@@ -110,7 +248,7 @@ def read_columns(items: Any, *, keep_arrow: bool = False, keep: Sequence[str] = 
         if name not in names:
             continue
         arr = _to_array(get(name), keep_arrow)
-        if isinstance(arr, np.ndarray) and arr.dtype.kind == "M":
+        if name == "date" and isinstance(arr, np.ndarray) and arr.dtype.kind == "M":
             arr = arr.astype("datetime64[D]")  # dates are days; [ns] would read as integers
         if getattr(arr, "ndim", 1) != 1:
             raise LengthMismatchError("a column must be one-dimensional", column=name)
@@ -128,8 +266,40 @@ def is_missing(x: Any) -> bool:
         return True
     try:
         return bool(x != x)  # NaN, NaT
-    except (TypeError, ValueError):
-        return False
+    except (TypeError, ValueError, ArithmeticError):  # arrays; pandas' NA; Decimal('sNaN')
+        return x is sys.modules["pandas"].NA if "pandas" in sys.modules else False
+
+
+#: why an id column refuses a value id_key cannot hash
+UNHASHABLE_ID = "an id must be hashable (a string, a number, bytes, a date or a tuple of those)"
+
+
+def id_key(x: Any) -> Any:
+    """What makes two ids (consignment, consignee) the same id: the same kind of value, equal values.
+
+    1, 1.0, True and "1" are four ids; 0.0 and -0.0 are one.  A numpy scalar is the Python value it
+    holds (np.int64(1) is 1) and a subclass is its kind (a pandas Timestamp is a datetime).  Tuples
+    compare element by element this way, datetimes also by UTC offset (one instant written in two time
+    zones is two ids), numpy datetimes also by unit.  Raises TypeError for a value that cannot be
+    hashed (a list).
+    """
+    if isinstance(x, np.generic) and not isinstance(x, (np.datetime64, np.timedelta64)):
+        x = x.item()
+    if isinstance(x, tuple):
+        return tuple, tuple(id_key(e) for e in x)
+    if isinstance(x, (np.datetime64, np.timedelta64)):
+        return type(x), np.datetime_data(x.dtype), int(x.view(np.int64))
+    kind = next((k for k in _ID_KINDS if isinstance(x, k)), type(x))
+    if kind is _dt.datetime and x == x:  # (pandas' NaT is a datetime, and missing)
+        return kind, x, x.utcoffset()
+    if kind is _dt.time:
+        return kind, x, x.tzinfo
+    hash(x)
+    return kind, x
+
+
+#: the kinds of id values, a subclass before its base (bool is an int, datetime a date)
+_ID_KINDS = (bool, int, float, complex, str, bytes, _dt.datetime, _dt.date, _dt.time, _dt.timedelta)
 
 
 def date_problem(x: Any) -> str | None:

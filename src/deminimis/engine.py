@@ -13,13 +13,14 @@ import os
 import time
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, NoReturn, Sequence
 
 import numpy as np
 
 from . import _arrow, _core, _encode
 from .assessment import Assessment, ConsignmentIds, Inputs, make_provenance, to_list
-from .columns import RULE_COLUMN_DEFAULTS, VOCABULARIES, date_problem, is_missing, read_columns, to_date
+from .columns import (UNHASHABLE_ID, RULE_COLUMN_DEFAULTS, VOCABULARIES, as_items, date_problem, id_key, is_missing,
+                      objects, read_columns, to_date)
 from .errors import (AmountOverflowError, InconsistentConsignmentError, InputError, InvalidValueError, MissingColumnError,
                      RegimeError, UnknownCodeError, UnknownCurrencyError, UnknownValueError)
 from .partition import day_in_force, fixed_regime, run, version_parts
@@ -37,32 +38,47 @@ _WAIVER_TARGET = {"duty": 0, "vat": 1, "duty_and_vat": 2}
 _LEVEL_CODE = {"item": 0, "consignment": 1}
 
 
-def factorize(a: Any) -> tuple[np.ndarray, list[Any]]:
-    """Codes (int64, first-appearance order) and the distinct values of a column."""
+def factorize(a: Any, key: Callable[[Any], Any] | None = None,
+              column: str | None = None) -> tuple[np.ndarray, list[Any]]:
+    """Codes (int64, first-appearance order) and the distinct values of a column.
+
+    Values are the same when they are equal, or with `key` (the id columns: columns.id_key) when their
+    keys are; a value the key refuses (unhashable) is an InvalidValueError naming `column` and the row.
+    """
     if _encode.supports(a):  # Arrow strings, integers, dates; numpy integers and fixed-width strings
         codes, first = _encode.factorize(a, wide=True)
         return codes, to_list(a[first] if isinstance(a, np.ndarray) else a.take(first))
-    if _arrow.is_arrow(a):
+    if _arrow.is_arrow(a) and key is None:
         try:
             return _arrow.factorize(a)
         except NotImplementedError:  # a type Arrow cannot hash: take the general path
-            a = a.to_numpy(zero_copy_only=False)
-    n = len(a)
+            pass
+    values = a.to_pylist() if _arrow.is_arrow(a) else a if a.dtype == object else a.tolist()
     index: dict[Any, int] = {}
-    codes = np.empty(n, dtype=np.int64)
-    for i, x in enumerate(a.tolist() if a.dtype != object else a):
-        codes[i] = index.setdefault(x, len(index))
-    return codes, list(index)
+    distinct: list[Any] = []
+    codes = np.empty(len(values), dtype=np.int64)
+    for i, x in enumerate(values):
+        try:
+            c = index.setdefault(x if key is None else key(x), len(distinct))
+        except TypeError:
+            if column is None:
+                raise
+            raise InvalidValueError(UNHASHABLE_ID, column=column, row=i, value=x) from None
+        if c == len(distinct):
+            distinct.append(x)
+        codes[i] = c
+    return codes, distinct
 
 
-def factorize_first(a: Any, wide: bool = False) -> tuple[np.ndarray, np.ndarray, Any]:
+def factorize_first(a: Any, wide: bool = False, key: Callable[[Any], Any] | None = None,
+                    column: str | None = None) -> tuple[np.ndarray, np.ndarray, Any]:
     """Codes in first-appearance order, the first row of each code and the distinct values.
 
     Codes are int64 when `wide`, else int32.  The distinct values come as the
     array they were taken from (pyarrow or numpy: ``assessment.to_list`` makes them a
     list) or as a list.  Arrow strings, integers and dates and numpy integers and
     fixed-width strings take the C hashing pass (csrc/encode.h); other types the
-    general path of ``factorize``, with the same codes.
+    general path of ``factorize`` (with `key` and `column`), with the same codes.
     """
     if _arrow.is_arrow(a) and hasattr(a, "num_chunks"):  # ChunkedArray
         a = a.chunk(0) if a.num_chunks == 1 else a.combine_chunks()
@@ -81,11 +97,46 @@ def factorize_first(a: Any, wide: bool = False) -> tuple[np.ndarray, np.ndarray,
     if _encode.supports(a):
         codes, first = _encode.factorize(a, wide)
         return codes, first, a[first] if isinstance(a, np.ndarray) else a.take(first)
-    codes64, uniq = factorize(a)
+    codes64, uniq = factorize(a, key, column)
     n = len(codes64)
     first = np.full(len(uniq), n, dtype=np.int64)
     np.minimum.at(first, codes64, np.arange(n, dtype=np.int64))
     return codes64.astype(np.int64 if wide else np.int32, copy=False), first, uniq
+
+
+def factorize_ids(a: Any, column: str, missing: str, wide: bool = False,
+                  sink: Problems | None = None) -> tuple[np.ndarray, np.ndarray, Any]:
+    """factorize_first for an id column (consignment, consignee): ids are the same when their kind and
+    value are (columns.id_key), whatever the encoding; a missing id is an InvalidValueError (`missing`)
+    naming its first row.
+
+    Typed columns hold one type, so their values are their ids: Arrow strings, binaries, integers,
+    dates and timestamps and numpy integers, booleans, strings and datetimes take the C pass (NaT and
+    nulls are found first).  Everything else is read as Python objects: Arrow floats among them, whose
+    NaN is not a null and whose -0.0 Arrow's hash would tell from 0.0.
+    """
+    if _arrow.is_arrow(a):
+        if a.null_count:
+            import pyarrow.compute as pc
+            report(sink, np.flatnonzero(pc.is_null(a).to_numpy(zero_copy_only=False)),
+                   lambda row: InvalidValueError(missing, column=column, row=row, value=None))
+            a = objects(a.to_pylist())  # errors="flag": the nulls stay, as one more (flagged) id
+        elif not _encode.supports(a):
+            a = objects(a.to_pylist())
+    if isinstance(a, np.ndarray) and a.dtype.kind in "mM":
+        nat = np.flatnonzero(np.isnat(a))
+        report(sink, nat, lambda row: InvalidValueError(missing, column=column, row=row, value=a[row]))
+    key = None
+    if isinstance(a, np.ndarray) and a.dtype.kind not in "iubUSmM":  # objects and floats, as Python values
+        if a.dtype != object:
+            a = objects(a.tolist())
+        types = set(map(type, a))
+        # one plain type: the value is the key (the common case, kept fast); otherwise kind and value
+        key = None if len(types) == 1 and types <= {str, int, bytes, float, bool} else id_key
+    codes, first, distinct = factorize_first(a, wide, key, column)
+    if isinstance(a, np.ndarray) and a.dtype == object:
+        _check_distinct(column, codes, to_list(distinct), lambda x: missing if is_missing(x) else None, sink=sink)
+    return codes, first, distinct
 
 
 def _factorize_list(a: Any) -> tuple[np.ndarray, list[Any]]:
@@ -116,18 +167,6 @@ def _check_distinct(col: str, codes: np.ndarray, uniq: list[Any], check: Callabl
     report(sink, _rows_of(codes, bad, sink.bad if sink else None),
            lambda row: build(problems[codes[row]], row, uniq[codes[row]]))
     return bad
-
-
-def _missing_mask(ids: Any) -> np.ndarray | None:
-    """Which ids are missing (None, NaN, NA, null), or None when the column cannot hold a gap."""
-    if _arrow.is_arrow(ids):
-        if not ids.null_count:
-            return None
-        import pyarrow.compute as pc
-        return pc.is_null(ids).to_numpy(zero_copy_only=False)
-    if ids.dtype == object or ids.dtype.kind in "fmM":
-        return np.fromiter((is_missing(x) for x in ids), dtype=bool, count=len(ids))
-    return None
 
 
 def _hs_problem(x: Any) -> str | None:
@@ -295,13 +334,9 @@ def prepare(cols: dict[str, Any], n: int, *, regime: Regime, tariff: Tariff, rat
     """
     skip = sink.bad if sink is not None else None
 
-    # consignment ids, in first-appearance order
-    cons_col = cols["consignment"]
-    missing_ids = _missing_mask(cons_col)
-    report(sink, np.flatnonzero(missing_ids) if missing_ids is not None else (),
-           lambda row: InvalidValueError("a consignment id is missing", column="consignment", row=row,
-                                         value=None if _arrow.is_arrow(cons_col) else cons_col[row]))
-    cons, first, cons_distinct = factorize_first(cons_col, wide=True)  # first: each consignment's first row
+    # consignment ids, in first-appearance order; first: each consignment's first row
+    cons, first, cons_distinct = factorize_ids(cols["consignment"], "consignment", "a consignment id is missing",
+                                               wide=True, sink=sink)
     n_cons = len(first)
     cons_ids = ConsignmentIds(cons_distinct)
 
@@ -398,7 +433,11 @@ def prepare(cols: dict[str, Any], n: int, *, regime: Regime, tariff: Tariff, rat
 
     for col in ("transport", "nature", "shipped_from", "consignee", "date"):
         if col in cols:
-            idx, uniq = _factorize_list(cols[col])
+            if col == "consignee":  # an id, like the consignment's
+                idx, _, distinct = factorize_ids(cols[col], col, "is missing", sink=sink)
+                uniq = to_list(distinct)
+            else:
+                idx, uniq = _factorize_list(cols[col])
             if col == "date":
                 _check_distinct("date", idx, uniq, _date_problem_under(regime), sink=sink)
             elif col in VOCABULARIES:
@@ -407,7 +446,7 @@ def prepare(cols: dict[str, Any], n: int, *, regime: Regime, tariff: Tariff, rat
             elif col == "shipped_from":
                 _check_distinct(col, idx, uniq, lambda x: "is missing" if is_missing(x) else _country_problem(x),
                                 sink=sink)
-            elif not (isinstance(cols[col], np.ndarray) and cols[col].dtype.kind in "iubUS"):  # those hold no gaps
+            elif col != "consignee" and not (isinstance(cols[col], np.ndarray) and cols[col].dtype.kind in "iubUS"):  # those hold no gaps
                 _check_distinct(col, idx, uniq, lambda x: "is missing" if is_missing(x) else None, sink=sink)
             percons[col] = (_per_consignment(col, idx, cons, first, sink), uniq)
     if on is None and "date" not in percons:
@@ -684,9 +723,38 @@ def _params(regime: Regime, percons: dict[str, tuple[np.ndarray, list[Any]]], ca
     }
 
 
+def check_argument_types(*, regime: Any, tariff: Any, rates: Any, on: Any, currency: Any, amounts: Any,
+                         n_threads: Any = None, out: Any = None) -> None:
+    """A TypeError naming the argument, what it takes and what it got, before any work.
+
+    deminimis.assess and deminimis.reference.assess both call it first (the reference has no
+    n_threads and no out: their defaults pass).
+    """
+    def refuse(name: str, takes: str, got: Any) -> NoReturn:
+        raise TypeError(f"{name} must be {takes}; got {type(got).__name__} {got!r}"[:300])
+
+    if not isinstance(regime, (Regime, dict, str)):
+        refuse("regime", "a Regime, a dict or a built-in regime code (str)", regime)
+    if not isinstance(tariff, Tariff):
+        refuse("tariff", "a deminimis.Tariff", tariff)
+    if rates is not None and not isinstance(rates, ExchangeRates):
+        refuse("rates", "a deminimis.ExchangeRates or None", rates)
+    if on is not None and not isinstance(on, _dt.date):
+        refuse("on", "a datetime.date (or datetime) or None", on)
+    if currency is not None and not isinstance(currency, str):
+        refuse("currency", "an ISO 4217 code (str) or None", currency)
+    if not isinstance(amounts, str) or amounts not in ("decimal", "minor"):
+        refuse("amounts", "'decimal' or 'minor'", amounts)
+    if n_threads is not None and (isinstance(n_threads, bool) or not isinstance(n_threads, (int, np.integer))
+                                  or n_threads < 1):
+        refuse("n_threads", "a positive int or None (all cores)", n_threads)
+    if out is not None and not isinstance(out, Buffers):
+        refuse("out", "a deminimis.engine.Buffers or None", out)
+
+
 def check_arguments(regime: Regime, rates: ExchangeRates | None, amounts: str) -> tuple[ExchangeRates, bool]:
     """The rates table to use (empty for a one-currency batch) and whether amounts are minor units."""
-    if amounts not in ("decimal", "minor"):
+    if amounts not in ("decimal", "minor"):  # (assess has refused it already: prepare may be called alone)
         raise ValueError("amounts must be 'decimal' or 'minor'")
     if rates is None:
         rates = ExchangeRates({}, base=regime.currency)
@@ -793,6 +861,9 @@ def assess(items: Any, *, regime: Regime | dict | str, tariff: Tariff, rates: Ex
     input and in the native core.
     """
     t0 = time.perf_counter()
+    check_argument_types(regime=regime, tariff=tariff, rates=rates, on=on, currency=currency, amounts=amounts,
+                         n_threads=n_threads, out=out)
+    items = as_items(items)  # read once: a RecordBatchReader is read whole here
     check_errors_mode(errors)
     if out is not None and errors == "flag":
         raise ValueError("out= buffers hold one assessment of every row; use errors='raise' with them")

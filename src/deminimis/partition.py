@@ -22,7 +22,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .assessment import CANNOT_ASSESS, CONSIGNMENT_AMOUNTS, ITEM_AMOUNTS, Assessment, make_provenance
-from .columns import date_problem, is_missing, to_date
+from .columns import date_problem, id_key, is_missing, to_date
 from .errors import InconsistentConsignmentError, InputError, InvalidValueError, MissingColumnError, RegimeError
 from .problems import ASSESSED, INVALID, WITH_INVALID, Problems, report
 from .regimes.model import Regime
@@ -260,9 +260,12 @@ def _codes(ids: list[Any]) -> tuple[np.ndarray, list[Any]]:
     """Consignment code per row, in first-appearance order, and the distinct ids (missing ids: one
     more consignment, flagged)."""
     index: dict[Any, int] = {}
-    keys = ((type(None), None) if is_missing(x) else (type(x), x) for x in ids)  # missing ids: one None
+    keys = (None if is_missing(x) else id_key(x) for x in ids)  # ids as the engine keys them; missing: one
     codes = np.fromiter((index.setdefault(k, len(index)) for k in keys), dtype=np.int64, count=len(ids))
-    return codes, [x for _, x in index]
+    first: dict[int, Any] = {}
+    for x, code in zip(ids, codes.tolist()):
+        first.setdefault(code, x)  # each id as first given
+    return codes, [None if is_missing(first[k]) else first[k] for k in range(len(index))]
 
 
 def _excluded(sink: Problems, cons_of: np.ndarray, consignee: list[Any] | None) -> np.ndarray:

@@ -24,7 +24,8 @@ import numpy as np
 
 from . import regimes
 from .assessment import CANNOT_ASSESS, ITEM_AMOUNTS, RULES, Assessment, Inputs, make_provenance, rule_names
-from .columns import RULE_COLUMN_DEFAULTS, VOCABULARIES, date_problem, is_missing, read_columns, to_date
+from .columns import (UNHASHABLE_ID, RULE_COLUMN_DEFAULTS, VOCABULARIES, as_items, date_problem, id_key, is_missing,
+                      read_columns, to_date)
 from .errors import (AmountOverflowError, InconsistentConsignmentError, InputError, InvalidValueError,
                      MissingColumnError, RegimeError, TariffError, UnknownCodeError, UnknownCurrencyError,
                      UnknownValueError)
@@ -89,6 +90,25 @@ def _read_amount(x: Any, exp: int, col: str, row: int, minor: bool, what: str = 
 
 def _as_list(a: np.ndarray) -> list[Any]:
     return list(a) if a.dtype == object else a.tolist()
+
+
+def _numbered(col: str, values: list[Any]) -> tuple[list[int], list[Any]]:
+    """Each item's number among the distinct ids of an id column (consignment, consignee), numbered in
+    order of first appearance, and those ids.  Ids are the same when their type and value are
+    (columns.id_key): "1" and 1 are two consignments."""
+    number: dict[Any, int] = {}
+    ids: list[Any] = []
+    out = []
+    for i, x in enumerate(values):
+        try:
+            k = id_key(x)
+        except TypeError:
+            raise InvalidValueError(UNHASHABLE_ID, column=col, row=i, value=x) from None
+        if k not in number:
+            number[k] = len(ids)
+            ids.append(x)
+        out.append(number[k])
+    return out, ids
 
 
 # ---------------------------------------------------------------- duty expressions
@@ -174,9 +194,11 @@ def assess(items: Any, *, regime: Regime | dict | str, tariff: Tariff, rates: Ex
            on: _dt.date | None = None, currency: str | None = None, amounts: str = "decimal",
            keep: Sequence[str] = (), errors: str = "raise", _trace: _Trace | None = None) -> Assessment:
     """Same signature and result as deminimis.assess, computed item by item."""
-    from .engine import check_arguments  # arguments: no arithmetic
+    from .engine import check_argument_types, check_arguments  # arguments: no arithmetic
 
+    check_argument_types(regime=regime, tariff=tariff, rates=rates, on=on, currency=currency, amounts=amounts)
     check_errors_mode(errors)
+    items = as_items(items)  # read once: a RecordBatchReader is read whole here
     cols, n = read_columns(items, keep=keep)
     sink = Problems(n) if errors == "flag" else None
     if on is not None:
@@ -250,7 +272,7 @@ def _assess(cols: dict[str, Any], n: int, reg: Regime, tariff: Tariff, rates: Ex
     def consistent(col: str, values: list[Any]) -> dict[Any, Any]:
         """The value per consignment (its first item's); items that disagree with it are bad."""
         first: dict[Any, tuple[int, Any]] = {}
-        for i, (c, x) in enumerate(zip(cons_keys, values)):
+        for i, (c, x) in enumerate(zip(cons, values)):
             if c not in first:
                 first[c] = (i, x)
             elif first[c][1] != x and not bad[i] and not bad[first[c][0]]:
@@ -276,9 +298,9 @@ def _assess(cols: dict[str, Any], n: int, reg: Regime, tariff: Tariff, rates: Ex
             return None
         return "must be an ISO 3166 alpha-2 code (two capital letters)"
 
-    cons = _as_list(cols["consignment"])
-    cons_keys = [(type(c), c) for c in cons]  # ids are equal when of one type and value
-    scan("consignment", cons, lambda x: "a consignment id is missing" if is_missing(x) else None)
+    cons_raw = _as_list(cols["consignment"])
+    cons, cons_ids = _numbered("consignment", cons_raw)  # from here on a consignment is its number
+    scan("consignment", cons_raw, lambda x: "a consignment id is missing" if is_missing(x) else None)
     codes = _as_list(cols["hs_code"])
     scan("hs_code", codes, lambda x: None if isinstance(x, str) and 4 <= len(x) <= 10 and x.isdigit()
          and x.isascii() else "an hs_code must be a string of 4 to 10 digits")
@@ -317,7 +339,7 @@ def _assess(cols: dict[str, Any], n: int, reg: Regime, tariff: Tariff, rates: Ex
         percons["freight_currency"] = consistent("currency", curs)
     else:
         percons["freight_currency"] = {}
-        for c, cur in zip(cons_keys, curs):
+        for c, cur in zip(cons, curs):
             percons["freight_currency"].setdefault(c, cur)
     # each row's amounts are read in its own row's currency (in a valid batch, its consignment's)
     item_fcur = _as_list(cols["freight_currency"]) if "freight_currency" in cols else curs
@@ -354,14 +376,15 @@ def _assess(cols: dict[str, Any], n: int, reg: Regime, tariff: Tariff, rates: Ex
                 scan(col, vals, lambda x: "is missing" if is_missing(x) else country(x))
             else:
                 scan(col, vals, lambda x: "is missing" if is_missing(x) else None)
-            percons[col] = consistent(col, vals)
+            numbers = _numbered(col, vals)[0] if col == "consignee" else vals  # an id, like the consignment's
+            percons[col] = consistent(col, numbers)
     if on is None and "date" not in percons:
         raise MissingColumnError("no assessment date: give on= or a 'date' column", column="date")
 
     # tariff lines: in force on `on`, or on the consignment's date
     exprs: list[Expr | None] = []
     for i in range(n):
-        day = on if on is not None else percons["date"][cons_keys[i]]
+        day = on if on is not None else percons["date"][cons[i]]
         if not code_ok[i] or (on is None and date_problem(day) is not None):
             exprs.append(None)
             continue
@@ -382,7 +405,6 @@ def _assess(cols: dict[str, Any], n: int, reg: Regime, tariff: Tariff, rates: Ex
                     column=col, row=row))
     if sink is not None:
         return None
-    cons = cons_keys  # from here on, consignments are keyed by (type, id)
     for e in dict.fromkeys(exprs):
         _check_compilable(e, ccy, exp)
 
@@ -464,7 +486,7 @@ def _assess(cols: dict[str, Any], n: int, reg: Regime, tariff: Tariff, rates: Ex
         if cond.per == "consignment":
             return dict(base)
         dates = {c: to_date(percons["date"][c]) for c in cons_order}
-        key = {c: ((type(percons["consignee"][c]), percons["consignee"][c]), dates[c] if cond.per == "consignee_day" else dates[c].year)
+        key = {c: (percons["consignee"][c], dates[c] if cond.per == "consignee_day" else dates[c].year)
                for c in cons_order}
         out: dict[Any, int] = {}
         if cond.per == "consignee_day":
@@ -573,7 +595,7 @@ def _assess(cols: dict[str, Any], n: int, reg: Regime, tariff: Tariff, rates: Ex
         customs = {i: intrinsic[i] + (transport[i] if cif else 0) for i in idx}
         sale = {i: applies("collection_at_sale", c, i, customs[i]) for i in idx}
         for i in idx:
-            trace(i, f"consignment {c[1]!r}: intrinsic {c_intr[c]}, freight+insurance {c_transport[c]} "
+            trace(i, f"consignment {cons_ids[c]!r}: intrinsic {c_intr[c]}, freight+insurance {c_transport[c]} "
                      f"({reg.valuation}); item's share {transport[i]}; customs value {customs[i]}")
         band = None
         if sd is not None:
@@ -720,7 +742,7 @@ def _assess(cols: dict[str, Any], n: int, reg: Regime, tariff: Tariff, rates: Ex
     position = {c: k for k, c in enumerate(cons_order)}
     return Assessment(
         items={k: np.array(v, dtype=np.int32 if k == "rule" else np.int64) for k, v in out.items()},
-        consignment_ids=[c for _, c in cons_order],
+        consignment_ids=cons_ids,
         consignments={k: np.array(v, dtype=np.int64) for k, v in cons_out.items()},
         currency=ccy, provenance=make_provenance(reg, tariff, rates_given, on, engine="reference"),
         inputs=Inputs(cols, [position[c] for c in cons], reg, tariff, rates_given, on, currency, amounts))
