@@ -180,7 +180,7 @@ def iter_assess(batches: Iterable[Any], *, regime: Any, tariff: Any, rates: Any 
         except InputError as exc:
             raise shift_rows(exc, row0) from exc
         ids = chunk.column("consignment")
-        starts = np.flatnonzero(np.r_[True, pc.not_equal(ids.slice(1), ids.slice(0, len(ids) - 1))
+        starts = np.flatnonzero(np.r_[True, pc.fill_null(pc.not_equal(ids.slice(1), ids.slice(0, len(ids) - 1)), True)
                                       .to_numpy(zero_copy_only=False)])
         firsts = ids.take(pa.array(starts))  # one id per run of equal ids
         values = firsts.to_pylist()
@@ -206,9 +206,13 @@ def iter_assess(batches: Iterable[Any], *, regime: Any, tariff: Any, rates: Any 
             table = pa.concat_tables([carry, table]).combine_chunks()
         if table.num_rows == 0:
             continue
+        if "consignment" not in table.column_names:  # assess names what is missing
+            yield run(table)
+            continue
         ids = table.column("consignment")
-        # the trailing run of the last consignment may continue in the next batch
-        is_last = pc.equal(ids, ids[table.num_rows - 1]).to_numpy(zero_copy_only=False)
+        # the trailing run of the last consignment may continue in the next batch (a missing id
+        # continues nothing: assess names it, or flags it)
+        is_last = pc.fill_null(pc.equal(ids, ids[table.num_rows - 1]), False).to_numpy(zero_copy_only=False)
         head = table.num_rows - int(np.argmin(is_last[::-1])) if not is_last.all() else 0
         carry = table.slice(head)
         if head:
