@@ -269,7 +269,8 @@ class Assessment:
     #: per item: 0 assessed, 1 invalid input, 2 not assessed because its consignment (or consignee) has
     #: an invalid item (deminimis.problems); None: every item was assessed (errors="raise")
     status: np.ndarray | None = field(default=None, repr=False)
-    #: per consignment: the highest status of its items
+    #: per consignment: 1 when it has an invalid item, 2 when left out for another consignment of its
+    #: consignee, else 0
     cons_status: np.ndarray | None = field(default=None, repr=False)
     #: errors="flag": every problem found, one RowError per bad (row, column)
     errors: list[Any] = field(default_factory=list, repr=False)
@@ -308,6 +309,10 @@ class Assessment:
         for bit, name in RULES.items():
             s[f"items_{name}"] = int(np.count_nonzero(self.items["rule"] & bit))
         s["consignments_with_charges"] = int(np.count_nonzero(self.consignments["total"] > 0))
+        # errors="flag": items with bad input, and items left out because another of their consignment is bad
+        status = self.status if self.status is not None else np.zeros(0, dtype=np.int8)
+        s["items_invalid"] = int(np.count_nonzero(status == 1))
+        s["items_left_out"] = int(np.count_nonzero(status == 2))
         # duty 0 under cannot_assess is not an assessed zero: say how much the totals lack
         not_assessed = np.flatnonzero(self.items["rule"] & CANNOT_ASSESS)
         s["items_not_assessed"] = len(not_assessed)

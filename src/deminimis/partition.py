@@ -295,8 +295,9 @@ def _stitch(n: int, results: list[tuple[np.ndarray, Assessment]], cons_of: np.nd
         for k in consignments:
             consignments[k][part_cons] = res.consignments[k]
     consignments["items"] = np.bincount(cons_of, minlength=nc).astype(np.int64)
-    cons_status = np.zeros(nc, dtype=np.int8)
-    np.maximum.at(cons_status, cons_of, status)
+    # a consignment with an invalid item is invalid (1); one left out for its consignee's sake is 2
+    has = [np.bincount(cons_of[status == k], minlength=nc) > 0 for k in (INVALID, WITH_INVALID)]
+    cons_status = np.where(has[0], INVALID, np.where(has[1], WITH_INVALID, ASSESSED)).astype(np.int8)
     regimes = list({reg.id: reg for reg, _ in parts}.values())
     currencies = {reg.currency for reg in regimes}
     if len(currencies) > 1:
