@@ -137,9 +137,9 @@ def test_per_row_dates_outside_the_regime_are_errors(fn: Any) -> None:
 
 
 def test_each_consignment_is_assessed_under_the_version_in_force_on_its_date() -> None:
-    """EU, one batch over 2021 and 2026: A (EUR 50, March 2021) under EU-2021-01-01 (duty relief to EUR
-    150, VAT from the first cent after the EUR 22 exemption ended... not yet: 2021-03 still had the EUR 22
-    VAT exemption, so A pays 19% VAT on 50 and no duty); B (EUR 200, August 2026) under EU-2026-07-01."""
+    """EU, one batch over 2021 and 2026: A (EUR 50, March 2021) under EU-2021-01-01 (the EUR 150 duty
+    relief and the EUR 22 VAT exemption of then), B (EUR 200, August 2026) under EU-2026-07-01; the
+    same amounts as assessing each on its own date."""
     batch = items(date=["2021-03-01", "2021-03-01", "2026-08-01"])
     fast, _ = both(batch)
     a = dm.assess({k: v[:2] for k, v in batch.items()}, regime="EU", tariff=TARIFF, on=dt.date(2021, 3, 1))
