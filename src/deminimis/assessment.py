@@ -138,8 +138,8 @@ class Inputs:
         key = "consignee" if per_consignee else "consignment"
         if key not in self._groups:
             if per_consignee:
-                from .engine import factorize_first  # the encoder's hashing, for any column type
-                codes = factorize_first(self.columns["consignee"], wide=True)[0]
+                from .columns import id_codes  # ids as both engines compare them
+                codes = id_codes(to_list(self.columns["consignee"]))[0]
             else:
                 codes = self.consignment_index
             self._groups[key] = _Groups(codes)

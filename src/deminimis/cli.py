@@ -31,7 +31,8 @@ from typing import Any, NoReturn, Sequence
 import numpy as np
 
 from . import __version__, reference, regimes
-from .engine import assess, candidate_regimes
+from .arguments import candidate_regimes
+from .engine import assess
 from .assessment import ITEM_AMOUNTS
 from .errors import DeminimisError, InputError
 from .money import CURRENCY_EXPONENTS, exponent

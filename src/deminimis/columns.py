@@ -274,6 +274,21 @@ def is_missing(x: Any) -> bool:
 UNHASHABLE_ID = "an id must be hashable (a string, a number, bytes, a date or a tuple of those)"
 
 
+def id_codes(values: Sequence[Any]) -> tuple[np.ndarray, list[Any]]:
+    """Each id's code in order of first appearance (ids compared by id_key; every missing id is one
+    more code), and each code's id as first given (None for the missing ones)."""
+    index: dict[Any, int] = {}
+    ids: list[Any] = []
+    codes = np.empty(len(values), dtype=np.int64)
+    for i, x in enumerate(values):
+        k = None if is_missing(x) else id_key(x)
+        if k not in index:
+            index[k] = len(ids)
+            ids.append(None if k is None else x)
+        codes[i] = index[k]
+    return codes, ids
+
+
 def id_key(x: Any) -> Any:
     """What makes two ids (consignment, consignee) the same id: the same kind of value, equal values.
 

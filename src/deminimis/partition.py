@@ -22,7 +22,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .assessment import CANNOT_ASSESS, CONSIGNMENT_AMOUNTS, ITEM_AMOUNTS, Assessment, make_provenance
-from .columns import date_problem, id_key, is_missing, to_date
+from .columns import date_problem, id_codes, to_date
 from .errors import InconsistentConsignmentError, InputError, InvalidValueError, MissingColumnError, RegimeError
 from .problems import ASSESSED, INVALID, WITH_INVALID, Problems, report
 from .regimes.model import Regime
@@ -162,64 +162,7 @@ def run(cols: dict[str, Any], n: int, *, parts: list[tuple[Regime, np.ndarray | 
             for exc in part_sink.exceptions:
                 sink.add(_remap(exc, rows))
     ids = _values(cols["consignment"])
-    first_version: dict[Any, tuple[int, Any]] = {}
-    bad = sink.bad if sink is not None else np.zeros(n, dtype=bool)
-    for i, (c, d) in enumerate(zip(ids, dates)):
-        if bad[i]:
-            continue
-        if c not in first_version:
-            first_version[c] = (i, version[d])
-        elif first_version[c][1] is not version[d]:
-            report(sink, [i], lambda row: InconsistentConsignmentError(
-                f"items of one consignment disagree (row {first_version[ids[row]][0]} has another value)",
-                column="date", row=row))
-    rows_of: dict[str, list[int]] = {}
-    regime_of: dict[str, Regime] = {}
-    for i, d in enumerate(dates):
-        v = version[d]
-        if isinstance(v, Regime) and not bad[i]:
-            rows_of.setdefault(v.id, []).append(i)
-            regime_of[v.id] = v
-    parts = [(regime_of[k], np.array(r, dtype=np.int64)) for k, r in rows_of.items()]
-    _check_consignee_years(parts, cols)
-    return parts
-
-
-def _check_consignee_years(parts: list[tuple[Regime, np.ndarray]], cols: dict[str, Any]) -> None:
-    """A consignee's yearly aggregate cannot span two regime versions (which version's threshold?)."""
-    if len(parts) < 2 or not any("consignee_year" in r.aggregations() for r, _ in parts) or "consignee" not in cols:
-        return
-    consignee, dates = _values(cols["consignee"]), _values(cols["date"])
-    seen: dict[tuple[Any, int], str] = {}
-    for reg, rows in parts:
-        for i in rows.tolist():
-            key = (consignee[i], to_date(dates[i]).year)
-            if seen.setdefault(key, reg.id) != reg.id:
-                raise InvalidValueError(
-                    f"consignee {key[0]!r}'s {key[1]} aggregate spans regime versions {seen[key]} and {reg.id}; "
-                    "assess the dates of each version apart, or pass on= to apply one", column="date", row=i,
-                    value=dates[i])
-
-
-def _remap(exc: InputError, rows: np.ndarray) -> InputError:
-    return exc.moved(lambda row: int(rows[row]))
-
-
-def run(cols: dict[str, Any], n: int, *, parts: list[tuple[Regime, np.ndarray | None]], on: Any,
-        sink: Problems | None, validate: Validate, assess: AssessPart, engine: str,
-        tariff: Any, rates: Any) -> Assessment:
-    """Assess each part (raising the first problem, or with a sink leaving out what is bad)."""
-    whole = [(reg, np.arange(n, dtype=np.int64) if rows is None else rows) for reg, rows in parts]
-    if sink is None and len(whole) == 1 and len(whole[0][1]) == n:  # one part, every row in order
-        return _dated(assess(cols, n, whole[0][0], on), cols, on)
-    if sink is not None:
-        for reg, rows in whole:
-            part_sink = Problems(len(rows))
-            validate(take(cols, rows), len(rows), reg, on, part_sink)
-            for exc in part_sink.exceptions:
-                sink.add(_remap(exc, rows))
-    ids = _values(cols["consignment"])
-    cons_of, cons_ids = _codes(ids)
+    cons_of, cons_ids = id_codes(ids)
     consignee = _values(cols["consignee"]) if "consignee" in cols else None
     per_consignee = any({"consignee_day", "consignee_year"} & reg.aggregations() for reg, _ in whole)
     status = np.zeros(n, dtype=np.int8)
@@ -256,16 +199,6 @@ def _dated(result: Assessment, cols: dict[str, Any], on: Any) -> Assessment:
     return result
 
 
-def _codes(ids: list[Any]) -> tuple[np.ndarray, list[Any]]:
-    """Consignment code per row, in first-appearance order, and the distinct ids (missing ids: one
-    more consignment, flagged)."""
-    index: dict[Any, int] = {}
-    keys = (None if is_missing(x) else id_key(x) for x in ids)  # ids as the engine keys them; missing: one
-    codes = np.fromiter((index.setdefault(k, len(index)) for k in keys), dtype=np.int64, count=len(ids))
-    first: dict[int, Any] = {}
-    for x, code in zip(ids, codes.tolist()):
-        first.setdefault(code, x)  # each id as first given
-    return codes, [None if is_missing(first[k]) else first[k] for k in range(len(index))]
 
 
 def _excluded(sink: Problems, cons_of: np.ndarray, consignee: list[Any] | None) -> np.ndarray:

@@ -194,7 +194,7 @@ def assess(items: Any, *, regime: Regime | dict | str, tariff: Tariff, rates: Ex
            on: _dt.date | None = None, currency: str | None = None, amounts: str = "decimal",
            keep: Sequence[str] = (), errors: str = "raise", _trace: _Trace | None = None) -> Assessment:
     """Same signature and result as deminimis.assess, computed item by item."""
-    from .engine import check_argument_types, check_arguments  # arguments: no arithmetic
+    from .arguments import check_argument_types, check_arguments  # arguments: no arithmetic
 
     check_argument_types(regime=regime, tariff=tariff, rates=rates, on=on, currency=currency, amounts=amounts)
     check_errors_mode(errors)
@@ -265,7 +265,8 @@ def _assess(cols: dict[str, Any], n: int, reg: Regime, tariff: Tariff, rates: Ex
                 else:
                     out.append(_read_amount(x, exp_of(i), col, i, in_minor, what))
             except InputError as exc:
-                report(sink, [i], lambda _: exc)
+                bad_amount = exc
+                report(sink, [i], lambda _: bad_amount)
                 out.append(Decimal(0))
         return out
 

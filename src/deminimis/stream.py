@@ -25,17 +25,16 @@ import contextlib
 from collections import Counter
 import json
 import os
-import re
 import sys
 import time
-from decimal import Decimal
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
 from . import fileio
 from .assessment import ITEM_AMOUNTS, RULES, Assessment, exact_sum, make_provenance
-from .engine import assess, candidate_regimes
+from .arguments import candidate_regimes
+from .engine import assess
 from .errors import InconsistentConsignmentError, InputError, RegimeError
 from .money import exponent
 

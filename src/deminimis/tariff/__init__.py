@@ -11,7 +11,8 @@
 from .expr import (FREE, AdValorem, Applicable, Bounded, CannotAssess, Compound, DayRange, Expr, HeadingRef,
                    NoChange, Seasonal, Specific)
 from .parse import parse, split_special
-from .table import LoadReport, Measure, Resolution, Tariff
+from .report import LoadReport
+from .table import Measure, Resolution, Tariff
 
 _SAMPLES = {"EU": "eu_cet_2020_sample.csv", "UK": "uk_global_tariff_2021_sample.csv",
             "US": "us_hts_2026r3_sample.csv"}

@@ -18,7 +18,8 @@ from typing import Any, Iterable, Mapping
 from ..errors import TariffError, TariffSyntaxError
 from .expr import CannotAssess, ParsedExpr, Specific, linear_terms
 from .parse import parse, split_special
-from .table import R_UNPARSED, LoadReport, Tariff, unevaluable_reason
+from .report import R_UNPARSED, LoadReport, unevaluable_reason
+from .table import Tariff
 
 
 @dataclass(frozen=True)

@@ -37,32 +37,22 @@ import datetime as _dt
 import hashlib
 import json
 import re
-from collections import Counter
 from functools import lru_cache
-from dataclasses import dataclass, field
-from fractions import Fraction
+from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from ..errors import TariffError, TariffSyntaxError
 from .expr import (FREE, AdValorem, Applicable, Bounded, CannotAssess, Compound, Expr, HeadingRef, NoChange,
-                   ParsedExpr, Seasonal, Specific, is_core, is_linear, linear_terms)
+                   ParsedExpr, Seasonal, Specific)
+from .algebra import lesser_of, stack
 from .parse import parse
+from .report import (R_AMBIGUOUS, R_APPLICABLE_ALONE, R_HEADING, R_NO_BASE, R_NO_SEASON, R_SEASON_NEEDS_DATE,
+                     R_SEVERAL_DATED, R_SEVERAL_RATES, R_UNPARSED, LoadReport, unevaluable_reason)
 
 MEASURE_KINDS = ("base", "origin", "additional")
 RECORD_KEYS = ("code", "duty", "measure", "origin", "origins", "program", "valid_from", "valid_to", "units",
                "description", "source")
 
-R_SEASON_NEEDS_DATE = "seasonal rate: needs the assessment date (lookup(..., on=date))"
-R_NO_SEASON = "seasonal rate: no season covers the assessment date"
-R_APPLICABLE_ALONE = ("refers to the duty of the applicable subheading (US chapter 99): declare the goods' own "
-                      "code, with this measure as an additional duty")
-R_HEADING = "given by another heading of the tariff, subject to its conditions (quota, note)"
-R_AMBIGUOUS = "the code covers tariff lines with different duties: declare more digits"
-R_SEVERAL_RATES = "several rates of the same kind are in force and none is lower on every item"
-R_SEVERAL_DATED = "several dated rates: pass the assessment date (lookup(..., on=date))"
-R_STACK_BOUNDS = "two duties with MIN/MAX bounds cannot be stacked exactly"
-R_NO_BASE = "no base rate for this code (only additional duties)"
-R_UNPARSED = "the rate does not parse"
 
 
 def _check_code(code: Any) -> str:
@@ -151,160 +141,6 @@ class Measure:
         if self.source:
             r["source"] = self.source
         return r
-
-
-@dataclass
-class LoadReport:
-    """What a loader read and what it could not evaluate; nothing is dropped silently."""
-
-    source: str = ""
-    rows: int = 0                   # data rows read
-    lines: int = 0                  # rows that carry a code
-    rates: int = 0                  # rate strings read (non-empty cells / special-rate segments)
-    evaluable: int = 0              # of which evaluable (possibly as an addition or by date)
-    cannot_assess: Counter[str] = field(default_factory=Counter)        # reason -> count
-    codes: dict[str, list[str]] = field(default_factory=dict)           # reason -> codes
-    syntax_errors: list[tuple[str, str, str, str]] = field(default_factory=list)  # code, column, text, error
-    notes: Counter[str] = field(default_factory=Counter)                # other facts, e.g. unmapped programs
-    columns: dict[str, Counter[str]] = field(default_factory=dict)      # column -> rates, evaluable, errors
-
-    def add(self, code: str, reason: str | None, column: str = "duty") -> None:
-        self.rates += 1
-        col = self.columns.setdefault(column, Counter())
-        col["rates"] += 1
-        if reason is None:
-            self.evaluable += 1
-            col["evaluable"] += 1
-        else:
-            self.cannot_assess[reason] += 1
-            self.codes.setdefault(reason, []).append(code)
-            if reason.startswith(R_UNPARSED):
-                col["syntax_errors"] += 1
-
-    @property
-    def parsed(self) -> int:
-        return self.rates - len(self.syntax_errors)
-
-    def summary(self) -> str:
-        pct = (lambda k: f"{100 * k / self.rates:.2f}%") if self.rates else (lambda k: "-")
-        out = [f"{self.source}: {self.rows} rows, {self.lines} lines, {self.rates} rates: "
-               f"{pct(self.parsed)} parsed, {pct(self.evaluable)} evaluable"]
-        for reason, n in self.cannot_assess.most_common():
-            codes = self.codes.get(reason, [])
-            out.append(f"  cannot assess {n:6d}  {reason}  (e.g. {', '.join(codes[:3])})")
-        for code, col, text, err in self.syntax_errors[:20]:
-            out.append(f"  syntax error: {code} {col}: {text!r}: {err}")
-        for note, n in self.notes.most_common():
-            out.append(f"  note {n:6d}  {note}")
-        return "\n".join(out)
-
-
-def unevaluable_reason(expr: ParsedExpr) -> str | None:
-    """None when the tree can be evaluated (possibly as a chapter 99 addition, or on a date); else why not."""
-    if isinstance(expr, CannotAssess):
-        return expr.reason
-    if isinstance(expr, Seasonal):
-        for e, _ in expr.alternatives:
-            r = unevaluable_reason(e)
-            if r is not None:
-                return r
-        return None
-    if isinstance(expr, Applicable):
-        return None if expr.plus is None else unevaluable_reason(expr.plus)
-    if isinstance(expr, NoChange):
-        return None
-    if isinstance(expr, HeadingRef):
-        return R_HEADING
-    return None if is_core(expr) else "not a core expression"
-
-
-# ------------------------------------------------------------------ combining expressions
-
-
-def _coefficients(expr: Expr) -> dict[tuple[str, ...], Fraction] | None:
-    """Per-unit coefficients of a linear expression, for comparing duties; None if not linear."""
-    if not is_linear(expr):
-        return None
-    out: dict[tuple[str, ...], Fraction] = {}
-    for t in linear_terms(expr):
-        if isinstance(t, AdValorem):
-            key: tuple[str, ...] = ("adv",)
-            c = t.percent
-        else:
-            key = (t.quantity, t.currency)
-            c = Fraction(t.amount) / Fraction(t.base_units)
-        out[key] = out.get(key, Fraction(0)) + c
-    return out
-
-
-def _leq(a: dict[tuple[str, ...], Fraction], b: dict[tuple[str, ...], Fraction]) -> bool:
-    return all(v <= b.get(k, Fraction(0)) for k, v in a.items() if v)
-
-
-def lesser_of(exprs: Sequence[Expr], text: str = "") -> Expr:
-    """The lower of several duties for every item, exactly, or CannotAssess.
-
-    A duty that is at most another on every item (coefficient by coefficient) wins; two
-    linear duties neither of which dominates give ``Bounded(a, maximum=b)`` = min(a, b).
-    """
-    uniq = list(dict.fromkeys(exprs))
-    if len(uniq) == 1:
-        return uniq[0]
-    bad = [e for e in uniq if isinstance(e, CannotAssess)]
-    if bad:
-        return CannotAssess("; ".join(dict.fromkeys(e.reason for e in bad)), text or " | ".join(map(str, uniq)))
-    coefs = [_coefficients(e) for e in uniq]
-    if any(c is None for c in coefs):
-        return CannotAssess(R_SEVERAL_RATES, text or " | ".join(map(str, uniq)))
-    keep = []
-    for i, ci in enumerate(coefs):
-        dominated = any(j != i and _leq(cj, ci) and (not _leq(ci, cj) or j < i)  # type: ignore[arg-type]
-                        for j, cj in enumerate(coefs))
-        if not dominated:
-            keep.append(uniq[i])
-    if len(keep) == 1:
-        return keep[0]
-    if len(keep) == 2:
-        return Bounded(keep[0], None, keep[1])
-    return CannotAssess(R_SEVERAL_RATES, text or " | ".join(map(str, uniq)))
-
-
-def _sum(parts: Sequence[Expr]) -> Expr:
-    """A flat sum of linear expressions; ad valorem parts merged, zero ad valorem dropped."""
-    adv = Fraction(0)
-    specific: list[Specific] = []
-    for p in parts:
-        for t in linear_terms(p):
-            if isinstance(t, AdValorem):
-                adv += t.percent
-            else:
-                specific.append(t)
-    terms: list[Expr] = ([AdValorem(adv)] if adv or not specific else []) + list(specific)
-    return terms[0] if len(terms) == 1 else Compound(tuple(terms))
-
-
-def stack(base: Expr, additions: Sequence[Expr]) -> Expr:
-    """base + each addition, exactly: an addition goes into every clause of a MIN/MAX base."""
-    if not additions:
-        return base
-    parts = [base, *additions]
-    bad = [p for p in parts if isinstance(p, CannotAssess)]
-    if bad:
-        return CannotAssess("; ".join(dict.fromkeys(p.reason for p in bad)), " + ".join(
-            p.text if isinstance(p, CannotAssess) else str(p) for p in parts))
-    bounded = [p for p in parts if isinstance(p, Bounded)]
-    if len(bounded) > 1:
-        return CannotAssess(R_STACK_BOUNDS, " + ".join(map(str, parts)))
-    linear = [p for p in parts if not isinstance(p, Bounded)]
-    if not bounded:
-        return _sum(linear)
-    b = bounded[0]
-    return Bounded(_sum([b.main, *linear]),
-                   _sum([b.minimum, *linear]) if b.minimum is not None else None,
-                   _sum([b.maximum, *linear]) if b.maximum is not None else None)
-
-
-# ------------------------------------------------------------------ the tariff
 
 
 class _Index:

@@ -1,0 +1,114 @@
+"""assess(): encode the batch, run the native core, assemble the Assessment.
+
+Data flows one way: columns -> per-distinct-value encoding (encode.py, checks.py, factorize.py:
+Python, O(distinct values) where it can) -> integer columns and compiled tables (params.py) ->
+csrc/assess.h (no GIL, O(items)) -> Assessment.  Inputs are validated in the order
+docs/semantics.md gives, so the reference raises the same error first.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import time
+from typing import Any, Sequence
+
+import numpy as np
+
+from .. import _core
+from ..arguments import check_argument_types, check_arguments, regime_parts, resolve_regime, candidate_regimes
+from ..assessment import Assessment, Inputs, make_provenance
+from ..columns import as_items, read_columns
+from ..partition import run
+from ..problems import Problems, check_errors_mode
+from ..rates import ExchangeRates
+from ..regimes.model import Regime
+from ..tariff.table import Tariff
+from .buffers import Buffers
+from .encode import encode, prepare
+from .factorize import factorize, factorize_first
+from .params import conversion_factor, effective_vat_rate
+
+__all__ = ["Buffers", "assess", "candidate_regimes", "check_arguments", "conversion_factor", "effective_vat_rate",
+           "encode", "factorize", "factorize_first", "prepare", "resolve_regime"]
+
+
+def assess(items: Any, *, regime: Regime | dict | str, tariff: Tariff, rates: ExchangeRates | None = None,
+           on: _dt.date | None = None, currency: str | None = None, amounts: str = "decimal",
+           keep: Sequence[str] = (), errors: str = "raise", n_threads: int | None = 1,
+           out: Buffers | None = None) -> Assessment:
+    """Assess a batch of items under a regime and tariff, exactly, with the native core.
+
+    Parameters
+    ----------
+    items : mapping of column -> array, pandas/polars DataFrame or pyarrow Table
+        Columns as in docs/semantics.md: ``consignment``, ``hs_code``, ``value`` and
+        the optional item and consignment-level columns. Any other column is an
+        UnknownColumnError unless named in ``keep``.
+    regime : Regime, dict, built-in regime id (``"EU-2026-07-01"``) or jurisdiction code
+        (``"EU"``: the version in force on the date)
+    tariff : Tariff
+    rates : ExchangeRates into the regime's currency (not needed for a one-currency batch)
+    on : the assessment date; the regime must be in force on it. Without it, the items
+        need a ``date`` column and each consignment is assessed under the regime version
+        and tariff lines in force on its date.
+    currency : the currency of every amount, when there is no ``currency`` column
+    amounts : "decimal" (amounts in major units, read exactly) or "minor"
+        (integers already in minor units)
+    keep : columns to pass through to the result (``result.kept``), unread
+    errors : "raise" (the first bad value raises an InputError) or "flag" (every bad row is
+        reported in ``result.errors``; consignments with a bad item are not assessed and
+        carry a status in ``result.status``; the rest are assessed)
+    n_threads : threads for the core (None: all cores); the result never depends on it
+    out : Buffers to write the result into instead of fresh arrays
+
+    Returns an Assessment; ``result.timings`` holds the seconds spent encoding the
+    input and in the native core.
+    """
+    t0 = time.perf_counter()
+    check_argument_types(regime=regime, tariff=tariff, rates=rates, on=on, currency=currency, amounts=amounts,
+                         n_threads=n_threads, out=out)
+    items = as_items(items)  # read once: a RecordBatchReader is read whole here
+    check_errors_mode(errors)
+    if out is not None and errors == "flag":
+        raise ValueError("out= buffers hold one assessment of every row; use errors='raise' with them")
+    cols, n = read_columns(items, keep_arrow=True, keep=keep)
+    sink = Problems(n) if errors == "flag" else None
+    parts = regime_parts(regime, on, cols, n, sink)
+    timings = {"encode": 0.0, "core": 0.0}
+
+    def checked(reg: Regime) -> tuple[ExchangeRates, bool]:
+        return check_arguments(reg, rates, amounts)
+
+    def validate(part: dict[str, Any], m: int, reg: Regime, on_: Any, part_sink: Problems) -> None:
+        rates_, minor = checked(reg)
+        prepare(part, m, regime=reg, tariff=tariff, rates=rates_, currency=currency, minor=minor, on=on_,
+                sink=part_sink)
+
+    def assess_part(part: dict[str, Any], m: int, reg: Regime, on_: Any) -> Assessment:
+        t1 = time.perf_counter()
+        rates_, minor = checked(reg)
+        enc = prepare(part, m, regime=reg, tariff=tariff, rates=rates_, currency=currency, minor=minor, on=on_)
+        assert enc is not None
+        nn, nc = enc["n"], enc["n_cons"]
+        if out is not None:
+            out_items, out_cons = out.views(nn, nc)
+        else:
+            out_items = {k: np.empty(nn, dtype=np.int64) for k in _core.ITEM_OUTPUTS}
+            out_items["rule"] = np.empty(nn, dtype=np.int32)
+            out_cons = {k: np.empty(nc, dtype=np.int64) for k in _core.CONS_OUTPUTS}
+        threads = (os.cpu_count() or 1) if n_threads is None else int(n_threads)
+        t2 = time.perf_counter()
+        _core.assess(enc["items"], enc["cons"], enc["tables"], enc["params"], out_items, out_cons, threads)
+        timings["encode"] += t2 - t1
+        timings["core"] += time.perf_counter() - t2
+        return Assessment(items=out_items, consignment_ids=enc["cons_ids"], consignments=out_cons,
+                          currency=reg.currency, provenance=make_provenance(reg, tariff, rates, on_, engine="native"),
+                          inputs=Inputs(part, enc["items"]["cons"], reg, tariff, rates, on_, currency, amounts))
+
+    result = run(cols, n, parts=parts, on=on, sink=sink, validate=validate, assess=assess_part, engine="native",
+                 tariff=tariff, rates=rates)
+    result.kept = {k: cols[k] for k in keep}
+    result.timings = timings
+    timings["encode"] = time.perf_counter() - t0 - timings["core"]
+    return result
