@@ -79,6 +79,30 @@ def _frozen(column: Any) -> Any:
     return pa.concat_arrays([column])
 
 
+class _Decoded:
+    """A column kept as the encoder's codes and distinct values: what was read, without a copy of the
+    caller's array (a million fixed-width strings cost more to copy than to keep as codes)."""
+
+    def __init__(self, codes: np.ndarray, distinct: list[Any]) -> None:
+        self.codes = codes
+        self.codes.flags.writeable = False  # the encoder's own array, no longer written
+        self.distinct = np.empty(len(distinct), dtype=object)
+        self.distinct[:] = distinct
+        self.distinct.flags.writeable = False
+
+    def __setitem__(self, rows: Any, value: Any) -> None:
+        raise ValueError("the snapshot of an assessment's inputs is read-only")
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def __getitem__(self, rows: Any) -> np.ndarray:
+        return self.distinct[self.codes[rows]]
+
+    def take(self, rows: np.ndarray) -> np.ndarray:
+        return self[rows]
+
+
 def _take(column: Any, rows: np.ndarray) -> Any:
     return column[rows] if isinstance(column, np.ndarray) else column.take(rows)
 
@@ -101,7 +125,8 @@ class Inputs:
     """What an assessment read, kept so that explain(i) describes the values assessed.
 
     ``columns`` are the columns as read (``columns.read_columns``), frozen: later
-    changes to the caller's DataFrame, arrays or lists do not reach them.
+    changes to the caller's DataFrame, arrays or lists do not reach them (a numpy column
+    the encoder factorized is kept as its codes and distinct values, which it owns).
     ``consignment_index[i]`` is item i's position in the assessment's consignment ids.
     The rows of each consignment (and consignee) are indexed on the first explain
     call and kept: that call costs O(items) once (a stable sort), later calls
@@ -109,8 +134,12 @@ class Inputs:
     """
 
     def __init__(self, columns: dict[str, Any], consignment_index: np.ndarray, regime: Any, tariff: Any,
-                 rates: Any, on: Any, currency: str | None, amounts: str) -> None:
-        self.columns = {name: _frozen(col) for name, col in columns.items()}
+                 rates: Any, on: Any, currency: str | None, amounts: str,
+                 factorized: dict[str, tuple[np.ndarray, list[Any]]] | None = None) -> None:
+        # a numpy column the encoder factorized is kept as its (private) codes and distinct values
+        factorized = factorized or {}
+        self.columns = {name: _Decoded(*factorized[name]) if isinstance(col, np.ndarray) and name in factorized
+                        else _frozen(col) for name, col in columns.items()}
         self.consignment_index = np.asarray(consignment_index, dtype=np.int64)  # the assessment's own codes
         self.consignment_index.flags.writeable = False
         self.regime, self.tariff, self.rates, self.on = regime, tariff, rates, on

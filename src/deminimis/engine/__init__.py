@@ -104,7 +104,8 @@ def assess(items: Any, *, regime: Regime | dict | str, tariff: Tariff, rates: Ex
         timings["core"] += time.perf_counter() - t2
         return Assessment(items=out_items, consignment_ids=enc["cons_ids"], consignments=out_cons,
                           currency=reg.currency, provenance=make_provenance(reg, tariff, rates, on_, engine="native"),
-                          inputs=Inputs(part, enc["items"]["cons"], reg, tariff, rates, on_, currency, amounts))
+                          inputs=Inputs(part, enc["items"]["cons"], reg, tariff, rates, on_, currency, amounts,
+                                        factorized=enc["factorized"]))
 
     result = run(cols, n, parts=parts, on=on, sink=sink, validate=validate, assess=assess_part, engine="native",
                  tariff=tariff, rates=rates)

@@ -46,11 +46,13 @@ def prepare(cols: dict[str, Any], n: int, *, regime: Regime, tariff: Tariff, rat
 
     # hs codes
     code_idx, codes = factorize_list(cols["hs_code"])
+    factorized = {"hs_code": (code_idx, codes)}  # kept by the result for explain, instead of a copy
     code_bad = check_distinct("hs_code", code_idx, codes, hs_problem, sink=sink)
 
     # currency per item
     if "currency" in cols:
         cur_idx, curs = factorize_list(cols["currency"])
+        factorized["currency"] = (cur_idx, curs)
     elif currency is not None:
         cur_idx, curs = np.zeros(n, dtype=np.int32), [currency]
     else:
@@ -71,6 +73,7 @@ def prepare(cols: dict[str, Any], n: int, *, regime: Regime, tariff: Tariff, rat
     # origins
     if "origin" in cols:
         org_idx, origins = factorize_list(cols["origin"])
+        factorized["origin"] = (org_idx, origins)
         origin_bad = check_distinct("origin", org_idx, origins, country_problem, sink=sink)
         origins = ["" if (bad or is_missing(o) or o == "") else o for o, bad in zip(origins, origin_bad)]
     else:
@@ -123,6 +126,7 @@ def prepare(cols: dict[str, Any], n: int, *, regime: Regime, tariff: Tariff, rat
     vat = regime.vat
     if "destination" in cols:
         dst_idx, dsts = factorize_list(cols["destination"])
+        factorized["destination"] = (dst_idx, dsts)
         dst_allowed = sorted(vat.rates)
         check_distinct("destination", dst_idx, dsts, vocabulary_problem("destination", dst_allowed),
                        sink=sink, make=unknown_value("destination", dst_allowed))
@@ -140,6 +144,7 @@ def prepare(cols: dict[str, Any], n: int, *, regime: Regime, tariff: Tariff, rat
                 uniq = to_list(distinct)
             else:
                 idx, uniq = factorize_list(cols[col])
+                factorized[col] = (idx, uniq)
             if col == "date":
                 check_distinct("date", idx, uniq, date_problem_under(regime), sink=sink)
             elif col in VOCABULARIES:
@@ -269,7 +274,7 @@ def prepare(cols: dict[str, Any], n: int, *, regime: Regime, tariff: Tariff, rat
 
     params = core_params(regime, percons, cas_cons, n_cons)
     return {
-        "n": n, "n_cons": n_cons, "cons_ids": cons_ids,
+        "n": n, "n_cons": n_cons, "cons_ids": cons_ids, "factorized": factorized,
         "items": {
             "cons": cons.astype(np.int64, copy=False), "value": value,
             "qty": qty_cols["count"][0], "mass": qty_cols["mass"][0], "vol": qty_cols["volume"][0],
