@@ -195,6 +195,7 @@ def prepare(items: Any, *, regime: Regime, tariff: Tariff, rates: ExchangeRates 
             currency: str | None, amounts: str, on: _dt.date | None = None) -> dict[str, Any]:
     """Validate and encode a batch for the core (see module docstring)."""
     rates, minor = check_arguments(regime, rates, amounts)
+    _arrow.check_items(items)  # corrupt Arrow buffers are refused before any Arrow kernel reads them
     cols, n = read_columns(items, keep_arrow=True)
 
     # consignment ids, in first-appearance order
