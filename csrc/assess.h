@@ -24,7 +24,14 @@
 #define DM_MAX_FEES 8
 
 /* status codes */
-enum { DM_OK = 0, DM_OVERFLOW = 1, DM_NOMEM = 2, DM_BADARG = 3 };
+enum { DM_OK = 0, DM_OVERFLOW = 1, DM_NOMEM = 2, DM_BADARG = 3, DM_CANCELLED = 4 };
+
+/* which index is out of range (reported with DM_BADARG; err.index is the row,
+ * or the consignment for freight_cur, group and order) */
+enum {
+    DM_B_CONS = 1, DM_B_CUR = 2, DM_B_MEASURE = 3, DM_B_VAT_RATE = 4, DM_B_VAT_REDUCED = 5,
+    DM_B_FLAT_KEY = 6, DM_B_FREIGHT_CUR = 7, DM_B_GROUP = 8, DM_B_ORDER = 9
+};
 
 /* what overflowed (reported with DM_OVERFLOW) */
 enum {
@@ -118,6 +125,7 @@ typedef struct {
     const int64_t *conv_mul, *conv_div;   /* per currency: customs = round(a * mul / div) */
     const dm_measure *measures;
     const int64_t *vat_num, *vat_den;     /* per VAT rate index: effective rational rate */
+    int64_t n_conv, n_measures, n_vat;    /* the tables' lengths: every index is checked against them */
 } dm_input;
 
 typedef struct {
@@ -146,6 +154,20 @@ typedef struct { int64_t index; int32_t what; } dm_error;
 /* ------------------------------------------------------------------------ */
 
 typedef struct { dm_u128 rem; int64_t pos; } dm_rem;
+
+/* The order the extra units go in: larger remainder first, the earlier item among equals. */
+static inline int dm_rem_before(const dm_rem *a, const dm_rem *b)
+{
+    return a->rem > b->rem || (a->rem == b->rem && a->pos < b->pos);
+}
+
+static int dm_rem_cmp(const void *a, const void *b)
+{
+    return dm_rem_before(a, b) ? -1 : dm_rem_before(b, a);
+}
+
+/* units to give up to which dm_allocate selects instead of sorting */
+#define DM_SELECT_MAX 16
 
 /* Largest-remainder allocation of `total` over k items with weights w[]:
  * out[j] = floor(total*w[j]/W) plus one for the (total - sum) largest
@@ -177,16 +199,20 @@ static void dm_allocate(int64_t total, const int64_t *w, int64_t k, int64_t *out
         given += out[j];
     }
     int64_t left = total - given; /* < k */
-    /* select the `left` largest remainders (earlier position wins ties):
-     * a partial selection sort, fine for the small groups of real parcels */
-    for (int64_t s = 0; s < left; s++) {
-        int64_t best = s;
-        for (int64_t j = s + 1; j < k; j++)
-            if (rem[j].rem > rem[best].rem ||
-                (rem[j].rem == rem[best].rem && rem[j].pos < rem[best].pos))
-                best = j;
-        dm_rem t = rem[s]; rem[s] = rem[best]; rem[best] = t;
-        out[rem[s].pos] += 1;
+    if (left <= DM_SELECT_MAX) {
+        /* a few to give (all real parcels): a partial selection sort, O(left * k) */
+        for (int64_t s = 0; s < left; s++) {
+            int64_t best = s;
+            for (int64_t j = s + 1; j < k; j++)
+                if (dm_rem_before(&rem[j], &rem[best])) best = j;
+            dm_rem t = rem[s]; rem[s] = rem[best]; rem[best] = t;
+            out[rem[s].pos] += 1;
+        }
+    } else {
+        /* many: sort by the same order, O(k log k), so that a consignment of
+         * 10^5 items takes milliseconds, not a minute */
+        qsort(rem, (size_t)k, sizeof(dm_rem), dm_rem_cmp);
+        for (int64_t s = 0; s < left; s++) out[rem[s].pos] += 1;
     }
 }
 
@@ -282,6 +308,28 @@ static inline int dm_cond_is_global(const dm_cond *cd)
     return cd->per == DM_PER_GROUP || cd->per == DM_PER_CUMULATIVE;
 }
 
+/* Are a condition's group ids in [0, n_groups) and its order (cumulative) a
+ * permutation of the consignments?  DM_BADARG naming the first bad entry if not. */
+static int dm_check_groups(const dm_cond *cd, int64_t n_cons, dm_error *err)
+{
+    for (int64_t c = 0; c < n_cons; c++)
+        if ((uint64_t)cd->group[c] >= (uint64_t)cd->n_groups) {
+            err->index = c; err->what = DM_B_GROUP; return DM_BADARG;
+        }
+    if (cd->per != DM_PER_CUMULATIVE) return DM_OK;
+    uint8_t *seen = calloc((size_t)(n_cons > 0 ? n_cons : 1), 1);
+    if (!seen) return DM_NOMEM;
+    for (int64_t j = 0; j < n_cons; j++) {
+        int64_t c = cd->order[j];
+        if ((uint64_t)c >= (uint64_t)n_cons || seen[c]) {
+            free(seen); err->index = j; err->what = DM_B_ORDER; return DM_BADARG;
+        }
+        seen[c] = 1;
+    }
+    free(seen);
+    return DM_OK;
+}
+
 /* Per-consignment aggregate of each group or cumulative condition of a rule. */
 static int dm_rule_aggregates(const dm_rule *r, int64_t n_cons, const int64_t *c_intr,
                               const int64_t *c_cust, int64_t *const *agg, dm_error *err)
@@ -289,6 +337,8 @@ static int dm_rule_aggregates(const dm_rule *r, int64_t n_cons, const int64_t *c
     for (int k = 0; k < r->n_conds; k++) {
         const dm_cond *cd = &r->conds[k];
         if (!r->enabled || !dm_cond_is_global(cd)) continue;
+        int status = dm_check_groups(cd, n_cons, err);
+        if (status != DM_OK) return status;
         const int64_t *base = cd->basis == DM_BASIS_INTRINSIC ? c_intr : c_cust;
         int64_t *a = agg[k];
         if (cd->per == DM_PER_GROUP) {
@@ -330,7 +380,14 @@ typedef struct {
     int32_t lean;                              /* see dm_consignment */
     int32_t fused;                             /* conversion inside the consignment pass (no phase A) */
     int32_t relief[2 * DM_MAX_RELIEFS];
+    const int *cancel;                         /* set (by another thread) to stop early, or NULL */
 } dm_shared;
+
+/* Has the caller asked the assessment to stop?  Polled between consignments. */
+static inline int dm_cancelled(const dm_shared *sh)
+{
+    return sh->cancel && __atomic_load_n(sh->cancel, __ATOMIC_RELAXED);
+}
 
 /* One item of the consignment at hand, staged while it is assessed. */
 typedef struct {
@@ -389,11 +446,24 @@ static inline int dm_convert(int64_t a, int64_t mul, int64_t div, const dm_round
     return dm_round_div_u((dm_u128)a * (dm_u128)mul, (dm_u128)div, r->mode, r->quantum, out);
 }
 
+/* Which table index of item i is out of range (a DM_B_* code), or 0. */
+static inline int dm_bad_index(const dm_input *in, int64_t i)
+{
+    if ((uint64_t)(uint32_t)in->cur[i] >= (uint64_t)in->n_conv) return DM_B_CUR;
+    if ((uint64_t)(uint32_t)in->measure[i] >= (uint64_t)in->n_measures) return DM_B_MEASURE;
+    if ((uint64_t)(uint32_t)in->vat_rate[i] >= (uint64_t)in->n_vat) return DM_B_VAT_RATE;
+    if ((uint64_t)(uint32_t)in->vat_rate_reduced[i] >= (uint64_t)in->n_vat) return DM_B_VAT_REDUCED;
+    if (in->flat_key[i] < 0) return DM_B_FLAT_KEY; /* a key, not an index: only its sign matters */
+    return 0;
+}
+
 /* Step 2 for consignment c (k items from position b): the items' rows and converted
  * values staged in S; the consignment's intrinsic value, transport costs (*freight),
- * customs value and item count. */
+ * customs value and item count.  With `check`, first the table indices of the items
+ * and the consignment (the kernel reads its tables only through indices checked here,
+ * once per item: in phase A when it runs, else in phase C). */
 static int dm_convert_consignment(const dm_shared *sh, int64_t c, int64_t b, int64_t k, dm_scratch *S,
-                                  int64_t *freight, dm_error *err)
+                                  int64_t *freight, dm_error *err, int check)
 {
     const dm_input *in = sh->in;
     const dm_params *p = sh->p;
@@ -401,8 +471,13 @@ static int dm_convert_consignment(const dm_shared *sh, int64_t c, int64_t b, int
     dm_item *it = S->it;
     int status = DM_OK;
     int64_t s = 0, f = 0, ins = 0;
+    if (check && (uint64_t)(uint32_t)in->freight_cur[c] >= (uint64_t)in->n_conv) {
+        err->index = c; err->what = DM_B_FREIGHT_CUR; return DM_BADARG;
+    }
     for (int64_t j = 0; j < k; j++) {
         const int64_t i = sh->perm ? sh->perm[b + j] : b + j;
+        int bad;
+        if (check && (bad = dm_bad_index(in, i))) { err->index = i; err->what = bad; return DM_BADARG; }
         const int32_t q = in->cur[i];
         it[j].row = i;
         if (dm_convert(in->value[i], in->conv_mul[q], in->conv_div[q], &p->conv, &it[j].intr))
@@ -744,15 +819,22 @@ static inline int dm_is_step2_error(int status, const dm_error *e)
 #define DM_MAX_THREADS 64
 #endif
 
+/* items between two polls of the cancel flag (a fraction of a millisecond of work) */
+#define DM_POLL_ITEMS 4096
+
 /* Phase A (only when some condition aggregates over consignments): step 2 for the slice. */
 static void *dm_run_convert(void *arg)
 {
     dm_task *t = (dm_task *)arg;
-    int64_t freight;
+    int64_t freight, poll = t->i0;
     t->status = DM_OK;
     for (int64_t c = t->c0, b = t->i0, e; c < t->c1 && t->status == DM_OK; c++, b = e) {
+        if (b >= poll) {
+            if (dm_cancelled(t->sh)) { t->status = DM_CANCELLED; break; }
+            poll = b + DM_POLL_ITEMS;
+        }
         e = dm_cons_end(t->sh, c, b);
-        t->status = dm_convert_consignment(t->sh, c, b, e - b, &t->S, &freight, &t->err);
+        t->status = dm_convert_consignment(t->sh, c, b, e - b, &t->S, &freight, &t->err, 1);
     }
     return NULL;
 }
@@ -761,11 +843,16 @@ static void *dm_run_convert(void *arg)
 static void *dm_run_consignments(void *arg)
 {
     dm_task *t = (dm_task *)arg;
-    int64_t freight, c = t->c0, b = t->i0, e;
+    const int check = t->sh->fused; /* else phase A checked the indices */
+    int64_t freight, c = t->c0, b = t->i0, e = b, poll = b;
     t->status = DM_OK;
     for (; c < t->c1; c++, b = e) {
+        if (b >= poll) {
+            if (dm_cancelled(t->sh)) { t->status = DM_CANCELLED; return NULL; }
+            poll = b + DM_POLL_ITEMS;
+        }
         e = dm_cons_end(t->sh, c, b);
-        if ((t->status = dm_convert_consignment(t->sh, c, b, e - b, &t->S, &freight, &t->err)) != DM_OK ||
+        if ((t->status = dm_convert_consignment(t->sh, c, b, e - b, &t->S, &freight, &t->err, check)) != DM_OK ||
             (t->status = dm_consignment(t->sh, c, e - b, &t->S, freight, &t->err)) != DM_OK)
             break;
     }
@@ -774,7 +861,7 @@ static void *dm_run_consignments(void *arg)
         for (c++, b = e; c < t->c1; c++, b = e) {
             dm_error e2;
             e = dm_cons_end(t->sh, c, b);
-            int s2 = dm_convert_consignment(t->sh, c, b, e - b, &t->S, &freight, &e2);
+            int s2 = dm_convert_consignment(t->sh, c, b, e - b, &t->S, &freight, &e2, check);
             if (s2 != DM_OK) { t->status = s2; t->err = e2; break; }
         }
     return NULL;
@@ -798,6 +885,7 @@ static int dm_run_phase(dm_task *tasks, int T, void *(*fn)(void *), dm_error *er
 #else
     for (int t = 0; t < T; t++) fn(&tasks[t]);
 #endif
+    if (dm_cancelled(tasks[0].sh)) return DM_CANCELLED; /* whatever the slices found */
     for (int pass = 0; pass < 2; pass++)
         for (int t = 0; t < T; t++)
             if (tasks[t].status != DM_OK && (pass == 1 || dm_is_step2_error(tasks[t].status, &tasks[t].err))) {
@@ -820,15 +908,18 @@ static int64_t dm_first_row(const dm_shared *sh, int64_t c)
 }
 
 /* The whole assessment.  n_threads <= 1 runs on the calling thread only.  Items
- * are split among threads at consignment boundaries with about equal item counts. */
-static int dm_assess(const dm_input *in, const dm_params *p, dm_output *out, dm_error *err, int n_threads)
+ * are split among threads at consignment boundaries with about equal item counts.
+ * cancel (or NULL): set by another thread, the assessment stops within DM_POLL_ITEMS
+ * items of each thread (or one consignment, if larger) and returns DM_CANCELLED. */
+static int dm_assess(const dm_input *in, const dm_params *p, dm_output *out, dm_error *err, int n_threads,
+                     const int *cancel)
 {
     const int64_t n = in->n_items, C = in->n_cons, *cons = in->cons;
     int status = DM_OK;
     err->index = 0; err->what = 0;
     dm_shared sh;
     memset(&sh, 0, sizeof(sh));
-    sh.in = in; sh.p = p; sh.out = out;
+    sh.in = in; sh.p = p; sh.out = out; sh.cancel = cancel;
     dm_task tasks[DM_MAX_THREADS];
     void *scratch[DM_MAX_THREADS] = {0};
     int T = 0;
@@ -840,7 +931,7 @@ static int dm_assess(const dm_input *in, const dm_params *p, dm_output *out, dm_
     int sorted = 1;
     int64_t max_len = 1, run = 0;
     for (int64_t i = 0; i < n; i++) {
-        if ((uint64_t)cons[i] >= (uint64_t)C) { err->index = i; status = DM_BADARG; goto done; }
+        if ((uint64_t)cons[i] >= (uint64_t)C) { err->index = i; err->what = DM_B_CONS; status = DM_BADARG; goto done; }
         if (i && cons[i] != cons[i - 1]) {
             if (cons[i] < cons[i - 1]) sorted = 0;
             run = 0;
@@ -933,6 +1024,93 @@ done:
     for (int t = 0; t < T; t++) free(scratch[t]);
     free(offsets); free(perm); free(agg_store);
     return status;
+}
+
+/* ------------------------------------------------------------------------ */
+
+/* An assessment on a thread of its own, so that the caller can wait for it in
+ * slices (dm_job_wait), look for Ctrl-C between them and stop it (dm_job_cancel):
+ * dm_job_start, then dm_job_wait until it says done (or dm_job_cancel), then
+ * dm_job_finish, always, for the status. */
+typedef struct {
+    const dm_input *in;
+    const dm_params *p;
+    dm_output *out;
+    dm_error err;
+    int n_threads, cancel, status, done, threaded;
+#ifndef DM_NO_THREADS
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+#endif
+} dm_job;
+
+#ifndef DM_NO_THREADS
+#include <errno.h>
+#include <time.h>
+
+static void *dm_job_run(void *arg)
+{
+    dm_job *j = (dm_job *)arg;
+    int status = dm_assess(j->in, j->p, j->out, &j->err, j->n_threads, &j->cancel);
+    pthread_mutex_lock(&j->mu);
+    j->status = status;
+    j->done = 1;
+    pthread_cond_signal(&j->cv);
+    pthread_mutex_unlock(&j->mu);
+    return NULL;
+}
+#endif
+
+static void dm_job_start(dm_job *j, const dm_input *in, const dm_params *p, dm_output *out, int n_threads)
+{
+    memset(j, 0, sizeof(*j));
+    j->in = in; j->p = p; j->out = out; j->n_threads = n_threads;
+#ifndef DM_NO_THREADS
+    pthread_mutex_init(&j->mu, NULL);
+    pthread_cond_init(&j->cv, NULL);
+    if (pthread_create(&j->th, NULL, dm_job_run, j) == 0) { j->threaded = 1; return; }
+#endif
+    /* no thread: run here, to the end */
+    j->status = dm_assess(in, p, out, &j->err, n_threads, &j->cancel);
+    j->done = 1;
+}
+
+/* Wait up to ms milliseconds; whether the assessment is done. */
+static int dm_job_wait(dm_job *j, int ms)
+{
+#ifdef DM_NO_THREADS
+    (void)j; (void)ms;
+    return 1;
+#else
+    if (!j->threaded) return 1;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += (long)ms * 1000000L;
+    until.tv_sec += until.tv_nsec / 1000000000L;
+    until.tv_nsec %= 1000000000L;
+    pthread_mutex_lock(&j->mu);
+    while (!j->done && pthread_cond_timedwait(&j->cv, &j->mu, &until) != ETIMEDOUT) {}
+    int done = j->done;
+    pthread_mutex_unlock(&j->mu);
+    return done;
+#endif
+}
+
+static void dm_job_cancel(dm_job *j)
+{
+    __atomic_store_n(&j->cancel, 1, __ATOMIC_RELAXED);
+}
+
+/* Wait for the end (soon after dm_job_cancel), release the thread; the status. */
+static int dm_job_finish(dm_job *j)
+{
+#ifndef DM_NO_THREADS
+    if (j->threaded) pthread_join(j->th, NULL);
+    pthread_mutex_destroy(&j->mu);
+    pthread_cond_destroy(&j->cv);
+#endif
+    return j->status;
 }
 
 #endif /* DM_ASSESS_H */

@@ -17,6 +17,9 @@
  *   its consignment's first row (consignment-level columns).
  * dm_factorize_pair: codes of (a, b) pairs in order of first appearance
  *   through a dense table (small cardinalities: tariff code x origin...).
+ * dm_first_bad_row: the first row of a caller's Arrow string or binary column
+ *   whose offsets run backwards or outside the data, and whether its bytes are
+ *   all ASCII: checked before any Arrow kernel reads the column.
  *
  * Every function checks its indices and offsets (DM_ENC_INVALID, never an
  * out-of-bounds read) and its allocations (DM_ENC_NOMEM); none needs the GIL.
@@ -385,6 +388,54 @@ static int64_t dm_factorize_col(const dm_col *col, int64_t *codes64, int32_t *co
 done:
     dm_enc_table_free(&t);
     return status < 0 ? status : t.distinct;
+}
+
+/* Is every byte of p[0, len) ASCII?  (words ORed together: a pass at memory speed) */
+static int dm_ascii(const uint8_t *p, int64_t len)
+{
+    uint64_t acc = 0;
+    int64_t k = 0;
+    for (; k + 8 <= len; k += 8) acc |= dm_enc_word(p + k);
+    for (; k < len; k++) acc |= p[k];
+    return !(acc & 0x8080808080808080ULL);
+}
+
+/* Do the offsets of a variable-width column run forward within [0, data_len]?
+ * One pass without branches; then every row's span is inside the data. */
+static int dm_offsets_sound(const dm_col *c)
+{
+    int64_t n = c->n, bad = 0;
+    if (n == 0) return 1;
+    if (c->off64) {
+        const int64_t *x = c->off64 + c->offset;
+        for (int64_t j = 0; j < n; j++) bad |= x[j + 1] < x[j];
+        return !bad && x[0] >= 0 && x[n] <= c->data_len;
+    }
+    const int32_t *x = c->off32 + c->offset;
+    for (int64_t j = 0; j < n; j++) bad |= x[j + 1] < x[j];
+    return !bad && x[0] >= 0 && x[n] <= c->data_len;
+}
+
+/* The first row of a variable-width column whose offsets run backwards or past
+ * the data, or -1 when every row's are sound (null or not: Arrow's kernels read
+ * them all); then *ascii says whether the rows' bytes are all ASCII (so valid
+ * UTF-8: the common case of ids, codes and amounts). */
+static int64_t dm_first_bad_row(const dm_col *c, int *ascii)
+{
+    int64_t s, len, first, n = c->n;
+    *ascii = 0;
+    if (!dm_offsets_sound(c)) {
+        for (int64_t i = 0; i < n; i++)
+            if (!dm_col_span(c, i, &s, &len)) return i;
+    }
+    if (n == 0) {
+        *ascii = 1;
+        return -1;
+    }
+    dm_col_span(c, 0, &first, &len);  /* the rows cover [first, end of the last) in order */
+    dm_col_span(c, n - 1, &s, &len);
+    *ascii = dm_ascii(c->data + first, s + len - first);
+    return -1;
 }
 
 /* The first row i whose width-byte value differs from that of row

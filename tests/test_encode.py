@@ -314,3 +314,32 @@ def test_gather_items_equals_numpy_gathers():
         _encode.gather_items(np.array([7]), m_of, f_of, k_of, np.array([0]), r_of, d_of)
     with pytest.raises(ValueError):
         _encode.gather_items(np.array([0]), m_of, f_of, k_of, np.array([-1]), r_of, d_of)
+
+
+def with_offsets(typ, values, offsets):
+    """An Arrow array of `typ` over the bytes of `values` with the given offsets (Arrow checks only the ends)."""
+    a = pa.array(values, type=typ)
+    wide = typ in (pa.large_string(), pa.large_binary())
+    buf = pa.py_buffer(np.array(offsets, dtype=np.int64 if wide else np.int32).tobytes())
+    return pa.Array.from_buffers(typ, len(offsets) - 1, [None, buf, a.buffers()[2]])
+
+
+@pytest.mark.parametrize("typ", STRING_TYPES)
+def test_first_bad_row_checks_every_offset(typ):
+    values = ["ab", "c", "", "def"]  # 6 bytes
+    assert _encode.first_bad_row(pa.array(values, type=typ)) == (-1, True)
+    assert _encode.first_bad_row(pa.array([], type=typ)) == (-1, True)
+    assert _encode.first_bad_row(with_offsets(typ, values, [0, 2, 1, 3, 6])) == (1, False)      # backwards
+    assert _encode.first_bad_row(with_offsets(typ, values, [0, 2, 3, 99, 6]))[0] == 2            # past the data
+    assert _encode.first_bad_row(with_offsets(typ, values, [0, 2, 3, -1, 6]))[0] == 2            # negative
+    sliced = with_offsets(typ, values, [0, 9, 2, 3, 6]).slice(2)  # the bad rows lie before the slice
+    assert sliced.offset == 2 and _encode.first_bad_row(sliced) == (-1, True)
+    assert _encode.first_bad_row(with_offsets(typ, values, [0, 2, 3, 4, 3]).slice(1))[0] == 2   # row of the slice
+
+
+def test_first_bad_row_says_whether_all_ascii():
+    assert _encode.first_bad_row(pa.array(["abc", None, "Zürich"])) == (-1, False)
+    assert _encode.first_bad_row(pa.array(["abc", "Zürich"]).slice(0, 1)) == (-1, True)  # only the slice's bytes
+    assert _encode.first_bad_row(pa.array([b"\xff"], type=pa.binary())) == (-1, False)
+    with pytest.raises(TypeError):
+        _encode.first_bad_row(pa.array([1, 2]))

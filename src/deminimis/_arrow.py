@@ -1,6 +1,8 @@
-"""Reading Arrow columns without leaving Arrow: hashing and exact decimals.
+"""Reading Arrow columns without leaving Arrow: validation, hashing and exact decimals.
 
 pyarrow is optional: these functions are only reached with pyarrow arrays in hand.
+A caller's Arrow array is only as sound as its buffers: ``check_items`` refuses
+corrupt ones before any Arrow kernel (cast, hash, concatenation) reads them.
 """
 
 from __future__ import annotations
@@ -9,12 +11,73 @@ from typing import Any
 
 import numpy as np
 
+from . import _encode
+from .columns import CONSIGNMENT_COLUMNS, ITEM_COLUMNS
 from .errors import AmountOverflowError, InvalidValueError
 from .money import INT64_MAX
 
 
 def is_arrow(a: Any) -> bool:
     return type(a).__module__.startswith("pyarrow")
+
+
+def _arrow_of(v: Any) -> Any:
+    """The Arrow data behind a column, or None: a pyarrow (Chunked)Array, or a pandas Series backed by one."""
+    if is_arrow(v):
+        return v if hasattr(v, "buffers") or hasattr(v, "chunks") else None
+    arr = getattr(v, "array", None)
+    if type(arr).__name__ == "ArrowExtensionArray":
+        return arr.__arrow_array__()
+    return None
+
+
+def check_items(items: Any) -> None:
+    """Refuse any corrupt Arrow column among the known columns of `items`, once per call.
+
+    items: what ``assess`` takes (a pyarrow Table or RecordBatch, a mapping, a
+    pandas DataFrame); columns that are not Arrow data are left alone.
+    """
+    names = items.column_names if is_arrow(items) and hasattr(items, "column_names") else None
+    for col in ITEM_COLUMNS + CONSIGNMENT_COLUMNS:
+        if names is not None:
+            a = items.column(col) if col in names else None
+        else:
+            try:
+                a = _arrow_of(items[col]) if col in items else None
+            except (TypeError, KeyError):
+                return  # not a mapping: read_columns says what it is
+        if a is not None:
+            check_valid(a, col)
+
+
+def check_valid(a: Any, col: str) -> None:
+    """Raise InvalidValueError naming the column (and the first bad row where known) if a is corrupt.
+
+    String and binary arrays: Arrow's buffer-size checks, then our own pass over
+    every offset (dm_first_bad_row: it names the row, and is several times faster
+    than Arrow's full validation), then Arrow's UTF-8 check unless every byte is
+    ASCII.  Fixed-width arrays: the buffer sizes.  Everything else (dictionary,
+    nested, views): Arrow's full validation.
+    """
+    import pyarrow as pa
+    start = 0
+    for chunk in (a.chunks if hasattr(a, "chunks") else [a]):
+        t = chunk.type
+        try:
+            chunk.validate()  # buffers large enough for the length and the offsets' ends
+            if _encode.supports(chunk) and (pa.types.is_string(t) or pa.types.is_large_string(t)
+                                            or pa.types.is_binary(t) or pa.types.is_large_binary(t)):
+                row, ascii = _encode.first_bad_row(chunk)
+                if row >= 0:
+                    raise InvalidValueError("is not a valid Arrow array: the row's offsets run backwards or "
+                                            "past the data", column=col, row=start + row)
+                if not ascii and (pa.types.is_string(t) or pa.types.is_large_string(t)):
+                    chunk.validate(full=True)  # the UTF-8 of every row
+            elif not (pa.types.is_primitive(t) or pa.types.is_decimal(t) or pa.types.is_fixed_size_binary(t)):
+                chunk.validate(full=True)
+        except pa.ArrowException as e:
+            raise InvalidValueError(f"is not a valid Arrow array ({e})", column=col) from None
+        start += len(chunk)
 
 
 def is_bool_without_nulls(a: Any) -> bool:

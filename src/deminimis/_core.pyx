@@ -2,12 +2,15 @@
 """Thin Cython skin over csrc/assess.h: check arrays, release the GIL, raise.
 
 engine.py encodes the batch; this module only marshals numpy arrays into the C
-structs, runs dm_assess without the GIL and turns its status into exceptions.
+structs, runs dm_assess on a thread of its own (waiting for it without the GIL,
+in slices, so that Ctrl-C stops it) and turns its status into exceptions.
 """
 
 import numpy as np
 cimport numpy as cnp
+from cpython.exc cimport PyErr_CheckSignals
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint64_t
+from libc.stdlib cimport free, malloc
 from libc.string cimport memset
 
 from .errors import AmountOverflowError
@@ -19,7 +22,7 @@ cdef extern from "checked.h":
 
 cdef extern from "assess.h":
     enum: DM_MAX_CONDS, DM_MAX_WAIVERS, DM_MAX_FEES, DM_N_RULES, DM_MAX_BANDS
-    enum: DM_OK, DM_OVERFLOW, DM_NOMEM, DM_BADARG
+    enum: DM_OK, DM_OVERFLOW, DM_NOMEM, DM_BADARG, DM_CANCELLED
     ctypedef struct dm_rounding:
         int32_t mode, level
         int64_t quantum
@@ -71,6 +74,7 @@ cdef extern from "assess.h":
         const dm_measure *measures
         const int64_t *vat_num
         const int64_t *vat_den
+        int64_t n_conv, n_measures, n_vat
     ctypedef struct dm_params:
         int32_t cif, vat_adds_transport, at_sale_includes_duty, simplified_basis
         dm_rounding conv, duty, vat, fee
@@ -105,7 +109,25 @@ cdef extern from "assess.h":
     ctypedef struct dm_error:
         int64_t index
         int32_t what
-    int dm_assess(const dm_input *inp, const dm_params *p, dm_output *out, dm_error *err, int n_threads) nogil
+    ctypedef struct dm_job:
+        dm_error err
+    void dm_job_start(dm_job *j, const dm_input *inp, const dm_params *p, dm_output *out, int n_threads) nogil
+    int dm_job_wait(dm_job *j, int ms) nogil
+    void dm_job_cancel(dm_job *j) nogil
+    int dm_job_finish(dm_job *j) nogil
+    ctypedef struct dm_rem:
+        pass
+    void dm_allocate(int64_t total, const int64_t *w, int64_t k, int64_t *out, dm_rem *rem) nogil
+
+#: an index out of range, by the kernel's DM_B_* code: (column, where it lives, the table it indexes)
+BAD_INDEX = {1: ("cons", "items", "consignments"), 2: ("cur", "items", "conversion factors"),
+             3: ("measure", "items", "measures"), 4: ("vat_rate", "items", "VAT rates"),
+             5: ("vat_rate_reduced", "items", "VAT rates"), 6: ("flat_key", "items", None),
+             7: ("freight_cur", "cons", "conversion factors"), 8: ("group", "rules", "groups"),
+             9: ("order", "rules", "consignments")}
+# milliseconds the caller waits for the kernel between two looks for Ctrl-C
+cdef enum:
+    WAIT_SLICE_MS = 50
 
 #: what overflowed, by the kernel's DM_W_* code
 OVERFLOW_WHAT = {1: "converted value", 2: "freight and insurance", 3: "consignment value",
@@ -136,6 +158,27 @@ def round_div(n: int, d: int, mode: int, quantum: int) -> int:
         raise ValueError("unknown rounding mode")
     if dm_round_div_parts(<int64_t>(n >> 64), <uint64_t>(n & 0xFFFFFFFFFFFFFFFF), d, mode, quantum, &out):
         raise OverflowError("result does not fit int64")
+    return out
+
+
+def allocate(int64_t total, weights) -> np.ndarray:
+    """The core's largest-remainder allocation of total over weights (exposed for tests).
+
+    out[j] = floor(total * w[j] / W), plus one for the (total - sum) largest
+    remainders, the earlier item first among equal ones; all weights zero: equal weights.
+    """
+    cdef const int64_t[::1] w = np.ascontiguousarray(weights, dtype=np.int64)
+    cdef int64_t k = w.shape[0]
+    if k == 0 or total < 0 or np.min(w) < 0:
+        raise ValueError("allocate needs a total >= 0 and at least one weight, all >= 0")
+    out = np.empty(k, dtype=np.int64)
+    cdef int64_t[::1] ov = out
+    cdef dm_rem *rem = <dm_rem*>malloc(k * sizeof(dm_rem))
+    if rem == NULL:
+        raise MemoryError("allocate could not allocate its scratch space")
+    with nogil:
+        dm_allocate(total, &w[0], k, &ov[0], rem)
+    free(rem)
     return out
 
 
@@ -201,8 +244,53 @@ cdef int _fill_rule(dm_rule *r, dict spec, Py_ssize_t n_cons, list keep) except 
     return 0
 
 
-cdef void _rounding(dm_rounding *r, tuple spec):
+cdef int _rounding(dm_rounding *r, tuple spec) except -1:
     r.mode, r.quantum, r.level = spec
+    if r.quantum <= 0:
+        raise ValueError(f"a rounding quantum must be positive, got {r.quantum}")
+    return 0
+
+
+def _check_factors(dict tables, dict params):
+    """Every divisor of the kernel positive (a zero would stop the process), every factor >= 0."""
+    m = tables["measures"]
+    checks = [("conv_mul", tables["conv_mul"], 0, None), ("conv_div", tables["conv_div"], 1, None),
+              ("vat_num", tables["vat_num"], 0, None), ("vat_den", tables["vat_den"], 1, None),
+              ("band pct_den", [b[2] for b in params.get("bands", [])], 1, None),
+              ("fee adv_den", [f["adv_den"] for f in params.get("fees", [])], 1,
+               [f["adv_num"] for f in params.get("fees", [])])]
+    for clause, used in (("main", None), ("lo", m["has_lo"]), ("hi", m["has_hi"])):
+        checks += [(f"measures {clause}_{f}", m[f"{clause}_{f}"], 0, used) for f in ("adv", "mass", "vol", "qty")]
+        checks.append((f"measures {clause}_den", m[f"{clause}_den"], 1, used))
+    for name, values, least, used in checks:
+        bad = np.asarray(values, dtype=np.int64) < least
+        if used is not None:
+            bad &= np.asarray(used, dtype=np.int64) != 0
+        if bad.any():
+            k = int(np.flatnonzero(bad)[0])
+            raise ValueError(f"{name}[{k}] = {int(np.asarray(values)[k])} must be "
+                             + ("positive" if least else "non-negative"))
+
+
+def _bad_index(int what, int64_t at, dict items, dict cons, dict params, dict lengths):
+    """The ValueError for the kernel's DM_BADARG: which array, where, its value and what it must be."""
+    name, where, table = BAD_INDEX[what]
+    if where == "rules":  # the first condition whose group / order entry is bad at `at`
+        for spec in params["rules"]:
+            for cd in (spec or {}).get("conds", []):
+                if cd["per"] < 2:
+                    continue
+                v = int(cd[name][at])
+                n = cd.get("n_groups", 0) if name == "group" else lengths["consignments"]
+                if not 0 <= v < n or (name == "order" and v in cd["order"][:at]):
+                    return ValueError(f"{name}[{at}] = {v} of a {('group', 'cumulative')[cd['per'] - 2]} "
+                                      f"condition is not {'a distinct' if name == 'order' else 'an'} "
+                                      f"index in [0, {n})")
+        return ValueError(f"{name}[{at}] of a condition is out of range")
+    v = int((items if where == "items" else cons)[name][at])
+    if table is None:
+        return ValueError(f"{name}[{at}] = {v} must not be negative")
+    return ValueError(f"{name}[{at}] = {v} is not an index in [0, {lengths[table]}) of the {table}")
 
 
 def assess(dict items, dict cons, dict tables, dict params, dict out_items, dict out_cons, int n_threads=1):
@@ -218,8 +306,8 @@ def assess(dict items, dict cons, dict tables, dict params, dict out_items, dict
     cdef dm_input inp
     cdef dm_params p
     cdef dm_output o
-    cdef dm_error err
-    cdef int status
+    cdef dm_job job
+    cdef int status, done
     cdef list keep = []
     memset(&inp, 0, sizeof(inp))
     memset(&p, 0, sizeof(p))
@@ -253,11 +341,17 @@ def assess(dict items, dict cons, dict tables, dict params, dict out_items, dict
     cdef const uint8_t[::1] mbytes = measures.view(np.uint8)
     if conv_mul.shape[0] == 0 or vat_num.shape[0] == 0 or mbytes.shape[0] == 0:
         raise ValueError("conversion, VAT and measure tables must not be empty")
+    if conv_div.shape[0] != conv_mul.shape[0] or vat_den.shape[0] != vat_num.shape[0]:
+        raise ValueError("conv_mul and conv_div differ in length, or vat_num and vat_den")
+    _check_factors(tables, params)
     inp.conv_mul = &conv_mul[0]
     inp.conv_div = &conv_div[0]
     inp.vat_num = &vat_num[0]
     inp.vat_den = &vat_den[0]
     inp.measures = <const dm_measure*>&mbytes[0]
+    inp.n_conv = conv_mul.shape[0]
+    inp.n_measures = measures.shape[0]
+    inp.n_vat = vat_num.shape[0]
 
     p.cif = params["cif"]
     p.vat_adds_transport = params["vat_adds_transport"]
@@ -338,15 +432,31 @@ def assess(dict items, dict cons, dict tables, dict params, dict out_items, dict
     v = out_cons["total"]; o.c_total = &v[0]
     v = out_cons["items"]; o.c_items = &v[0]
 
+    # the kernel runs on a thread of its own; this one looks for Ctrl-C every WAIT_SLICE_MS
     with nogil:
-        status = dm_assess(&inp, &p, &o, &err, n_threads)
+        dm_job_start(&job, &inp, &p, &o, n_threads)
+    try:
+        while True:
+            with nogil:
+                done = dm_job_wait(&job, WAIT_SLICE_MS)
+            if done:
+                break
+            PyErr_CheckSignals()  # raises KeyboardInterrupt (or a signal handler's exception)
+    except BaseException:
+        dm_job_cancel(&job)  # the kernel stops at its next poll
+        raise
+    finally:
+        with nogil:
+            status = dm_job_finish(&job)  # no thread outlives the call, nor its scratch memory
     if status == DM_OVERFLOW:
         raise AmountOverflowError(
-            f"{OVERFLOW_WHAT.get(err.what, 'amount')} does not fit in 64-bit minor units",
-            row=err.index)
+            f"{OVERFLOW_WHAT.get(job.err.what, 'amount')} does not fit in 64-bit minor units",
+            row=job.err.index)
     if status == DM_NOMEM:
         raise MemoryError("deminimis core could not allocate its scratch space")
     if status == DM_BADARG:
-        raise ValueError(f"cons[{err.index}] is not a consignment code in [0, {nc})")
+        raise _bad_index(job.err.what, job.err.index, items, cons, params,
+                         {"consignments": nc, "conversion factors": inp.n_conv, "measures": inp.n_measures,
+                          "VAT rates": inp.n_vat})
     if status != DM_OK:
         raise RuntimeError(f"deminimis core failed with status {status}")

@@ -21,6 +21,7 @@ cdef extern from "encode.h":
         const uint8_t *data
         int64_t data_len, width, offset, n
     int64_t dm_factorize_col(const dm_col *c, int64_t *codes64, int32_t *codes32, int64_t *first) nogil
+    int64_t dm_first_bad_row(const dm_col *c, int *ascii) nogil
     int64_t dm_first_inconsistent(const uint8_t *vals, int64_t width, int64_t n, const int64_t *cons,
                                   int64_t n_cons, const int64_t *first) nogil
     int64_t dm_factorize_pair(const int32_t *a, const int32_t *b, const int32_t *bmap, int64_t n_bmap,
@@ -74,6 +75,61 @@ def supports(arr) -> bool:
     return False
 
 
+cdef object _col_of(object arr, dm_col *c):
+    """Fill c with the buffers of arr (a supported array); the object that owns them."""
+    cdef int64_t n = len(arr)
+    cdef int64_t need
+    keep = arr
+    c.validity = NULL
+    c.off32 = NULL
+    c.off64 = NULL
+    c.n = n
+    if isinstance(arr, np.ndarray):
+        keep = np.ascontiguousarray(arr)
+        c.width = keep.dtype.itemsize
+        c.offset = 0
+        c.data_len = n * c.width
+        c.data = _bytes_of(keep, c.data_len, "data") if n else _empty
+        return keep
+    kind = _arrow_kind(arr)
+    bufs = arr.buffers()
+    c.offset = arr.offset
+    if arr.null_count:
+        c.validity = _bytes_of(bufs[0], (c.offset + n + 7) // 8, "validity")
+    if kind in ("var32", "var64"):
+        need = (c.offset + n + 1) * (4 if kind == "var32" else 8) if n else 0
+        if kind == "var32":
+            c.off32 = <const int32_t*>_bytes_of(bufs[1], need, "offsets")
+        else:
+            c.off64 = <const int64_t*>_bytes_of(bufs[1], need, "offsets")
+        c.width = 0
+        c.data_len = bufs[2].size if bufs[2] is not None else 0
+        c.data = _bytes_of(bufs[2], c.data_len, "data")
+    else:
+        c.width = kind
+        c.data_len = (c.offset + n) * c.width
+        c.data = _bytes_of(bufs[1], c.data_len, "data")
+    return keep
+
+
+def first_bad_row(arr) -> tuple[int, bool]:
+    """(row, ascii): the first row of a pyarrow string or binary array whose offsets run
+    backwards or outside its data, -1 if none; then whether its bytes are all ASCII.
+
+    Reads only the buffers, checking every offset: safe on a corrupt array, and
+    run before any Arrow kernel reads one (csrc/encode.h, dm_first_bad_row).
+    """
+    if not supports(arr) or _arrow_kind(arr) not in ("var32", "var64"):
+        raise TypeError("first_bad_row takes a pyarrow string or binary array")
+    cdef dm_col c
+    cdef int64_t row
+    cdef int ascii = 0
+    keep = _col_of(arr, &c)
+    with nogil:
+        row = dm_first_bad_row(&c, &ascii)
+    return row, bool(ascii)
+
+
 def factorize(arr, bint wide=False):
     """(codes, first) of a 1-d column: codes in order of first appearance, first[k] the first row of code k.
 
@@ -88,37 +144,7 @@ def factorize(arr, bint wide=False):
                         "or a 1-d numpy array of integers, booleans or fixed-width strings")
     cdef dm_col c
     cdef int64_t n = len(arr)
-    cdef int64_t need
-    keep = arr
-    c.validity = NULL
-    c.off32 = NULL
-    c.off64 = NULL
-    c.n = n
-    if isinstance(arr, np.ndarray):
-        keep = np.ascontiguousarray(arr)
-        c.width = keep.dtype.itemsize
-        c.offset = 0
-        c.data_len = n * c.width
-        c.data = _bytes_of(keep, c.data_len, "data") if n else _empty
-    else:
-        kind = _arrow_kind(arr)
-        bufs = arr.buffers()
-        c.offset = arr.offset
-        if arr.null_count:
-            c.validity = _bytes_of(bufs[0], (c.offset + n + 7) // 8, "validity")
-        if kind in ("var32", "var64"):
-            need = (c.offset + n + 1) * (4 if kind == "var32" else 8) if n else 0
-            if kind == "var32":
-                c.off32 = <const int32_t*>_bytes_of(bufs[1], need, "offsets")
-            else:
-                c.off64 = <const int64_t*>_bytes_of(bufs[1], need, "offsets")
-            c.width = 0
-            c.data_len = bufs[2].size if bufs[2] is not None else 0
-            c.data = _bytes_of(bufs[2], c.data_len, "data")
-        else:
-            c.width = kind
-            c.data_len = (c.offset + n) * c.width
-            c.data = _bytes_of(bufs[1], c.data_len, "data")
+    keep = _col_of(arr, &c)  # holds the memory c points into
     first = np.empty(max(n, 1), dtype=np.int64)
     codes = np.empty(n, dtype=np.int64 if wide else np.int32)
     cdef int64_t[::1] fv = first

@@ -15,7 +15,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .. import _core
+from .. import _arrow, _core
 from ..arguments import check_argument_types, check_arguments, regime_parts, resolve_regime, candidate_regimes
 from ..assessment import Assessment, Inputs, make_provenance
 from ..columns import as_items, read_columns
@@ -69,6 +69,7 @@ def assess(items: Any, *, regime: Regime | dict | str, tariff: Tariff, rates: Ex
     check_argument_types(regime=regime, tariff=tariff, rates=rates, on=on, currency=currency, amounts=amounts,
                          n_threads=n_threads, out=out)
     items = as_items(items)  # read once: a RecordBatchReader is read whole here
+    _arrow.check_items(items)  # corrupt Arrow buffers are refused before any Arrow kernel reads them
     check_errors_mode(errors)
     if out is not None and errors == "flag":
         raise ValueError("out= buffers hold one assessment of every row; use errors='raise' with them")
