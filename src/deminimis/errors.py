@@ -22,6 +22,17 @@ class DeminimisError(Exception):
     """Base class of every error this library raises on purpose."""
 
 
+class NativeUnavailableError(DeminimisError):
+    """The native core cannot be used here: no compiled extension for this machine, or
+    DEMINIMIS_PUREPYTHON is set.  ``reason`` says which; the message names the pure-Python path."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"the native core is not available ({reason}): deminimis.reference.assess takes the "
+                         "same arguments as deminimis.assess (less n_threads and out) and computes the same "
+                         "result in pure Python, item by item")
+        self.reason = reason
+
+
 class InputError(DeminimisError, ValueError):
     """Bad input: names the column, the first offending row and its value."""
 

@@ -34,7 +34,7 @@ import numpy as np
 from . import fileio
 from .assessment import ITEM_AMOUNTS, RULES, Assessment, exact_sum, make_provenance
 from .arguments import candidate_regimes
-from .engine import assess
+from .engine import assess, require_native
 from .errors import InconsistentConsignmentError, InputError, RegimeError
 from .money import exponent
 
@@ -153,6 +153,7 @@ def iter_assess(batches: Iterable[Any], *, regime: Any, tariff: Any, rates: Any 
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    require_native()  # on the first next(), even for no batches
     versions = candidate_regimes(regime, on)  # per-row dates (on=None): each consignment's own version
     for reg in versions:
         if {"consignee_day", "consignee_year"} & reg.aggregations():
@@ -298,6 +299,7 @@ def assess_file(source: str, destination: str | None = None, *, regime: Any, tar
     ``DEST.provenance.json`` (with the output's SHA-256).  Formats follow the extensions unless
     named (fileio).  The destination must not be the source.
     """
+    require_native()  # before any work, and even for an input of no rows
     if isinstance(batch_rows, bool) or not isinstance(batch_rows, int) or batch_rows <= 0:
         raise ValueError(f"batch_rows must be a positive integer (got {batch_rows!r})")
     versions = candidate_regimes(regime, on)
