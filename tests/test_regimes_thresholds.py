@@ -8,8 +8,9 @@ cited in the row's comment, not read from the regime file, so a wrong number in 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 

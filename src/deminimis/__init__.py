@@ -16,9 +16,21 @@ __version__ = "0.1.0"
 from . import reference, regimes, tariff
 from .assessment import RULES, Assessment
 from .engine import NATIVE, NATIVE_REASON, assess
-from .errors import (AmountOverflowError, DeminimisError, InconsistentConsignmentError, InputError,
-                     InvalidValueError, LengthMismatchError, MissingColumnError, NativeUnavailableError,
-                     RegimeError, TariffError, TariffSyntaxError, UnknownCodeError, UnknownCurrencyError)
+from .errors import (
+    AmountOverflowError,
+    DeminimisError,
+    InconsistentConsignmentError,
+    InputError,
+    InvalidValueError,
+    LengthMismatchError,
+    MissingColumnError,
+    NativeUnavailableError,
+    RegimeError,
+    TariffError,
+    TariffSyntaxError,
+    UnknownCodeError,
+    UnknownCurrencyError,
+)
 from .rates import ExchangeRates
 from .regimes import Regime
 from .rounding import Rounding

@@ -8,7 +8,8 @@ the first offending row (0-based position in the input) and the value.
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 _ROW = re.compile(r"\brow (\d+)\b")
 
@@ -53,7 +54,7 @@ class InputError(DeminimisError, ValueError):
         self.value = value
         self.message = message  # without the column and row: see RowError
 
-    def moved(self, where: Callable[[int], int]) -> "InputError":
+    def moved(self, where: Callable[[int], int]) -> InputError:
         """The same error (same class and fields) with its row, and every "row N" of its message
         (not of the value shown), moved by `where`: a part's or a batch's row becomes the input's."""
         if self.row is None:

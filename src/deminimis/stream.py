@@ -22,18 +22,19 @@ input, not in a batch.
 from __future__ import annotations
 
 import contextlib
-from collections import Counter
 import json
 import os
 import sys
 import time
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
 from . import fileio
-from .assessment import ITEM_AMOUNTS, RULES, Assessment, exact_sum, make_provenance
 from .arguments import candidate_regimes
+from .assessment import ITEM_AMOUNTS, RULES, Assessment, exact_sum, make_provenance
 from .engine import assess, require_native
 from .errors import InconsistentConsignmentError, InputError, RegimeError
 from .money import exponent
@@ -324,9 +325,9 @@ def assess_file(source: str, destination: str | None = None, *, regime: Any, tar
 
         def run(sink: Any) -> None:
             row0 = 0
-            chunks = iter_assess(items.batches(batch_rows), regime=reg if on is not None else regime, tariff=tariff, rates=rates, on=on,
-                                 currency=currency, amounts=amounts, n_threads=n_threads, progress=bar,
-                                 reread=lambda: items.batches(batch_rows), keep=keep, errors=errors)
+            chunks = iter_assess(items.batches(batch_rows), regime=reg if on is not None else regime, tariff=tariff,
+                                 rates=rates, on=on, currency=currency, amounts=amounts, n_threads=n_threads,
+                                 progress=bar, reread=lambda: items.batches(batch_rows), keep=keep, errors=errors)
             for chunk, result in chunks:
                 dates, seen = provenance.get("dates"), provenance.get("regime")
                 provenance.update(result.provenance)

@@ -16,11 +16,12 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import time
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
-from ..arguments import check_argument_types, check_arguments, regime_parts, resolve_regime, candidate_regimes
+from ..arguments import candidate_regimes, check_argument_types, check_arguments, regime_parts, resolve_regime
 from ..assessment import Assessment, Inputs, make_provenance
 from ..columns import as_items, read_columns
 from ..errors import NativeUnavailableError

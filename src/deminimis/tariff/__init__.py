@@ -8,8 +8,20 @@
 - ``sample("EU" | "UK" | "US")``: built-in sample tariffs of common e-commerce lines, rates as published.
 """
 
-from .expr import (FREE, AdValorem, Applicable, Bounded, CannotAssess, Compound, DayRange, Expr, HeadingRef,
-                   NoChange, Seasonal, Specific)
+from .expr import (
+    FREE,
+    AdValorem,
+    Applicable,
+    Bounded,
+    CannotAssess,
+    Compound,
+    DayRange,
+    Expr,
+    HeadingRef,
+    NoChange,
+    Seasonal,
+    Specific,
+)
 from .parse import parse, split_special
 from .report import LoadReport
 from .table import Measure, Resolution, Tariff

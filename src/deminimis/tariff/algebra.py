@@ -4,11 +4,12 @@ Exact: each result evaluates, on every item, to what the law gives (or is Cannot
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from fractions import Fraction
-from typing import Sequence
 
 from .expr import AdValorem, Bounded, CannotAssess, Compound, Expr, Specific, is_linear, linear_terms
 from .report import R_SEVERAL_RATES, R_STACK_BOUNDS
+
 
 def _coefficients(expr: Expr) -> dict[tuple[str, ...], Fraction] | None:
     """Per-unit coefficients of a linear expression, for comparing duties; None if not linear."""

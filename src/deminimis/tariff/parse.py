@@ -41,8 +41,23 @@ from functools import lru_cache
 
 from ..errors import TariffSyntaxError
 from ..money import CURRENCY_EXPONENTS
-from .expr import (FREE, MONTHS, UNIT_SYNONYMS, UNITS, AdValorem, Applicable, Bounded, CannotAssess, Compound,
-                   DayRange, HeadingRef, NoChange, ParsedExpr, Seasonal, Specific)
+from .expr import (
+    FREE,
+    MONTHS,
+    UNIT_SYNONYMS,
+    UNITS,
+    AdValorem,
+    Applicable,
+    Bounded,
+    CannotAssess,
+    Compound,
+    DayRange,
+    HeadingRef,
+    NoChange,
+    ParsedExpr,
+    Seasonal,
+    Specific,
+)
 
 # currency signs -> (ISO code, factor to major units)
 SIGNS = {"¢": ("USD", Decimal("0.01")), "$": ("USD", Decimal(1)), "€": ("EUR", Decimal(1)),
