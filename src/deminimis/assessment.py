@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, overload
+from typing import Any, cast, overload
 
 import numpy as np
 
@@ -56,8 +56,8 @@ def to_list(values: Any) -> list[Any]:
     if isinstance(values, list):
         return values
     if isinstance(values, np.ndarray):
-        return values.tolist()
-    return values.to_pylist()
+        return cast(list[Any], values.tolist())
+    return cast(list[Any], values.to_pylist())
 
 
 def _frozen(column: Any) -> Any:

@@ -188,7 +188,7 @@ def iter_assess(batches: Iterable[Any], *, regime: Any, tariff: Any, rates: Any 
         again = []  # runs whose id was seen before: in this chunk, or (confirmed) in an earlier one
         if len(starts) != len(result.consignment_ids):
             here: set[Any] = set()
-            again = [j for j, cid in enumerate(values) if cid in here or here.add(cid)]
+            again = [j for j, cid in enumerate(values) if cid in here or here.add(cid)]  # type: ignore[func-returns-value]
         hits = np.flatnonzero(seen.add(SeenIds.fingerprints(values)))
         again += [int(j) for j in hits if reappears(values[j])]
         if again:

@@ -13,7 +13,14 @@ from .. import _core, _encode
 from ..arguments import check_arguments, resolve_regime
 from ..assessment import ConsignmentIds, to_list
 from ..columns import VOCABULARIES, date_problem, is_missing, read_columns, to_date
-from ..errors import InvalidValueError, MissingColumnError, RegimeError, UnknownCodeError, UnknownCurrencyError
+from ..errors import (
+    InputError,
+    InvalidValueError,
+    MissingColumnError,
+    RegimeError,
+    UnknownCodeError,
+    UnknownCurrencyError,
+)
 from ..money import CURRENCY_EXPONENTS
 from ..problems import Problems, report
 from ..rates import ExchangeRates
@@ -113,7 +120,7 @@ def prepare(cols: dict[str, Any], n: int, *, regime: Regime, tariff: Tariff, rat
         fcur_cons = cur_idx[first]
         fcur_item, fcur_names = cur_idx, [regime.currency if bad else c for c, bad in zip(curs, cur_bad)]
     fexp = np.array([CURRENCY_EXPONENTS[c] for c in fcur_names], dtype=np.int64)
-    freight_ins = {}
+    freight_ins: dict[str, np.ndarray | None] = {}
     for col in ("freight", "insurance"):
         if col in cols:
             amt, _ = read_amounts(cols[col], lambda: fexp[fcur_item], col, minor, "its currency", optional=True,
@@ -221,10 +228,12 @@ def prepare(cols: dict[str, Any], n: int, *, regime: Regime, tariff: Tariff, rat
         bad = needs_item if missing is None else needs_item & missing
         if skip is not None:
             bad &= ~skip
-        report(sink, np.flatnonzero(bad),
-               lambda row, col=col, kind=kind: (MissingColumnError if col not in cols else InvalidValueError)(
-                   f"the tariff line for code {codes[int(code_idx[row])]} charges per unit of {kind}; "
-                   f"give {col}", column=col, row=row))
+
+        def problem(row: int, col: str = col, kind: str = kind) -> InputError:  # this iteration's col and kind
+            error = MissingColumnError if col not in cols else InvalidValueError
+            return error(f"the tariff line for code {codes[int(code_idx[row])]} charges per unit of {kind}; "
+                         f"give {col}", column=col, row=row)
+        report(sink, np.flatnonzero(bad), problem)
     if sink is not None:
         return None
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -59,11 +60,11 @@ def _date(x: Any, what: str) -> _dt.datetime | None:
 
 
 def _codes(xs: Any, what: str) -> tuple[str, ...]:
-    xs = tuple(xs or ())
-    for c in xs:
+    codes = tuple(xs or ())
+    for c in codes:
         if not isinstance(c, str) or not c.isdigit():
             raise RegimeError(f"{what}: code prefixes must be digit strings, got {c!r}")
-    return xs
+    return codes
 
 
 def _vocabulary(xs: Any, key: str, what: str) -> tuple[str, ...]:
@@ -466,10 +467,10 @@ class Regime:
 
     @classmethod
     def from_toml(cls, path: str | Path) -> Regime:
-        try:
+        if sys.version_info >= (3, 11):
             import tomllib
-        except ModuleNotFoundError:  # Python < 3.11
-            import tomli as tomllib  # type: ignore[no-redef]
+        else:
+            import tomli as tomllib
         with open(path, "rb") as f:
             return cls.from_dict(tomllib.load(f))
 

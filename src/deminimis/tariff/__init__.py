@@ -50,7 +50,7 @@ def sample(jurisdiction: str = "EU") -> Tariff:
     from importlib import resources
     if jurisdiction not in _SAMPLES:
         raise KeyError(f"no sample tariff for {jurisdiction!r}; have {sorted(_SAMPLES)}")
-    path = resources.files(__package__).joinpath("data", _SAMPLES[jurisdiction])
+    path = resources.files(__package__) / "data" / _SAMPLES[jurisdiction]
     with resources.as_file(path) as p:
         return Tariff.from_csv(str(p), name=f"sample:{jurisdiction}:{_SAMPLES[jurisdiction]}")
 

@@ -69,7 +69,8 @@ def _sum(parts: Sequence[Expr]) -> Expr:
                 adv += t.percent
             else:
                 specific.append(t)
-    terms: list[Expr] = ([AdValorem(adv)] if adv or not specific else []) + list(specific)
+    terms: list[Expr] = [AdValorem(adv)] if adv or not specific else []
+    terms += specific
     return terms[0] if len(terms) == 1 else Compound(tuple(terms))
 
 

@@ -377,7 +377,7 @@ def _prose(t: str) -> ParsedExpr | None:
             return CannotAssess(exc.reason, t)
         if isinstance(plus, (Seasonal, Applicable, NoChange, HeadingRef, CannotAssess)):
             raise TariffSyntaxError("expected a rate after 'the applicable subheading +'", t, m.end())
-        return Applicable(plus)  # type: ignore[arg-type]
+        return Applicable(plus)
     m = _SEE_ONE.fullmatch(t)
     if m:
         return HeadingRef("".join(g for g in m.groups() if g))

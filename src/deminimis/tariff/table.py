@@ -518,7 +518,7 @@ class Tariff:
                 results = [self.lookup(c, origin, on=on) for c in under]
                 exprs = {r[0] for r in results if r is not None}
                 if len(exprs) == 1 and all(r is not None for r in results):
-                    return results[0]  # type: ignore[return-value]
+                    return results[0]
                 return CannotAssess(R_AMBIGUOUS, code), code
         adds: list[Expr] = []
         additional = ix.additional
@@ -610,8 +610,8 @@ class Tariff:
                 refs = adds or [m for m in ms if m.kind == "base"]
                 if refs and (adds or all(isinstance(m.expr, (Applicable, NoChange, HeadingRef)) for m in refs)):
                     parts = [self._resolve(m.expr, on, additional=True, depth=depth + 1) for m in refs]
-                    parts = [p for p in parts if p is not None]
-                    return stack(parts[0], parts[1:]) if parts else None
+                    found = [p for p in parts if p is not None]
+                    return stack(found[0], found[1:]) if found else None
             return CannotAssess(R_HEADING, str(e))
         return e
 
