@@ -38,10 +38,11 @@ columns to amounts), timed separately like the engine's.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -548,7 +549,8 @@ def assess_polars(df, t: Tables, *, by: str = "id"):
           .select("pos", "intrinsic", fk=pl.col(c).cast(pl.Int64) * (int(t.flat_key.max()) + 1) + pl.col("fkey"))
           .sort(["fk", "pos"]).collect().with_columns(pl.col("fk").set_sorted()))
     if len(fx):
-        duty = duty.scatter(fx["pos"], _allocate_pl(fx, "fk", pl.lit(t.flat_amount, dtype=pl.Int64), pl.col("intrinsic")))
+        duty = duty.scatter(fx["pos"], _allocate_pl(fx, "fk", pl.lit(t.flat_amount, dtype=pl.Int64),
+                                                    pl.col("intrinsic")))
     items = (x.lazy().with_columns(duty=duty)
              .with_columns(vat_all=_round_pl((pl.col("customs_value") + pl.col("duty")) * pl.col("vnum"),
                                              pl.col("vden"), t.q_vat))
@@ -558,14 +560,16 @@ def assess_polars(df, t: Tables, *, by: str = "id"):
                  vat=pl.when(pl.col("sale")).then(0).otherwise(pl.col("vat_all")),
                  vat_at_sale=pl.when(pl.col("sale")).then(pl.col("vat_all")).otherwise(0),
                  fees=pl.lit(0, dtype=pl.Int64),
-                 rule=(pl.col("flat").cast(pl.Int32) * RULE_FLAT_DUTY) | (pl.col("sale").cast(pl.Int32) * RULE_VAT_AT_SALE))
+                 rule=(pl.col("flat").cast(pl.Int32) * RULE_FLAT_DUTY)
+                 | (pl.col("sale").cast(pl.Int32) * RULE_VAT_AT_SALE))
              .with_columns(total=pl.col("duty") + pl.col("vat") + pl.col("fees"))
              .collect())
     consignments = (items.lazy()
                     .group_by("cons", maintain_order=True)
                     .agg(pl.col("intrinsic").sum(), pl.col("customs_value").sum(),
                          pl.col("duty").sum(), pl.col("duty_at_sale").sum(), pl.col("vat").sum(),
-                         pl.col("vat_at_sale").sum(), pl.col("fees").sum(), pl.col("total").sum(), pl.len().cast(pl.Int64).alias("items"))
+                         pl.col("vat_at_sale").sum(), pl.col("fees").sum(), pl.col("total").sum(),
+                         pl.len().cast(pl.Int64).alias("items"))
                     .collect())
     return items.select(ITEM_OUT), consignments
 

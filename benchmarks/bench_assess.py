@@ -27,11 +27,10 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import baselines as B  # noqa: E402
+import deminimis  # noqa: E402
 import engine_api as E  # noqa: E402
 import floor as F  # noqa: E402
 import workload as W  # noqa: E402
-
-import deminimis  # noqa: E402
 
 pytest.importorskip("pytest_benchmark")
 pl = pytest.importorskip("polars")

@@ -30,28 +30,28 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import baselines as B  # noqa: E402
+import deminimis  # noqa: E402
 import engine_api as E  # noqa: E402
 import floor as F  # noqa: E402
 import workload as W  # noqa: E402
-
-import deminimis  # noqa: E402
 
 
 @dataclass
 class Impl:
     name: str
     group: str                                    # "core", "encode", "e2e", "reference"
-    setup: Callable[["Bench"], Any]               # outside the timing; returns the run's argument
+    setup: Callable[[Bench], Any]               # outside the timing; returns the run's argument
     run: Callable[[Any], Any]
-    items: Callable[["Bench"], int] = lambda b: b.n
+    items: Callable[[Bench], int] = lambda b: b.n
     repeats: int | None = None                    # None: the run's --repeats
     note: str = ""
     times: list[float] = field(default_factory=list)
@@ -347,7 +347,8 @@ def table(impls: list[Impl], out_bytes: int) -> str:
                 name += " (" + ", ".join(f"{k} {v:.3f} s" for k, v in im.extra.items()) + ")"
             if group == "reference":
                 name += f" [{n:,} items; {best / n * 1e6:.1f} us per item]"
-            lines.append(f"| {name} | {rate(im, n):.2f} | {best:.3f} | {med:.3f} | {x_pol} | {over} | {peak} | {ratio} |")
+            lines.append(f"| {name} | {rate(im, n):.2f} | {best:.3f} | {med:.3f} | {x_pol} | {over} | {peak} "
+                         f"| {ratio} |")
     return "\n".join(lines)
 
 
@@ -366,7 +367,8 @@ def targets(results: dict[int, list[Impl]], threads: int) -> list[str]:
             out.append(f"- {label}: not measured")
             return
         ok = value >= goal if higher else value <= goal
-        gap = "" if ok else (f" (missed: needs {goal / value:.1f}x more)" if higher else f" (missed by {value / goal:.1f}x)")
+        gap = "" if ok else (f" (missed: needs {goal / value:.1f}x more)" if higher
+                             else f" (missed by {value / goal:.1f}x)")
         out.append(f"- {label}: {value:.2f}{unit} (target {'>=' if higher else '<='} {goal}{unit}) "
                    f"{'MET' if ok else 'MISSED'}{gap}")
 

@@ -37,7 +37,8 @@ def _attr(path: str) -> Any:
         return None
 
 
-from deminimis import _core, engine as _engine  # noqa: E402
+from deminimis import _core  # noqa: E402
+from deminimis import engine as _engine  # noqa: E402
 
 ASSESS = _params(deminimis.assess)
 CORE = _params(getattr(_core, "assess", None))

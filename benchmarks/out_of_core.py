@@ -59,6 +59,7 @@ def write_parquet(path: str, n_items: int, seed: int, chunk_items: int, row_grou
 def verify(path: str, n_items: int, batch_rows: int) -> str:
     """Batched over the first n_items rows == one pass over them, every item column."""
     import pyarrow.parquet as pq
+
     import deminimis
     from deminimis.stream import assess_parquet
 

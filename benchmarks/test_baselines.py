@@ -19,9 +19,8 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import baselines as B  # noqa: E402
-import workload as W  # noqa: E402
-
 import deminimis  # noqa: E402
+import workload as W  # noqa: E402
 
 N = int(os.environ.get("DEMINIMIS_BENCH_ITEMS", "20000"))
 

@@ -30,10 +30,11 @@ from __future__ import annotations
 import csv
 import datetime as _dt
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -192,7 +193,7 @@ class Workload:
                       collected_at_sale=pa.array(self.ints["at_sale"]))
         return pa.table({k: arrays[k] for k in COLUMN_ORDER})
 
-    def head(self, k: int) -> "Workload":
+    def head(self, k: int) -> Workload:
         """The first whole consignments covering at least k items (a sample for the reference)."""
         if k >= self.n_items:
             return self

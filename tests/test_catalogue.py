@@ -14,15 +14,23 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
 
 import deminimis as dm
 from deminimis.cli import main
-from deminimis.errors import (InconsistentConsignmentError, InvalidValueError, MissingColumnError, UnknownCodeError,
-                              UnknownColumnError, UnknownCurrencyError, UnknownValueError)
+from deminimis.errors import (
+    InconsistentConsignmentError,
+    InvalidValueError,
+    MissingColumnError,
+    UnknownCodeError,
+    UnknownColumnError,
+    UnknownCurrencyError,
+    UnknownValueError,
+)
 
 pa = pytest.importorskip("pyarrow")
 pacsv = pytest.importorskip("pyarrow.csv")

@@ -142,7 +142,8 @@ def test_csv_codes_keep_their_leading_zeros(tmp_path, capsys):
     code, _, err = run(capsys, tmp_path / "in.csv", tmp_path / "out.csv", "--regime", "EU", "--on", "2026-11-28",
                        "--tariff", tmp_path / "tariff.csv", "--quiet", "--keep", "hs_code")
     assert code == 0, err
-    out = pacsv.read_csv(tmp_path / "out.csv", convert_options=pacsv.ConvertOptions(column_types={"hs_code": pa.string()}))
+    out = pacsv.read_csv(tmp_path / "out.csv",
+                         convert_options=pacsv.ConvertOptions(column_types={"hs_code": pa.string()}))
     assert out.column("hs_code").to_pylist() == ["0101210000"]
     assert out.column("duty").to_pylist() == [500]  # 5% of EUR 100: the line 0101 was found
 
@@ -393,7 +394,8 @@ def test_exit_codes_through_a_subprocess(table, tmp_path):
     cmd = [sys.executable, "-m", "deminimis.cli", "assess", src]
     ok = subprocess.run([*cmd, str(tmp_path / "out.parquet"), *BASE], capture_output=True, text=True)
     assert ok.returncode == 0 and "assessed 10 items" in ok.stdout
-    bad = subprocess.run([*cmd, str(tmp_path / "out2.parquet"), *BASE, "--on", "tomorrow"], capture_output=True, text=True)
+    bad = subprocess.run([*cmd, str(tmp_path / "out2.parquet"), *BASE, "--on", "tomorrow"],
+                         capture_output=True, text=True)
     assert bad.returncode == 2 and bad.stderr == "deminimis: error: --on 'tomorrow': give the assessment date as " \
                                                  "YYYY-MM-DD (e.g. 2026-11-28)\n"
     assert not os.path.exists(tmp_path / "out2.parquet")

@@ -196,7 +196,7 @@ def case(draw: Any) -> dict[str, Any]:
     n_cons = draw(st.integers(1, 8))
     all_cur = [ccy] + foreign
     cons_rows = []
-    for c in range(n_cons):
+    for _ in range(n_cons):
         cons_rows.append({
             "cur": draw(st.sampled_from(all_cur)),
             "freight": draw(st.integers(0, 3000)), "insurance": draw(st.integers(0, 500)),
@@ -217,7 +217,8 @@ def case(draw: Any) -> dict[str, Any]:
                 "value": draw(st.one_of(decimal_amount(exp, 30_000 * 10**exp // 100),
                                         decimal_amount(exp, 10**exp))),
                 "currency": cr["cur"], "origin": draw(st.sampled_from(["CN", "US", "TR", ""])),
-                "quantity": draw(st.integers(0, 20)), "net_mass_kg": str(Decimal(draw(st.integers(0, 50_000))).scaleb(-3)),
+                "quantity": draw(st.integers(0, 20)),
+                "net_mass_kg": str(Decimal(draw(st.integers(0, 50_000))).scaleb(-3)),
                 "volume_l": str(Decimal(draw(st.integers(0, 5000))).scaleb(-3)),
                 "freight": str(Decimal(cr["freight"]).scaleb(-min(exp, 2))),
                 "insurance": str(Decimal(cr["insurance"]).scaleb(-min(exp, 2))),

@@ -17,8 +17,9 @@ Decisions these tests pin down (docs/semantics.md, section 1):
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pytest

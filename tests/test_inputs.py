@@ -16,9 +16,18 @@ import numpy as np
 import pytest
 
 import deminimis as dm
-from deminimis.errors import (AmountOverflowError, InconsistentConsignmentError, InvalidValueError,
-                              LengthMismatchError, MissingColumnError, RegimeError, TariffError, UnknownCodeError,
-                              UnknownCurrencyError, UnknownValueError)
+from deminimis.errors import (
+    AmountOverflowError,
+    InconsistentConsignmentError,
+    InvalidValueError,
+    LengthMismatchError,
+    MissingColumnError,
+    RegimeError,
+    TariffError,
+    UnknownCodeError,
+    UnknownCurrencyError,
+    UnknownValueError,
+)
 
 TSHIRT, MILK, WINE, TOY, BOOK = "6109100010", "0401100000", "2204210000", "9503000000", "4901990000"
 INT64_MAX = 2**63 - 1
@@ -166,7 +175,8 @@ def test_currency_iso_check_before_rate_check():
 
 
 def test_currency_checked_before_value():
-    raises_same(UnknownCurrencyError, "currency", 2, base(value=["abc", "20.00", "30.00"], currency=["EUR", "EUR", "XXX"]))
+    raises_same(UnknownCurrencyError, "currency", 2,
+                base(value=["abc", "20.00", "30.00"], currency=["EUR", "EUR", "XXX"]))
 
 
 # ================================================================ 4. value

@@ -230,4 +230,5 @@ def test_docs_list_every_builtin_regime() -> None:
         row = re.search(r"^\| " + re.escape(e["id"]) + r" \|.*\| (\d+) \| (\d+) \|$", text, re.M)
         assert row, f"docs/regimes.md lacks a row for {e['id']}"
         assert (int(row[1]), int(row[2])) == (e["sources"], e["unverified"]), \
-            f"{e['id']}: docs count {row[1]} sources / {row[2]} unverified, the file has {e['sources']} / {e['unverified']}"
+            f"{e['id']}: docs count {row[1]} sources / {row[2]} unverified, " \
+            f"the file has {e['sources']} / {e['unverified']}"

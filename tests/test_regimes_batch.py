@@ -2,8 +2,8 @@
 amounts add up, and every mechanism a regime declares is exercised somewhere in the batch.
 
 The batch carries every column any built-in regime needs (consignee and date for per-person
-aggregation, transport, nature, place of shipment, destination, collected_at_sale, quantities). Its tariff is illustrative:
-one ad valorem, one specific, one compound and one free line (test inputs, not any country's rates).
+aggregation, transport, nature, place of shipment, destination, collected_at_sale, quantities). Its tariff is
+illustrative: one ad valorem, one specific, one compound and one free line (test inputs, not any country's rates).
 """
 
 from __future__ import annotations
@@ -64,8 +64,10 @@ def batch(regime: dm.Regime, n: int = 400, seed: int = 7) -> dict[str, np.ndarra
     dests = np.array(sorted(regime.vat.rates))
     return {
         "consignment": cons, "hs_code": CODES[rng.integers(0, len(CODES), size=n)], "value": value,
-        "currency": np.array([regime.currency] * n), "origin": np.array(["CN", "VN", "US", "GB"])[rng.integers(0, 4, n)],
-        "quantity": rng.integers(1, 4, size=n).astype(np.int64), "volume_l": rng.integers(1, 3, size=n).astype(np.int64),
+        "currency": np.array([regime.currency] * n),
+        "origin": np.array(["CN", "VN", "US", "GB"])[rng.integers(0, 4, n)],
+        "quantity": rng.integers(1, 4, size=n).astype(np.int64),
+        "volume_l": rng.integers(1, 3, size=n).astype(np.int64),
         "net_mass_kg": rng.integers(1, 3, size=n).astype(np.int64),
         "freight": freight, "collected_at_sale": (rng.random(nc) < 0.6)[cons],
         "destination": dests[rng.integers(0, len(dests), size=nc)][cons],

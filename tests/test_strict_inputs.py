@@ -7,12 +7,10 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-import numpy as np
 import pytest
 
 import deminimis as dm
-from deminimis.errors import (InvalidValueError, MissingColumnError, RegimeError, UnknownColumnError,
-                              UnknownValueError)
+from deminimis.errors import InvalidValueError, MissingColumnError, RegimeError, UnknownColumnError, UnknownValueError
 
 ON = dt.date(2026, 11, 28)
 TARIFF = dm.tariff.sample("EU")

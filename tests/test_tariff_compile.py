@@ -10,7 +10,6 @@ end through deminimis.assess with a minimal regime.
 from __future__ import annotations
 
 import datetime
-
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any

@@ -24,12 +24,37 @@ import pytest
 
 from deminimis.reference import duty_amount
 from deminimis.rounding import Rounding
-from deminimis.tariff import (AdValorem, Applicable, Bounded, CannotAssess, Compound, DayRange, HeadingRef,
-                              NoChange, Seasonal, Specific, parse, split_special)
+from deminimis.tariff import (
+    AdValorem,
+    Applicable,
+    Bounded,
+    CannotAssess,
+    Compound,
+    DayRange,
+    HeadingRef,
+    NoChange,
+    Seasonal,
+    Specific,
+    parse,
+    split_special,
+)
 from deminimis.tariff.compile import compile_measure
-from deminimis.tariff.parse import (R_AGRI, R_BARE_NUMBER, R_COMPONENT, R_CONDITIONAL_FREE, R_CONTENT_VALUE,
-                                    R_ENTRY_PRICE, R_FAIR_RETAIL, R_HEADINGS, R_MINUS, R_NOTE, R_OTHER_RATE,
-                                    R_OTHER_SUBHEADINGS, R_PARTIAL_VALUE, R_SLIDING)
+from deminimis.tariff.parse import (
+    R_AGRI,
+    R_BARE_NUMBER,
+    R_COMPONENT,
+    R_CONDITIONAL_FREE,
+    R_CONTENT_VALUE,
+    R_ENTRY_PRICE,
+    R_FAIR_RETAIL,
+    R_HEADINGS,
+    R_MINUS,
+    R_NOTE,
+    R_OTHER_RATE,
+    R_OTHER_SUBHEADINGS,
+    R_PARTIAL_VALUE,
+    R_SLIDING,
+)
 
 VALUE = 123_456
 QTY = {"mass": 12_500, "volume": 30_000, "count": 24_000}

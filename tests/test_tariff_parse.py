@@ -20,8 +20,21 @@ from hypothesis import strategies as st
 
 from deminimis.errors import TariffError, TariffSyntaxError
 from deminimis.money import CURRENCY_EXPONENTS
-from deminimis.tariff import (FREE, AdValorem, Applicable, Bounded, CannotAssess, Compound, DayRange, HeadingRef,
-                              NoChange, Seasonal, Specific, parse, split_special)
+from deminimis.tariff import (
+    FREE,
+    AdValorem,
+    Applicable,
+    Bounded,
+    CannotAssess,
+    Compound,
+    DayRange,
+    HeadingRef,
+    NoChange,
+    Seasonal,
+    Specific,
+    parse,
+    split_special,
+)
 from deminimis.tariff.expr import BARREL_LITRES, UNITS, is_core
 from deminimis.tariff.parse import R_AGRI, R_BARE_NUMBER, R_COMPONENT, R_ENTRY_PRICE
 

@@ -15,10 +15,19 @@ from deminimis.errors import TariffError, TariffSyntaxError
 from deminimis.reference import duty_amount
 from deminimis.rounding import Rounding
 from deminimis.tariff import FREE, AdValorem, Bounded, CannotAssess, Compound, Specific, Tariff, parse, sample
-from deminimis.tariff.expr import is_core
 from deminimis.tariff.algebra import lesser_of, stack
-from deminimis.tariff.report import (R_AMBIGUOUS, R_APPLICABLE_ALONE, R_HEADING, R_NO_BASE, R_NO_SEASON,
-                                     R_SEASON_NEEDS_DATE, R_SEVERAL_DATED, R_SEVERAL_RATES, R_STACK_BOUNDS)
+from deminimis.tariff.expr import is_core
+from deminimis.tariff.report import (
+    R_AMBIGUOUS,
+    R_APPLICABLE_ALONE,
+    R_HEADING,
+    R_NO_BASE,
+    R_NO_SEASON,
+    R_SEASON_NEEDS_DATE,
+    R_SEVERAL_DATED,
+    R_SEVERAL_RATES,
+    R_STACK_BOUNDS,
+)
 
 _ON = dt.date(2026, 11, 28)  # any date the test regime is in force
 

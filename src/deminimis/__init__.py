@@ -5,16 +5,32 @@
 
 Money is int64 minor units of the customs currency; ``deminimis.reference``
 computes the same result item by item with Decimal.
+
+``NATIVE`` is False where the compiled core cannot be used (no wheel for this machine, or
+DEMINIMIS_PUREPYTHON set); ``NATIVE_REASON`` says why.  The package still imports and
+``deminimis.reference.assess`` works; ``deminimis.assess`` raises NativeUnavailableError.
 """
 
 __version__ = "0.1.0"
 
 from . import reference, regimes, tariff
 from .assessment import RULES, Assessment
-from .engine import assess
-from .errors import (AmountOverflowError, DeminimisError, InconsistentConsignmentError, InputError,
-                     InvalidValueError, LengthMismatchError, MissingColumnError, RegimeError, TariffError,
-                     TariffSyntaxError, UnknownCodeError, UnknownCurrencyError)
+from .engine import NATIVE, NATIVE_REASON, assess
+from .errors import (
+    AmountOverflowError,
+    DeminimisError,
+    InconsistentConsignmentError,
+    InputError,
+    InvalidValueError,
+    LengthMismatchError,
+    MissingColumnError,
+    NativeUnavailableError,
+    RegimeError,
+    TariffError,
+    TariffSyntaxError,
+    UnknownCodeError,
+    UnknownCurrencyError,
+)
 from .rates import ExchangeRates
 from .regimes import Regime
 from .rounding import Rounding
@@ -22,7 +38,8 @@ from .tariff import Tariff
 
 __all__ = [
     "AmountOverflowError", "Assessment", "DeminimisError", "ExchangeRates", "InconsistentConsignmentError",
-    "InputError", "InvalidValueError", "LengthMismatchError", "MissingColumnError", "RULES", "Regime",
+    "InputError", "InvalidValueError", "LengthMismatchError", "MissingColumnError", "NATIVE", "NATIVE_REASON",
+    "NativeUnavailableError", "RULES", "Regime",
     "RegimeError", "Rounding", "Tariff", "TariffError", "TariffSyntaxError", "UnknownCodeError",
     "UnknownCurrencyError", "assess", "reference", "regimes", "tariff", "__version__",
 ]

@@ -63,7 +63,7 @@ def builtin_regime(code: str) -> Regime | None:
     return by_id(code)
 
 
-def resolve_regime(regime: Regime | dict | str, on: _dt.date | _dt.datetime | None) -> Regime:
+def resolve_regime(regime: Regime | dict[str, Any] | str, on: _dt.date | _dt.datetime | None) -> Regime:
     """The regime in force `on`: the one named (an object, a dict or a regime id), which must be in
     force then, or the version of a jurisdiction in force then (`on` None: only a named regime)."""
     r = fixed_regime(regime, builtin_regime)
@@ -78,7 +78,7 @@ def resolve_regime(regime: Regime | dict | str, on: _dt.date | _dt.datetime | No
     return r
 
 
-def candidate_regimes(regime: Regime | dict | str, on: _dt.date | None) -> list[Regime]:
+def candidate_regimes(regime: Regime | dict[str, Any] | str, on: _dt.date | None) -> list[Regime]:
     """The regimes a call may apply: the one in force `on`, or (per-row dates) the one named or
     every version of the jurisdiction named."""
     if on is not None:
@@ -93,7 +93,7 @@ def candidate_regimes(regime: Regime | dict | str, on: _dt.date | None) -> list[
     return versions
 
 
-def regime_parts(regime: Regime | dict | str, on: _dt.date | None, cols: dict[str, Any], n: int,
+def regime_parts(regime: Regime | dict[str, Any] | str, on: _dt.date | None, cols: dict[str, Any], n: int,
                  sink: Problems | None) -> list[tuple[Regime, np.ndarray | None]]:
     """The regime of the whole batch on `on`, or (on=None) the rows of each version by their date."""
     if on is not None:

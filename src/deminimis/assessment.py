@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, overload
+from typing import Any, cast, overload
 
 import numpy as np
 
@@ -56,8 +56,8 @@ def to_list(values: Any) -> list[Any]:
     if isinstance(values, list):
         return values
     if isinstance(values, np.ndarray):
-        return values.tolist()
-    return values.to_pylist()
+        return cast(list[Any], values.tolist())
+    return cast(list[Any], values.to_pylist())
 
 
 def _frozen(column: Any) -> Any:
@@ -147,7 +147,7 @@ class Inputs:
         self._groups: dict[str, _Groups] = {}
 
     @classmethod
-    def read(cls, items: Any, consignment_index: np.ndarray, *args: Any) -> "Inputs":
+    def read(cls, items: Any, consignment_index: np.ndarray, *args: Any) -> Inputs:
         """Read `items` as the engine does (Arrow columns kept as Arrow) and freeze them.
 
         The engine calls this as it returns, right after its own read: the same values.
@@ -307,7 +307,7 @@ class Assessment:
     kept: dict[str, Any] = field(default_factory=dict, repr=False)
     #: a batch assessed in parts (per-row dates, errors="flag"): each part's rows and Assessment,
     #: which explain and the not-assessed reasons are delegated to
-    parts: list[tuple[np.ndarray, "Assessment"]] = field(default_factory=list, repr=False)
+    parts: list[tuple[np.ndarray, Assessment]] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
         if "complete" not in self.consignments:
@@ -360,11 +360,11 @@ class Assessment:
             s["not_assessed_reasons"] = self.inputs.not_assessed_reasons(not_assessed)
         return s
 
-    def equals(self, other: "Assessment") -> bool:
+    def equals(self, other: Assessment) -> bool:
         """Same amounts, rules and consignments (provenance may differ in engine)."""
         return not self.differences(other)
 
-    def differences(self, other: "Assessment") -> list[str]:
+    def differences(self, other: Assessment) -> list[str]:
         out = []
         if self.currency != other.currency:
             out.append(f"currency {self.currency} != {other.currency}")

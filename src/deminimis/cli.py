@@ -25,15 +25,16 @@ import re
 import sys
 import time
 import traceback
+from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation, localcontext
-from typing import Any, NoReturn, Sequence
+from typing import Any, NoReturn
 
 import numpy as np
 
 from . import __version__, reference, regimes
 from .arguments import candidate_regimes
-from .engine import assess
 from .assessment import ITEM_AMOUNTS
+from .engine import assess
 from .errors import DeminimisError, InputError
 from .money import CURRENCY_EXPONENTS, exponent
 from .rates import ExchangeRates
@@ -123,8 +124,8 @@ def demo_tariff(regime: Regime) -> tuple[Tariff, bool]:
         return sample(country), True
     except KeyError:
         hs6 = sorted({code[:6] for code in sample("EU").lines})
-        return Tariff.from_records([{"code": c, "duty": "Free"} for c in hs6],
-                                   name=f"every line Free ({len(hs6)} HS subheadings; no sample tariff for {country})"), False
+        name = f"every line Free ({len(hs6)} HS subheadings; no sample tariff for {country})"
+        return Tariff.from_records([{"code": c, "duty": "Free"} for c in hs6], name=name), False
 
 
 def demo_transports(regime: Regime) -> list[str]:

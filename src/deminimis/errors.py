@@ -8,7 +8,8 @@ the first offending row (0-based position in the input) and the value.
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 _ROW = re.compile(r"\brow (\d+)\b")
 
@@ -20,6 +21,17 @@ def move_rows(text: str, where: Callable[[int], int]) -> str:
 
 class DeminimisError(Exception):
     """Base class of every error this library raises on purpose."""
+
+
+class NativeUnavailableError(DeminimisError):
+    """The native core cannot be used here: no compiled extension for this machine, or
+    DEMINIMIS_PUREPYTHON is set.  ``reason`` says which; the message names the pure-Python path."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"the native core is not available ({reason}): deminimis.reference.assess takes the "
+                         "same arguments as deminimis.assess (less n_threads and out) and computes the same "
+                         "result in pure Python, item by item")
+        self.reason = reason
 
 
 class InputError(DeminimisError, ValueError):
@@ -42,7 +54,7 @@ class InputError(DeminimisError, ValueError):
         self.value = value
         self.message = message  # without the column and row: see RowError
 
-    def moved(self, where: Callable[[int], int]) -> "InputError":
+    def moved(self, where: Callable[[int], int]) -> InputError:
         """The same error (same class and fields) with its row, and every "row N" of its message
         (not of the value shown), moved by `where`: a part's or a batch's row becomes the input's."""
         if self.row is None:

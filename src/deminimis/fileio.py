@@ -28,7 +28,8 @@ import io
 import json
 import os
 import secrets
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from .errors import DeminimisError, InvalidValueError
 
@@ -108,7 +109,7 @@ class ItemFile:
     def close(self) -> None:
         os.close(self.fd)
 
-    def __enter__(self) -> "ItemFile":
+    def __enter__(self) -> ItemFile:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -162,7 +163,7 @@ class ItemFile:
             raise
 
     def _jsonl_names(self) -> list[str] | None:
-        for row, obj in _json_objects(self._open()):
+        for _row, obj in _json_objects(self._open()):
             return list(obj)
         return None
 

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -218,7 +219,8 @@ def _stitch(n: int, results: list[tuple[np.ndarray, Assessment]], cons_of: np.nd
             engine: str, tariff: Any, rates: Any) -> Assessment:
     """One Assessment of the whole batch in input order: the parts' rows scattered back, zeros (and
     a status) where nothing was assessed."""
-    items = {k: np.zeros(n, dtype=np.int32 if k == "rule" else np.int64) for k in (*ITEM_AMOUNTS, "rule")}
+    items: dict[str, np.ndarray] = {k: np.zeros(n, dtype=np.int32 if k == "rule" else np.int64)
+                                    for k in (*ITEM_AMOUNTS, "rule")}
     nc = len(cons_ids)
     consignments = {k: np.zeros(nc, dtype=np.int64) for k in (*CONSIGNMENT_AMOUNTS, "items")}
     for rows, res in results:

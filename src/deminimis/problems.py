@@ -8,8 +8,9 @@ out of the assessment and reported, and the rest is assessed as if they were not
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -19,7 +20,8 @@ ERRORS_MODES = ("raise", "flag")
 
 #: ``Assessment.status`` per item
 ASSESSED, INVALID, WITH_INVALID = 0, 1, 2
-STATUS_NAMES = {ASSESSED: "assessed", INVALID: "invalid", WITH_INVALID: "not assessed: its consignment has an invalid item"}
+STATUS_NAMES = {ASSESSED: "assessed", INVALID: "invalid",
+                WITH_INVALID: "not assessed: its consignment has an invalid item"}
 
 
 @dataclass(frozen=True)
@@ -33,10 +35,10 @@ class RowError:
     message: str
 
     @classmethod
-    def of(cls, exc: InputError) -> "RowError":
+    def of(cls, exc: InputError) -> RowError:
         return cls(exc.row, exc.column, exc.value, type(exc).__name__, exc.message)
 
-    def moved(self, where: Callable[[int], int]) -> "RowError":
+    def moved(self, where: Callable[[int], int]) -> RowError:
         """The same problem with its row, and the rows its message names, moved by `where`."""
         return replace(self, row=None if self.row is None else where(self.row),
                        message=move_rows(self.message, where))

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
-from typing import Any, Mapping
+from typing import Any
 
 from .errors import DeminimisError, UnknownCurrencyError
 from .money import INT64_MAX, exponent
@@ -45,7 +46,8 @@ class ExchangeRates:
             self.rates[cur] = d
 
     def __repr__(self) -> str:
-        return f"ExchangeRates({ {k: str(v) for k, v in self.rates.items()} }, base={self.base!r}, quote={self.quote!r})"
+        rates = {k: str(v) for k, v in self.rates.items()}
+        return f"ExchangeRates({rates}, base={self.base!r}, quote={self.quote!r})"
 
     def has(self, currency: str) -> bool:
         return currency == self.base or currency in self.rates

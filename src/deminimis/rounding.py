@@ -12,9 +12,10 @@ Mode codes are the integers the C core uses (csrc/checked.h, DM_ROUND_*).
 from __future__ import annotations
 
 import decimal
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import Any
 
 from .errors import RegimeError
 
@@ -49,7 +50,7 @@ class Rounding:
         object.__setattr__(self, "quantum", q)
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any] | None, default: "Rounding | None" = None) -> "Rounding":
+    def from_dict(cls, d: Mapping[str, Any] | None, default: Rounding | None = None) -> Rounding:
         base = default or cls()
         if not d:
             return base

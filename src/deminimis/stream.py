@@ -22,19 +22,20 @@ input, not in a batch.
 from __future__ import annotations
 
 import contextlib
-from collections import Counter
 import json
 import os
 import sys
 import time
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
 from . import fileio
-from .assessment import ITEM_AMOUNTS, RULES, Assessment, exact_sum, make_provenance
 from .arguments import candidate_regimes
-from .engine import assess
+from .assessment import ITEM_AMOUNTS, RULES, Assessment, exact_sum, make_provenance
+from .engine import assess, require_native
 from .errors import InconsistentConsignmentError, InputError, RegimeError
 from .money import exponent
 
@@ -153,6 +154,7 @@ def iter_assess(batches: Iterable[Any], *, regime: Any, tariff: Any, rates: Any 
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    require_native()  # on the first next(), even for no batches
     versions = candidate_regimes(regime, on)  # per-row dates (on=None): each consignment's own version
     for reg in versions:
         if {"consignee_day", "consignee_year"} & reg.aggregations():
@@ -186,7 +188,7 @@ def iter_assess(batches: Iterable[Any], *, regime: Any, tariff: Any, rates: Any 
         again = []  # runs whose id was seen before: in this chunk, or (confirmed) in an earlier one
         if len(starts) != len(result.consignment_ids):
             here: set[Any] = set()
-            again = [j for j, cid in enumerate(values) if cid in here or here.add(cid)]
+            again = [j for j, cid in enumerate(values) if cid in here or here.add(cid)]  # type: ignore[func-returns-value]
         hits = np.flatnonzero(seen.add(SeenIds.fingerprints(values)))
         again += [int(j) for j in hits if reappears(values[j])]
         if again:
@@ -298,6 +300,7 @@ def assess_file(source: str, destination: str | None = None, *, regime: Any, tar
     ``DEST.provenance.json`` (with the output's SHA-256).  Formats follow the extensions unless
     named (fileio).  The destination must not be the source.
     """
+    require_native()  # before any work, and even for an input of no rows
     if isinstance(batch_rows, bool) or not isinstance(batch_rows, int) or batch_rows <= 0:
         raise ValueError(f"batch_rows must be a positive integer (got {batch_rows!r})")
     versions = candidate_regimes(regime, on)
@@ -322,9 +325,9 @@ def assess_file(source: str, destination: str | None = None, *, regime: Any, tar
 
         def run(sink: Any) -> None:
             row0 = 0
-            chunks = iter_assess(items.batches(batch_rows), regime=reg if on is not None else regime, tariff=tariff, rates=rates, on=on,
-                                 currency=currency, amounts=amounts, n_threads=n_threads, progress=bar,
-                                 reread=lambda: items.batches(batch_rows), keep=keep, errors=errors)
+            chunks = iter_assess(items.batches(batch_rows), regime=reg if on is not None else regime, tariff=tariff,
+                                 rates=rates, on=on, currency=currency, amounts=amounts, n_threads=n_threads,
+                                 progress=bar, reread=lambda: items.batches(batch_rows), keep=keep, errors=errors)
             for chunk, result in chunks:
                 dates, seen = provenance.get("dates"), provenance.get("regime")
                 provenance.update(result.provenance)

@@ -4,6 +4,11 @@ Data flows one way: columns -> per-distinct-value encoding (encode.py, checks.py
 Python, O(distinct values) where it can) -> integer columns and compiled tables (params.py) ->
 csrc/assess.h (no GIL, O(items)) -> Assessment.  Inputs are validated in the order
 docs/semantics.md gives, so the reference raises the same error first.
+
+The compiled modules (_core, _encode) are imported here and by the submodules, and only when
+NATIVE: on a machine without them, or with DEMINIMIS_PUREPYTHON set (to anything but empty,
+as msgpack's MSGPACK_PUREPYTHON), this package imports, assess() raises NativeUnavailableError
+saying why, and deminimis.reference computes the same results in pure Python.
 """
 
 from __future__ import annotations
@@ -11,26 +16,56 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import time
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
-from .. import _arrow, _core
-from ..arguments import check_argument_types, check_arguments, regime_parts, resolve_regime, candidate_regimes
+from ..arguments import candidate_regimes, check_argument_types, check_arguments, regime_parts, resolve_regime
 from ..assessment import Assessment, Inputs, make_provenance
 from ..columns import as_items, read_columns
+from ..errors import NativeUnavailableError
 from ..partition import run
 from ..problems import Problems, check_errors_mode
 from ..rates import ExchangeRates
 from ..regimes.model import Regime
 from ..tariff.table import Tariff
-from .buffers import Buffers
-from .encode import encode, prepare
-from .factorize import factorize, factorize_first
-from .params import conversion_factor, effective_vat_rate
 
-__all__ = ["Buffers", "assess", "candidate_regimes", "check_arguments", "conversion_factor", "effective_vat_rate",
-           "encode", "factorize", "factorize_first", "prepare", "resolve_regime"]
+
+def _native_unavailable() -> str | None:
+    """Why the compiled modules cannot be used here, or None when they can."""
+    flag = os.environ.get("DEMINIMIS_PUREPYTHON", "")
+    if flag:
+        return f"DEMINIMIS_PUREPYTHON={flag} is set in the environment"
+    try:
+        from .. import _core, _encode  # noqa: F401
+    except ImportError as exc:  # one line: the CLI prints it as its error line
+        return "the compiled extension cannot be imported: " + " ".join(str(exc).split())
+    return None
+
+
+#: None when the native core can be used, else why not (NATIVE is False)
+NATIVE_REASON = _native_unavailable()
+NATIVE = NATIVE_REASON is None
+
+__all__ = ["NATIVE", "NATIVE_REASON", "assess", "candidate_regimes", "check_arguments", "require_native",
+           "resolve_regime"]
+
+if NATIVE:  # these import _core or _encode
+    from .. import _arrow, _core
+    from .buffers import Buffers
+    from .encode import encode, prepare
+    from .factorize import factorize, factorize_first
+    from .params import conversion_factor, effective_vat_rate
+
+    __all__ += ["Buffers", "conversion_factor", "effective_vat_rate", "encode", "factorize", "factorize_first",
+                "prepare"]
+
+
+def require_native() -> None:
+    """Raise NativeUnavailableError, saying why, unless the native core can be used."""
+    if NATIVE_REASON is not None:
+        raise NativeUnavailableError(NATIVE_REASON)
 
 
 def assess(items: Any, *, regime: Regime | dict | str, tariff: Tariff, rates: ExchangeRates | None = None,
@@ -63,8 +98,10 @@ def assess(items: Any, *, regime: Regime | dict | str, tariff: Tariff, rates: Ex
     out : Buffers to write the result into instead of fresh arrays
 
     Returns an Assessment; ``result.timings`` holds the seconds spent encoding the
-    input and in the native core.
+    input and in the native core.  Raises NativeUnavailableError when the native core
+    cannot be used here (see NATIVE_REASON); deminimis.reference.assess needs no compiled code.
     """
+    require_native()
     t0 = time.perf_counter()
     check_argument_types(regime=regime, tariff=tariff, rates=rates, on=on, currency=currency, amounts=amounts,
                          n_threads=n_threads, out=out)

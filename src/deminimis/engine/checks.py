@@ -3,15 +3,15 @@ errors="flag" sink), in the validation order of docs/semantics.md."""
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
 from .. import _arrow, _encode
 from ..assessment import to_list
 from ..columns import date_problem, is_missing, to_date
-from ..errors import (AmountOverflowError, InconsistentConsignmentError, InputError, InvalidValueError,
-                      UnknownValueError)
+from ..errors import AmountOverflowError, InconsistentConsignmentError, InputError, InvalidValueError, UnknownValueError
 from ..money import INT64_MAX, to_minor
 from ..partition import day_in_force
 from ..problems import Problems, report
@@ -107,7 +107,8 @@ def read_amounts(arr: Any, exps_of: Callable[[], np.ndarray], col: str, minor: b
             raise AmountOverflowError("does not fit in 64-bit minor units", column=col, row=row, value=arr[row])
         return arr.astype(np.int64) * scale, missing
     if minor and arr.dtype.kind == "f":
-        raise InvalidValueError("amounts='minor' needs integers, not floats", column=col, row=0, value=arr[0] if n else None)
+        raise InvalidValueError("amounts='minor' needs integers, not floats", column=col, row=0,
+                                value=arr[0] if n else None)
     out = np.empty(n, dtype=np.int64)
     exps_l = exps_of().tolist() if not minor else [0] * n
     for i, x in enumerate(arr.tolist() if arr.dtype != object else arr):

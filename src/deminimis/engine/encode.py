@@ -13,7 +13,14 @@ from .. import _core, _encode
 from ..arguments import check_arguments, resolve_regime
 from ..assessment import ConsignmentIds, to_list
 from ..columns import VOCABULARIES, date_problem, is_missing, read_columns, to_date
-from ..errors import InvalidValueError, MissingColumnError, RegimeError, UnknownCodeError, UnknownCurrencyError
+from ..errors import (
+    InputError,
+    InvalidValueError,
+    MissingColumnError,
+    RegimeError,
+    UnknownCodeError,
+    UnknownCurrencyError,
+)
 from ..money import CURRENCY_EXPONENTS
 from ..problems import Problems, report
 from ..rates import ExchangeRates
@@ -21,8 +28,18 @@ from ..regimes.model import Regime
 from ..tariff.compile import compile_measures
 from ..tariff.expr import FREE, QUANTITY_COLUMNS, Expr, quantities_used
 from ..tariff.table import Tariff
-from .checks import (bool_problem, check_distinct, country_problem, date_problem_under, hs_problem, per_consignment,
-                     read_amounts, rows_of, unknown_value, vocabulary_problem)
+from .checks import (
+    bool_problem,
+    check_distinct,
+    country_problem,
+    date_problem_under,
+    hs_problem,
+    per_consignment,
+    read_amounts,
+    rows_of,
+    unknown_value,
+    vocabulary_problem,
+)
 from .factorize import factorize, factorize_ids, factorize_list
 from .params import conversion_factor, core_params, effective_vat_rate
 
@@ -106,7 +123,7 @@ def prepare(cols: dict[str, Any], n: int, *, regime: Regime, tariff: Tariff, rat
         fcur_cons = cur_idx[first]
         fcur_item, fcur_names = cur_idx, [regime.currency if bad else c for c, bad in zip(curs, cur_bad)]
     fexp = np.array([CURRENCY_EXPONENTS[c] for c in fcur_names], dtype=np.int64)
-    freight_ins = {}
+    freight_ins: dict[str, np.ndarray | None] = {}
     for col in ("freight", "insurance"):
         if col in cols:
             amt, _ = read_amounts(cols[col], lambda: fexp[fcur_item], col, minor, "its currency", optional=True,
@@ -153,7 +170,8 @@ def prepare(cols: dict[str, Any], n: int, *, regime: Regime, tariff: Tariff, rat
             elif col == "shipped_from":
                 check_distinct(col, idx, uniq, lambda x: "is missing" if is_missing(x) else country_problem(x),
                                 sink=sink)
-            elif col != "consignee" and not (isinstance(cols[col], np.ndarray) and cols[col].dtype.kind in "iubUS"):  # those hold no gaps
+            elif col != "consignee" and not (isinstance(cols[col], np.ndarray)
+                                             and cols[col].dtype.kind in "iubUS"):  # those hold no gaps
                 check_distinct(col, idx, uniq, lambda x: "is missing" if is_missing(x) else None, sink=sink)
             percons[col] = (per_consignment(col, idx, cons, first, sink), uniq)
     if on is None and "date" not in percons:
@@ -185,7 +203,8 @@ def prepare(cols: dict[str, Any], n: int, *, regime: Regime, tariff: Tariff, rat
     unknown = np.zeros(len(pairs), dtype=bool)
     for p, key in enumerate(pairs):
         code, (origin, day) = codes[key // n_place], place_of[key % n_place]
-        found = None if code_bad[key // n_place] or (on is None and day is None) else tariff.lookup(code, origin, on=day)
+        found = (None if code_bad[key // n_place] or (on is None and day is None)
+                 else tariff.lookup(code, origin, on=day))
         if found is None:
             unknown[p] = not code_bad[key // n_place] and not (on is None and day is None)
             measure_of_pair[p] = 0
@@ -214,9 +233,12 @@ def prepare(cols: dict[str, Any], n: int, *, regime: Regime, tariff: Tariff, rat
         bad = needs_item if missing is None else needs_item & missing
         if skip is not None:
             bad &= ~skip
-        report(sink, np.flatnonzero(bad), lambda row: (MissingColumnError if col not in cols else InvalidValueError)(
-            f"the tariff line for code {codes[int(code_idx[row])]} charges per unit of {kind}; "
-            f"give {col}", column=col, row=row))
+
+        def problem(row: int, col: str = col, kind: str = kind) -> InputError:  # this iteration's col and kind
+            error = MissingColumnError if col not in cols else InvalidValueError
+            return error(f"the tariff line for code {codes[int(code_idx[row])]} charges per unit of {kind}; "
+                         f"give {col}", column=col, row=row)
+        report(sink, np.flatnonzero(bad), problem)
     if sink is not None:
         return None
 

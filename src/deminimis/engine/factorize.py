@@ -3,7 +3,8 @@ values (the C hashing pass of csrc/encode.h where the type allows, else Python).
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 

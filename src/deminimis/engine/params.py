@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -87,7 +87,8 @@ def core_params(regime: Regime, percons: dict[str, tuple[np.ndarray, list[Any]]]
         return np.array([t in allowed for t in values] or [False], dtype=np.uint8)[code]
 
     def rule_ok(r: Rule) -> np.ndarray | None:
-        masks = [column_ok(col, vals) for col, vals in r.allowed().items()]
+        # allowed() holds no None, so neither does masks
+        masks = [cast(np.ndarray, column_ok(col, vals)) for col, vals in r.allowed().items()]
         if not masks:
             return None
         ok = masks[0]

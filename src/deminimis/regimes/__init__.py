@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import datetime as _dt
 import warnings
-from functools import lru_cache
+from collections.abc import Mapping
+from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from ..errors import RegimeError
 from .model import Condition, Fee, FlatDuty, Regime, Rule, VatSpec, Waiver
@@ -43,7 +44,7 @@ def load(source: str | Path | Mapping[str, Any]) -> Regime:
     return Regime.from_toml(source)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _builtin() -> tuple[Regime, ...]:
     out = []
     for entry in sorted(resources.files(__package__).joinpath("data").iterdir(), key=lambda p: p.name):

@@ -11,10 +11,12 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
+import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from ..errors import RegimeError
 from ..money import INT64_MAX, exponent
@@ -58,11 +60,11 @@ def _date(x: Any, what: str) -> _dt.datetime | None:
 
 
 def _codes(xs: Any, what: str) -> tuple[str, ...]:
-    xs = tuple(xs or ())
-    for c in xs:
+    codes = tuple(xs or ())
+    for c in codes:
         if not isinstance(c, str) or not c.isdigit():
             raise RegimeError(f"{what}: code prefixes must be digit strings, got {c!r}")
-    return xs
+    return codes
 
 
 def _vocabulary(xs: Any, key: str, what: str) -> tuple[str, ...]:
@@ -88,7 +90,7 @@ class Condition:
     inclusive: bool = True
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "Condition":
+    def from_dict(cls, d: Mapping[str, Any]) -> Condition:
         _keys(d, {"threshold", "basis", "per", "inclusive"}, "condition")
         if "threshold" not in d:
             raise RegimeError("condition: 'threshold' is required")
@@ -127,7 +129,7 @@ class Rule:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], what: str, *, extra: frozenset[str] = frozenset(),
-                  requires_default: bool = False) -> "Rule":
+                  requires_default: bool = False) -> Rule:
         _keys(d, cls._KEYS | set(extra), what)
         conds = tuple(Condition.from_dict(c) for c in d.get("conditions", ()))
         if len(conds) > 4:
@@ -171,7 +173,7 @@ class FlatDuty:
     rule: Rule
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "FlatDuty":
+    def from_dict(cls, d: Mapping[str, Any]) -> FlatDuty:
         if "amount" not in d:
             raise RegimeError("flat_duty: 'amount' is required")
         kd = int(d.get("key_digits", 6))
@@ -194,7 +196,7 @@ class Band:
     deduction: Decimal = Decimal(0)
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "Band":
+    def from_dict(cls, d: Mapping[str, Any]) -> Band:
         _keys(d, {"up_to", "percent", "deduction"}, "simplified_duty band")
         return cls(up_to=_dec(d.get("up_to"), "band up_to"), percent=_dec(d.get("percent"), "band percent"),
                    deduction=_dec(d.get("deduction", 0), "band deduction"))
@@ -212,7 +214,7 @@ class SimplifiedDuty:
     rule: Rule
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "SimplifiedDuty":
+    def from_dict(cls, d: Mapping[str, Any]) -> SimplifiedDuty:
         bands = tuple(Band.from_dict(b) for b in d.get("bands", ()))
         if not 1 <= len(bands) <= 4:
             raise RegimeError("simplified_duty: 1 to 4 bands")
@@ -237,7 +239,7 @@ class VatReduction:
     rule: Rule
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "VatReduction":
+    def from_dict(cls, d: Mapping[str, Any]) -> VatReduction:
         if "factor" not in d:
             raise RegimeError("vat_reduction: 'factor' is required")
         return cls(factor=_dec(d["factor"], "vat_reduction factor"),
@@ -259,7 +261,7 @@ class VatSpec:
     adds_transport: bool = False
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "VatSpec":
+    def from_dict(cls, d: Mapping[str, Any]) -> VatSpec:
         _keys(d, {"rates", "categories", "default_destination", "method", "factor", "adds_transport"}, "vat")
         rates = {str(dest): {str(cat): _dec(r, f"vat rate {dest}/{cat}") for cat, r in cats.items()}
                  for dest, cats in dict(d.get("rates", {})).items()}
@@ -311,7 +313,7 @@ class Waiver:
     excluded_codes: tuple[str, ...] = ()   # items never waived, nor counted (NZ: alcohol, tobacco)
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "Waiver":
+    def from_dict(cls, d: Mapping[str, Any]) -> Waiver:
         _keys(d, {"target", "threshold", "per", "inclusive", "excluded_codes"}, "waiver")
         w = cls(target=d.get("target", ""), threshold=_dec(d.get("threshold"), "waiver threshold"),
                 per=d.get("per", "consignment"), inclusive=bool(d.get("inclusive", True)),
@@ -343,7 +345,7 @@ class Fee:
     value_up_to: Decimal | None = None   # consignment customs value <= this
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "Fee":
+    def from_dict(cls, d: Mapping[str, Any]) -> Fee:
         _keys(d, {"name", "per", "amount", "percent", "minimum", "maximum", "when", "transports",
                   "value_above", "value_up_to"}, "fee")
         opt = {k: (_dec(d[k], f"fee {k}") if d.get(k) is not None else None)
@@ -406,7 +408,7 @@ class Regime:
     notes: str = ""
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "Regime":
+    def from_dict(cls, d: Mapping[str, Any]) -> Regime:
         _keys(d, {"id", "currency", "vat", "jurisdiction", "name", "valuation", "valid_from", "valid_to",
                   "valuation_factor", "duty_relief", "vat_relief", "collection_at_sale", "flat_duty",
                   "simplified_duty", "vat_reduction", "waivers", "fees", "rounding", "sources", "unverified",
@@ -464,11 +466,11 @@ class Regime:
         return r
 
     @classmethod
-    def from_toml(cls, path: str | Path) -> "Regime":
-        try:
+    def from_toml(cls, path: str | Path) -> Regime:
+        if sys.version_info >= (3, 11):
             import tomllib
-        except ModuleNotFoundError:  # Python < 3.11
-            import tomli as tomllib  # type: ignore[no-redef]
+        else:
+            import tomli as tomllib
         with open(path, "rb") as f:
             return cls.from_dict(tomllib.load(f))
 

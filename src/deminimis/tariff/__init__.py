@@ -8,8 +8,20 @@
 - ``sample("EU" | "UK" | "US")``: built-in sample tariffs of common e-commerce lines, rates as published.
 """
 
-from .expr import (FREE, AdValorem, Applicable, Bounded, CannotAssess, Compound, DayRange, Expr, HeadingRef,
-                   NoChange, Seasonal, Specific)
+from .expr import (
+    FREE,
+    AdValorem,
+    Applicable,
+    Bounded,
+    CannotAssess,
+    Compound,
+    DayRange,
+    Expr,
+    HeadingRef,
+    NoChange,
+    Seasonal,
+    Specific,
+)
 from .parse import parse, split_special
 from .report import LoadReport
 from .table import Measure, Resolution, Tariff
@@ -38,7 +50,7 @@ def sample(jurisdiction: str = "EU") -> Tariff:
     from importlib import resources
     if jurisdiction not in _SAMPLES:
         raise KeyError(f"no sample tariff for {jurisdiction!r}; have {sorted(_SAMPLES)}")
-    path = resources.files(__package__).joinpath("data", _SAMPLES[jurisdiction])
+    path = resources.files(__package__) / "data" / _SAMPLES[jurisdiction]
     with resources.as_file(path) as p:
         return Tariff.from_csv(str(p), name=f"sample:{jurisdiction}:{_SAMPLES[jurisdiction]}")
 

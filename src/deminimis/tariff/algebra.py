@@ -4,11 +4,12 @@ Exact: each result evaluates, on every item, to what the law gives (or is Cannot
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from fractions import Fraction
-from typing import Sequence
 
 from .expr import AdValorem, Bounded, CannotAssess, Compound, Expr, Specific, is_linear, linear_terms
 from .report import R_SEVERAL_RATES, R_STACK_BOUNDS
+
 
 def _coefficients(expr: Expr) -> dict[tuple[str, ...], Fraction] | None:
     """Per-unit coefficients of a linear expression, for comparing duties; None if not linear."""
@@ -68,7 +69,8 @@ def _sum(parts: Sequence[Expr]) -> Expr:
                 adv += t.percent
             else:
                 specific.append(t)
-    terms: list[Expr] = ([AdValorem(adv)] if adv or not specific else []) + list(specific)
+    terms: list[Expr] = [AdValorem(adv)] if adv or not specific else []
+    terms += specific
     return terms[0] if len(terms) == 1 else Compound(tuple(terms))
 
 

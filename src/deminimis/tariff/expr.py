@@ -24,7 +24,6 @@ import datetime as _dt
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
-from typing import Union
 
 #: quantity kinds an item carries, and the input column each comes from
 QUANTITY_COLUMNS = {"mass": "net_mass_kg", "volume": "volume_l", "count": "quantity"}
@@ -114,7 +113,7 @@ class Specific:
 class Compound:
     """The sum of its terms (``3.8% + 4.40 EUR/100 kg``)."""
 
-    terms: tuple["Expr", ...]
+    terms: tuple[Expr, ...]
 
     def __str__(self) -> str:
         return " + ".join(str(t) for t in self.terms)
@@ -127,9 +126,9 @@ class Bounded:
     duty = min(max(main, minimum), maximum), each side rounded first.
     """
 
-    main: "Expr"
-    minimum: "Expr | None" = None
-    maximum: "Expr | None" = None
+    main: Expr
+    minimum: Expr | None = None
+    maximum: Expr | None = None
 
     def __str__(self) -> str:
         s = str(self.main)
@@ -191,9 +190,9 @@ class Seasonal:
     ``Tariff.lookup(..., on=date)``; without a date it cannot be assessed.
     """
 
-    alternatives: tuple[tuple["Expr", tuple[DayRange, ...]], ...]
+    alternatives: tuple[tuple[Expr, tuple[DayRange, ...]], ...]
 
-    def pick(self, on: _dt.date) -> "Expr | None":
+    def pick(self, on: _dt.date) -> Expr | None:
         for expr, ranges in self.alternatives:
             if any(r.contains(on) for r in ranges):
                 return expr
@@ -217,7 +216,7 @@ class Applicable:
     its own (an item declared under the chapter 99 number) it cannot be assessed.
     """
 
-    plus: "Expr | None" = None
+    plus: Expr | None = None
 
     def __str__(self) -> str:
         base = "The duty provided in the applicable subheading"
@@ -244,10 +243,9 @@ class HeadingRef:
         return f"See {dotted}"
 
 
-Expr = Union[AdValorem, Specific, Compound, Bounded, CannotAssess]
+Expr = AdValorem | Specific | Compound | Bounded | CannotAssess
 #: everything the parser may return (tariff-level nodes are resolved by Tariff.lookup)
-ParsedExpr = Union[AdValorem, Specific, Compound, Bounded, CannotAssess, Seasonal, Applicable, NoChange,
-                   HeadingRef]
+ParsedExpr = AdValorem | Specific | Compound | Bounded | CannotAssess | Seasonal | Applicable | NoChange | HeadingRef
 CORE_TYPES = (AdValorem, Specific, Compound, Bounded, CannotAssess)
 
 FREE = AdValorem(Fraction(0))

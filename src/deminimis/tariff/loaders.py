@@ -11,9 +11,10 @@ from __future__ import annotations
 import csv
 import json
 import os
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from ..errors import TariffError, TariffSyntaxError
 from .expr import CannotAssess, ParsedExpr, Specific, linear_terms

@@ -41,8 +41,23 @@ from functools import lru_cache
 
 from ..errors import TariffSyntaxError
 from ..money import CURRENCY_EXPONENTS
-from .expr import (FREE, MONTHS, UNIT_SYNONYMS, UNITS, AdValorem, Applicable, Bounded, CannotAssess, Compound,
-                   DayRange, HeadingRef, NoChange, ParsedExpr, Seasonal, Specific)
+from .expr import (
+    FREE,
+    MONTHS,
+    UNIT_SYNONYMS,
+    UNITS,
+    AdValorem,
+    Applicable,
+    Bounded,
+    CannotAssess,
+    Compound,
+    DayRange,
+    HeadingRef,
+    NoChange,
+    ParsedExpr,
+    Seasonal,
+    Specific,
+)
 
 # currency signs -> (ISO code, factor to major units)
 SIGNS = {"¢": ("USD", Decimal("0.01")), "$": ("USD", Decimal(1)), "€": ("EUR", Decimal(1)),
@@ -362,7 +377,7 @@ def _prose(t: str) -> ParsedExpr | None:
             return CannotAssess(exc.reason, t)
         if isinstance(plus, (Seasonal, Applicable, NoChange, HeadingRef, CannotAssess)):
             raise TariffSyntaxError("expected a rate after 'the applicable subheading +'", t, m.end())
-        return Applicable(plus)  # type: ignore[arg-type]
+        return Applicable(plus)
     m = _SEE_ONE.fullmatch(t)
     if m:
         return HeadingRef("".join(g for g in m.groups() if g))

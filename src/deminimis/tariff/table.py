@@ -37,17 +37,41 @@ import datetime as _dt
 import hashlib
 import json
 import re
-from functools import lru_cache
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from functools import lru_cache
+from typing import Any
 
 from ..errors import TariffError, TariffSyntaxError
-from .expr import (FREE, AdValorem, Applicable, Bounded, CannotAssess, Compound, Expr, HeadingRef, NoChange,
-                   ParsedExpr, Seasonal, Specific)
 from .algebra import lesser_of, stack
+from .expr import (
+    FREE,
+    AdValorem,
+    Applicable,
+    Bounded,
+    CannotAssess,
+    Compound,
+    Expr,
+    HeadingRef,
+    NoChange,
+    ParsedExpr,
+    Seasonal,
+    Specific,
+)
 from .parse import parse
-from .report import (R_AMBIGUOUS, R_APPLICABLE_ALONE, R_HEADING, R_NO_BASE, R_NO_SEASON, R_SEASON_NEEDS_DATE,
-                     R_SEVERAL_DATED, R_SEVERAL_RATES, R_UNPARSED, LoadReport, unevaluable_reason)
+from .report import (
+    R_AMBIGUOUS,
+    R_APPLICABLE_ALONE,
+    R_HEADING,
+    R_NO_BASE,
+    R_NO_SEASON,
+    R_SEASON_NEEDS_DATE,
+    R_SEVERAL_DATED,
+    R_SEVERAL_RATES,
+    R_UNPARSED,
+    LoadReport,
+    unevaluable_reason,
+)
 
 MEASURE_KINDS = ("base", "origin", "additional")
 RECORD_KEYS = ("code", "duty", "measure", "origin", "origins", "program", "valid_from", "valid_to", "units",
@@ -248,7 +272,7 @@ class Tariff:
 
     @classmethod
     def from_records(cls, records: Iterable[Mapping[str, Any]], *, name: str = "",
-                     errors: str = "raise") -> "Tariff":
+                     errors: str = "raise") -> Tariff:
         """Build from records of our schema (see docs/tariffs.md).
 
         ``{"code": "6109", "duty": "12%"}``; optional keys: ``origin``/``origins`` (one code, a list,
@@ -301,7 +325,7 @@ class Tariff:
         return t
 
     @classmethod
-    def from_csv(cls, path: str, *, name: str = "", errors: str = "raise") -> "Tariff":
+    def from_csv(cls, path: str, *, name: str = "", errors: str = "raise") -> Tariff:
         """Our own CSV schema (docs/tariffs.md): a header row with ``code``, ``duty`` and optional columns."""
         import csv
         with open(path, newline="", encoding="utf-8-sig") as f:
@@ -320,7 +344,7 @@ class Tariff:
                 w.writerow(r)
 
     @classmethod
-    def from_parquet(cls, path: str, *, name: str = "", errors: str = "raise") -> "Tariff":
+    def from_parquet(cls, path: str, *, name: str = "", errors: str = "raise") -> Tariff:
         """Our schema as a Parquet file (string columns; needs pyarrow)."""
         try:
             import pyarrow.parquet as pq
@@ -344,13 +368,13 @@ class Tariff:
         pq.write_table(pa.table({c: pa.array([r.get(c) for r in recs], type=pa.string()) for c in cols}), path)
 
     @classmethod
-    def from_usitc_csv(cls, path: str, **kwargs: Any) -> "Tariff":
+    def from_usitc_csv(cls, path: str, **kwargs: Any) -> Tariff:
         """The USITC HTS CSV export; see ``deminimis.tariff.loaders.load_usitc_csv``."""
         from .loaders import load_usitc_csv
         return load_usitc_csv(path, **kwargs)
 
     @classmethod
-    def from_uk_global_tariff_csv(cls, path: str, column: str = "ukgt", **kwargs: Any) -> "Tariff":
+    def from_uk_global_tariff_csv(cls, path: str, column: str = "ukgt", **kwargs: Any) -> Tariff:
         """The UK Global Tariff CSV (``column="ukgt"`` GBP, or ``"cet"``: the EU CET 2020 in EUR)."""
         from .loaders import load_uk_global_tariff_csv
         return load_uk_global_tariff_csv(path, column=column, **kwargs)
@@ -437,7 +461,7 @@ class Tariff:
 
     # ---------------------------------------------------------- lookup
 
-    def _build_index(self) -> "_Index":
+    def _build_index(self) -> _Index:
         if self._index is None:
             ix = _Index()
             for code, ms in self._measures.items():
@@ -494,7 +518,7 @@ class Tariff:
                 results = [self.lookup(c, origin, on=on) for c in under]
                 exprs = {r[0] for r in results if r is not None}
                 if len(exprs) == 1 and all(r is not None for r in results):
-                    return results[0]  # type: ignore[return-value]
+                    return results[0]
                 return CannotAssess(R_AMBIGUOUS, code), code
         adds: list[Expr] = []
         additional = ix.additional
@@ -521,7 +545,7 @@ class Tariff:
             i += 1
         return out
 
-    def _rate(self, code: str, origin: str, on: _dt.date | None, ix: "_Index") -> tuple[Expr, str] | None:
+    def _rate(self, code: str, origin: str, on: _dt.date | None, ix: _Index) -> tuple[Expr, str] | None:
         if origin in ix.origins:
             by_origin = ix.by_origin
             for n in ix.origin_lengths_desc:
@@ -586,8 +610,8 @@ class Tariff:
                 refs = adds or [m for m in ms if m.kind == "base"]
                 if refs and (adds or all(isinstance(m.expr, (Applicable, NoChange, HeadingRef)) for m in refs)):
                     parts = [self._resolve(m.expr, on, additional=True, depth=depth + 1) for m in refs]
-                    parts = [p for p in parts if p is not None]
-                    return stack(parts[0], parts[1:]) if parts else None
+                    found = [p for p in parts if p is not None]
+                    return stack(found[0], found[1:]) if found else None
             return CannotAssess(R_HEADING, str(e))
         return e
 
