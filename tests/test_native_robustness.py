@@ -11,14 +11,14 @@
 from __future__ import annotations
 
 import datetime as dt
-
 import math
 import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from fractions import Fraction
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -196,7 +196,8 @@ def test_allocate_equals_oracle(total, weights):
 def test_allocate_large_consignments_equals_oracle(k, total, draw):
     rng = np.random.default_rng(k + total)
     weights = {"ties": lambda: rng.integers(0, 4, k), "zero": lambda: np.zeros(k, dtype=np.int64),
-               "wide": lambda: rng.integers(2**40, 2**41, k), "sparse": lambda: rng.integers(0, 2, k) * rng.integers(0, 9, k)
+               "wide": lambda: rng.integers(2**40, 2**41, k),
+               "sparse": lambda: rng.integers(0, 2, k) * rng.integers(0, 9, k)
                * (rng.random(k) < 0.01)}[draw]()
     got = _core.allocate(total, weights)
     assert int(got.sum()) == total
@@ -298,7 +299,8 @@ def test_ctrl_c_during_assess(sigint_raises, monkeypatch):
     n = 3_000_000
     items = big_batch(n)
     buf = engine.Buffers(n, n // 2)
-    full = dm.assess(items, regime=REG_SLOW, tariff=TAR, on=ON, currency="EUR", amounts="minor", out=buf).timings["core"]
+    kw = dict(regime=REG_SLOW, tariff=TAR, on=ON, currency="EUR", amounts="minor", out=buf)
+    full = dm.assess(items, **kw).timings["core"]
     buf.items["total"].fill(SENTINEL)
     real = _core.assess
     started = []

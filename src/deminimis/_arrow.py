@@ -25,7 +25,7 @@ def _arrow_of(v: Any) -> Any:
     """The Arrow data behind a column, or None: a pyarrow (Chunked)Array, or a pandas Series backed by one."""
     if is_arrow(v):
         return v if hasattr(v, "buffers") or hasattr(v, "chunks") else None
-    arr = getattr(v, "array", None)
+    arr: Any = getattr(v, "array", None)
     if type(arr).__name__ == "ArrowExtensionArray":
         return arr.__arrow_array__()
     return None

@@ -97,7 +97,8 @@ class _Decoded:
         return len(self.codes)
 
     def __getitem__(self, rows: Any) -> np.ndarray:
-        return self.distinct[self.codes[rows]]
+        values: np.ndarray = self.distinct[self.codes[rows]]
+        return values
 
     def take(self, rows: np.ndarray) -> np.ndarray:
         return self[rows]
