@@ -1062,6 +1062,10 @@ static void *dm_job_run(void *arg)
 }
 #endif
 
+/* items below which an assessment runs on the calling thread: it takes a few
+ * milliseconds at most, less than a thread costs to start */
+#define DM_JOB_MIN_ITEMS 65536
+
 static void dm_job_start(dm_job *j, const dm_input *in, const dm_params *p, dm_output *out, int n_threads)
 {
     memset(j, 0, sizeof(*j));
@@ -1069,9 +1073,12 @@ static void dm_job_start(dm_job *j, const dm_input *in, const dm_params *p, dm_o
 #ifndef DM_NO_THREADS
     pthread_mutex_init(&j->mu, NULL);
     pthread_cond_init(&j->cv, NULL);
-    if (pthread_create(&j->th, NULL, dm_job_run, j) == 0) { j->threaded = 1; return; }
+    if (in->n_items >= DM_JOB_MIN_ITEMS && pthread_create(&j->th, NULL, dm_job_run, j) == 0) {
+        j->threaded = 1;
+        return;
+    }
 #endif
-    /* no thread: run here, to the end */
+    /* small, or no thread to be had: run here, to the end */
     j->status = dm_assess(in, p, out, &j->err, n_threads, &j->cancel);
     j->done = 1;
 }

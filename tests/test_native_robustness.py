@@ -403,7 +403,7 @@ def test_table_factors_checked(table, field, value):
         t[field][0] = value
     else:
         t[0] = value
-    with pytest.raises(ValueError, match="must be (positive|non-negative)"):
+    with pytest.raises(ValueError, match=rf"{table}\[0\].*must (not be negative|be positive)"):
         run_core(dict(enc, tables=dict(enc["tables"], **{table: t})))
 
 

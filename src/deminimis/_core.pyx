@@ -251,25 +251,33 @@ cdef int _rounding(dm_rounding *r, tuple spec) except -1:
     return 0
 
 
-def _check_factors(dict tables, dict params):
+cdef inline bint _bad_clause(const dm_clause *c) noexcept nogil:
+    return c.adv < 0 or c.mass < 0 or c.vol < 0 or c.qty < 0 or c.den <= 0
+
+
+cdef int _check_factors(const dm_input *inp, const dm_params *p) except -1:
     """Every divisor of the kernel positive (a zero would stop the process), every factor >= 0."""
-    m = tables["measures"]
-    checks = [("conv_mul", tables["conv_mul"], 0, None), ("conv_div", tables["conv_div"], 1, None),
-              ("vat_num", tables["vat_num"], 0, None), ("vat_den", tables["vat_den"], 1, None),
-              ("band pct_den", [b[2] for b in params.get("bands", [])], 1, None),
-              ("fee adv_den", [f["adv_den"] for f in params.get("fees", [])], 1,
-               [f["adv_num"] for f in params.get("fees", [])])]
-    for clause, used in (("main", None), ("lo", m["has_lo"]), ("hi", m["has_hi"])):
-        checks += [(f"measures {clause}_{f}", m[f"{clause}_{f}"], 0, used) for f in ("adv", "mass", "vol", "qty")]
-        checks.append((f"measures {clause}_den", m[f"{clause}_den"], 1, used))
-    for name, values, least, used in checks:
-        bad = np.asarray(values, dtype=np.int64) < least
-        if used is not None:
-            bad &= np.asarray(used, dtype=np.int64) != 0
-        if bad.any():
-            k = int(np.flatnonzero(bad)[0])
-            raise ValueError(f"{name}[{k}] = {int(np.asarray(values)[k])} must be "
-                             + ("positive" if least else "non-negative"))
+    cdef Py_ssize_t k
+    cdef const dm_measure *m
+    for k in range(inp.n_conv):
+        if inp.conv_mul[k] < 0 or inp.conv_div[k] <= 0:
+            raise ValueError(f"conv_mul[{k}] / conv_div[{k}] = {inp.conv_mul[k]} / {inp.conv_div[k]}: "
+                             "the factor must not be negative and the divisor must be positive")
+    for k in range(inp.n_vat):
+        if inp.vat_num[k] < 0 or inp.vat_den[k] <= 0:
+            raise ValueError(f"vat_num[{k}] / vat_den[{k}] = {inp.vat_num[k]} / {inp.vat_den[k]}: "
+                             "the rate must not be negative and the divisor must be positive")
+    for k in range(inp.n_measures):
+        m = &inp.measures[k]
+        if _bad_clause(&m.main) or (m.has_lo and _bad_clause(&m.lo)) or (m.has_hi and _bad_clause(&m.hi)):
+            raise ValueError(f"measures[{k}]: a factor must not be negative and the divisor must be positive")
+    for k in range(p.n_bands):
+        if p.bands[k].pct_num < 0 or p.bands[k].pct_den <= 0:
+            raise ValueError(f"bands[{k}]: the rate must not be negative and the divisor must be positive")
+    for k in range(p.n_fees):
+        if p.fees[k].adv_num < 0 or (p.fees[k].adv_num and p.fees[k].adv_den <= 0):
+            raise ValueError(f"fees[{k}]: the rate must not be negative and the divisor must be positive")
+    return 0
 
 
 def _bad_index(int what, int64_t at, dict items, dict cons, dict params, dict lengths):
@@ -343,7 +351,6 @@ def assess(dict items, dict cons, dict tables, dict params, dict out_items, dict
         raise ValueError("conversion, VAT and measure tables must not be empty")
     if conv_div.shape[0] != conv_mul.shape[0] or vat_den.shape[0] != vat_num.shape[0]:
         raise ValueError("conv_mul and conv_div differ in length, or vat_num and vat_den")
-    _check_factors(tables, params)
     inp.conv_mul = &conv_mul[0]
     inp.conv_div = &conv_div[0]
     inp.vat_num = &vat_num[0]
@@ -432,6 +439,7 @@ def assess(dict items, dict cons, dict tables, dict params, dict out_items, dict
     v = out_cons["total"]; o.c_total = &v[0]
     v = out_cons["items"]; o.c_items = &v[0]
 
+    _check_factors(&inp, &p)
     # the kernel runs on a thread of its own; this one looks for Ctrl-C every WAIT_SLICE_MS
     with nogil:
         dm_job_start(&job, &inp, &p, &o, n_threads)
