@@ -223,3 +223,18 @@ def test_a_clean_batch_flagged_equals_raised() -> None:
     flagged, _ = both(items(), on=ON, errors="flag")
     raised = dm.assess(items(), regime="EU", tariff=TARIFF, on=ON)
     assert flagged.differences(raised) == [] and flagged.errors == [] and not flagged.status.any()
+
+
+@pytest.mark.parametrize("fn", BOTH.values(), ids=BOTH.keys())
+def test_corrupt_arrow_is_refused_on_both_sides(fn: Any) -> None:
+    """Offsets that run backwards: an error naming the column, never a crash (the reference reads
+    every value, so it validates with Arrow's bounds-checked validation first)."""
+    pa = pytest.importorskip("pyarrow")
+    good = pa.array(["10.00", "20.00", "30.00"])
+    offsets = pa.py_buffer(np.array([0, 5, 3, 15], dtype=np.int32).tobytes())
+    table = pa.table({"consignment": ["A", "A", "B"], "hs_code": [TSHIRT] * 3,
+                      "value": pa.StringArray.from_buffers(3, offsets, good.buffers()[2]), "currency": ["EUR"] * 3,
+                      "destination": ["DE"] * 3})
+    with pytest.raises(InvalidValueError) as info:
+        fn(table, regime="EU", tariff=TARIFF, on=ON)
+    assert info.value.column == "value"

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import LengthMismatchError, MissingColumnError, UnknownColumnError
+from .errors import InvalidValueError, LengthMismatchError, MissingColumnError, UnknownColumnError
 
 ITEM_COLUMNS = ("consignment", "hs_code", "value", "currency", "origin", "quantity", "net_mass_kg", "volume_l")
 CONSIGNMENT_COLUMNS = ("freight", "insurance", "freight_currency", "collected_at_sale", "destination",
@@ -184,6 +184,8 @@ def _from_arrow(v: Any, keep_arrow: bool) -> Any:
     Dictionaries are decoded and string/binary views become large strings/binaries: one layout per kind.
     """
     import pyarrow as pa
+    if not keep_arrow:  # the reference reads every value: corrupt buffers must be refused first, by Arrow's
+        v.validate(full=True)  # own bounds-checked validation (the engine checks in C before it reads)
     t = v.type
     if pa.types.is_dictionary(t):
         v = v.cast(t.value_type)
@@ -247,7 +249,12 @@ def read_columns(items: Any, *, keep_arrow: bool = False, keep: Sequence[str] = 
     for name in (*KNOWN_COLUMNS, *(k for k in keep if k not in KNOWN_COLUMNS)):
         if name not in names:
             continue
-        arr = _to_array(get(name), keep_arrow)
+        try:
+            arr = _to_array(get(name), keep_arrow)
+        except Exception as exc:
+            if type(exc).__name__ != "ArrowInvalid":  # pyarrow.ArrowInvalid: pyarrow may be absent
+                raise
+            raise InvalidValueError(f"corrupt Arrow data: {exc}", column=name) from None
         if name == "date" and isinstance(arr, np.ndarray) and arr.dtype.kind == "M":
             arr = arr.astype("datetime64[D]")  # dates are days; [ns] would read as integers
         if getattr(arr, "ndim", 1) != 1:
