@@ -310,68 +310,50 @@ def run_both(items: Any, **kw: Any) -> None:
         assert int(fast.items[k].sum()) == int(fast.consignments[k].sum())
 
 
+def built(c: dict[str, Any]) -> dict[str, Any]:
+    """The regime, tariff and rates of a drawn case (an invalid random regime is rejected, not passed)."""
+    try:
+        return dict(regime=dm.Regime.from_dict(c["regime"]), tariff=dm.Tariff.from_records(c["records"]),
+                    rates=dm.ExchangeRates(c["rates"], base=c["ccy"], quote=c["quote"]))
+    except DeminimisError:
+        assume(False)
+        raise
+
+
 @given(case(), st.sampled_from(sorted(INPUT_KINDS)))
 def test_engine_equals_reference(c: dict[str, Any], kind: str) -> None:
-    rates = dm.ExchangeRates(c["rates"], base=c["ccy"], quote=c["quote"])
-    try:
-        regime = dm.Regime.from_dict(c["regime"])
-        tariff = dm.Tariff.from_records(c["records"])
-    except DeminimisError:
-        assume(False)  # an invalid random regime is rejected before any assessment: not a passing example
-    run_both(INPUT_KINDS[kind](columns(c["rows"])), regime=regime, tariff=tariff, rates=rates)
+    run_both(INPUT_KINDS[kind](columns(c["rows"])), **built(c))
+
+
+BAD_VALUES = ["-1", "abc", None, "1.23456", float("nan"), "99", "XX", "1e400", 2**64, "Gift", "9999999999"]
 
 
 @st.composite
-def corrupted(draw: Any) -> tuple[dict[str, Any], dict[str, list[Any]]]:
+def corrupted(draw: Any, most: int = 1) -> tuple[dict[str, Any], dict[str, list[Any]]]:
+    """A case's batch with up to `most` bad cells anywhere (one: the error both sides raise; several:
+    errors="flag" must find every bad row)."""
     c = draw(case())
     cols = columns(c["rows"])
     n = len(c["rows"])
-    if n:
+    for _ in range(draw(st.integers(1 if most == 1 else 0, most)) if n else 0):
         col = draw(st.sampled_from(list(cols)))
         row = draw(st.integers(0, n - 1))
-        bad = draw(st.sampled_from(["-1", "abc", None, "1.23456", float("nan"), "99", "XX", "1e400", 2**64]))
-        cols[col][row] = bad
+        cols[col][row] = draw(st.sampled_from(BAD_VALUES))
     return c, cols
 
 
 @given(corrupted())
 def test_bad_input_same_error(arg: tuple[dict[str, Any], dict[str, list[Any]]]) -> None:
     c, cols = arg
-    rates = dm.ExchangeRates(c["rates"], base=c["ccy"], quote=c["quote"])
-    try:
-        regime = dm.Regime.from_dict(c["regime"])
-        tariff = dm.Tariff.from_records(c["records"])
-    except DeminimisError:
-        assume(False)
-    run_both(cols, regime=regime, tariff=tariff, rates=rates)
+    run_both(cols, **built(c))
 
 
-@st.composite
-def corrupted_many(draw: Any) -> tuple[dict[str, Any], dict[str, list[Any]]]:
-    """A batch with up to four bad cells anywhere (errors="flag" must find every bad row)."""
-    c = draw(case())
-    cols = columns(c["rows"])
-    n = len(c["rows"])
-    for _ in range(draw(st.integers(0, 4)) if n else 0):
-        col = draw(st.sampled_from(list(cols)))
-        row = draw(st.integers(0, n - 1))
-        cols[col][row] = draw(st.sampled_from(["-1", "abc", None, "1.23456", float("nan"), "99", "XX", "1e400",
-                                               2**64, "Gift", "9999999999"]))
-    return c, cols
-
-
-@given(corrupted_many())
+@given(corrupted(most=4))
 def test_flagged_errors_are_the_same(arg: tuple[dict[str, Any], dict[str, list[Any]]]) -> None:
     """errors="flag": the same problems (row, column, class), statuses and amounts on both sides; the
     assessed consignments equal an assessment of them alone; every bad row is reported."""
     c, cols = arg
-    rates = dm.ExchangeRates(c["rates"], base=c["ccy"], quote=c["quote"])
-    try:
-        regime = dm.Regime.from_dict(c["regime"])
-        tariff = dm.Tariff.from_records(c["records"])
-    except DeminimisError:
-        assume(False)
-    kw = dict(regime=regime, tariff=tariff, rates=rates, on=ON, errors="flag")
+    kw = dict(**built(c), on=ON, errors="flag")
     try:
         fast = dm.assess(cols, **kw)
     except DeminimisError as e:  # not a row's problem (the regime or tariff): both raise it
