@@ -36,3 +36,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.get_closest_marker("pure") is None:
             item.add_marker(skip)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # also registered in pyproject.toml; here for runs from a copy of tests/ (the wheel's CI stage)
+    config.addinivalue_line("markers", "pure: runs on the reference alone, also without the native core")
