@@ -7,7 +7,7 @@ import numpy as np
 from ..assessment import CANNOT_ASSESS, ITEM_AMOUNTS, Assessment, Inputs
 from ..columns import is_missing, to_date
 from .lookup import NaiveTariff
-from .rules import aggregations
+from .rules import sums_per
 from .steps import Trace, assess
 
 
@@ -30,7 +30,7 @@ def explain(inputs: Inputs, i: int, stored: Assessment | None = None) -> str:
     reg, n = inputs.regime, len(inputs)
     if not 0 <= i < n:
         raise IndexError(f"row {i} is outside 0..{n - 1}")
-    per_consignee = bool({"consignee_day", "consignee_year"} & aggregations(reg)) and "consignee" in inputs.columns
+    per_consignee = bool({"consignee_day", "consignee_year"} & sums_per(reg)) and "consignee" in inputs.columns
     rows = inputs.rows(i, per_consignee)
     at = int(np.searchsorted(rows, i))  # item i among the rows recomputed
     trace = Trace(at)

@@ -26,7 +26,7 @@ from ..tariff.table import Tariff
 from .amounts import INT64_MAX
 from .lookup import NaiveTariff
 from .measures import check_compilable, quantities_needed
-from .rules import aggregations, every_rule, restricted_columns, vat_category
+from .rules import every_rule, sums_per, restricted_columns, vat_category
 from .versions import in_force_some_time_of
 
 
@@ -304,7 +304,7 @@ def read_batch(cols: dict[str, Any], n: int, reg: Regime, tariff: Tariff, rates:
 
     # step 8: the columns the regime's aggregations and consignment conditions need (nature defaults
     # to "sale"; an unknown place of shipment matches no rule that names one)
-    aggs = aggregations(reg)
+    aggs = sums_per(reg)
     for per in ("consignee_day", "consignee_year"):
         if per in aggs:
             for col in ("consignee", "date"):

@@ -32,7 +32,7 @@ def every_rule(reg: Regime) -> list[Rule]:
     return [r for kind in RULE_KINDS for r in by_kind[kind]]
 
 
-def aggregations(reg: Regime) -> set[str]:
+def sums_per(reg: Regime) -> set[str]:
     """How the regime's conditions sum values: per item, consignment, consignee and day or year."""
     return {c.per for r in every_rule(reg) for c in r.conditions}
 

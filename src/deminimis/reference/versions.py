@@ -22,7 +22,7 @@ def instant(on: _dt.date | _dt.datetime) -> _dt.datetime:
     return _dt.datetime(on.year, on.month, on.day)
 
 
-def in_force(reg: Regime, on: _dt.date | _dt.datetime) -> bool:
+def valid_at(reg: Regime, on: _dt.date | _dt.datetime) -> bool:
     """The regime is in force at that instant."""
     at = instant(on)
     if reg.valid_from is not None and at < reg.valid_from:
@@ -55,7 +55,7 @@ def version_in_force(jurisdiction: str, on: _dt.date | _dt.datetime) -> Regime:
     if not versions:
         raise RegimeError(f"no built-in regime {jurisdiction!r} (jurisdictions: {regimes.jurisdictions()})")
     at = instant(on)
-    chosen = [r for r in versions if r is not None and in_force(r, at)]
+    chosen = [r for r in versions if r is not None and valid_at(r, at)]
     if not chosen:
         raise RegimeError(f"no built-in regime of {jur} is in force at {at.isoformat()}")
     if not isinstance(on, _dt.datetime):
@@ -73,6 +73,6 @@ def regime_on(regime: Regime | dict | str, on: _dt.date | _dt.datetime) -> Regim
     fixed = fixed_regime(regime, regimes.by_id)
     if fixed is None:
         return version_in_force(str(regime), on)
-    if not in_force(fixed, on):
+    if not valid_at(fixed, on):
         raise not_in_force(fixed, on)
     return fixed
