@@ -12,11 +12,16 @@ imports resolved) or any call of such a method.
 from __future__ import annotations
 
 import ast
+import datetime as dt
 from pathlib import Path
 
 import pytest
 
+import deminimis as dm
 import deminimis.reference
+from deminimis.reference import lookup
+from deminimis.reference.lookup import NaiveTariff
+from deminimis.tariff import CannotAssess, Tariff
 
 PACKAGE = "deminimis.reference"
 ROOT = Path(deminimis.reference.__file__).parent
@@ -136,3 +141,90 @@ def test_allowed_imports_pass() -> None:
               "from ..money import CURRENCY_EXPONENTS\nfrom . import lookup\nimport decimal\n"
               "x = reg.valuation_factor\n")
     assert violations(source) == []
+
+
+# ------------------------------------------------------------------ the reference's own lookup
+
+
+def _hand_made() -> Tariff:
+    """Every rule of the lookup at least once: nested lines, dated and several rates, origin programs,
+    additional duties on prefixes and for origins, seasonal rates, chapter 99 references, lines under a
+    short code, additional duties without a rate."""
+    t = Tariff.from_records([
+        {"code": "6109", "duty": "12%"},
+        {"code": "610910", "duty": "10% MIN 1 EUR/kg MAX 3 EUR/kg"},
+        {"code": "6109100010", "duty": "8%", "valid_to": "2026-11-28"},
+        {"code": "6109100010", "duty": "9%", "valid_from": "2026-11-28"},
+        {"code": "6109100020", "duty": "2 EUR/kg", "valid_from": "2026-11-28"},
+        {"code": "6109100020", "duty": "3%", "valid_from": "2026-11-28", "program": "x"},
+        {"code": "6109", "origin": "CN", "duty": "25%"},
+        {"code": "610910", "origin": "VN", "duty": "4%", "program": "A"},
+        {"code": "610910", "origin": "VN", "duty": "3% + 1 EUR/kg", "program": "B"},
+        {"code": "610910", "origin": "VN", "duty": "5%", "program": "C"},
+        {"code": "610990", "origin": "VN", "duty": "4%", "program": "A"},
+        {"code": "610990", "origin": "VN", "duty": "5%", "program": "B"},
+        {"code": "6109", "measure": "additional", "duty": "1 EUR/kg + 2%"},
+        {"code": "610910", "measure": "additional", "origin": "CN TR", "duty": "7.5%", "valid_to": "2026-11-29"},
+        {"code": "0702", "duty": "8.8% (01 NOV-14 MAY), 14.4% (15 MAY-31 OCT)"},
+        {"code": "0703", "duty": "10% (01 JAN-31 MAR)"},
+        {"code": "84713001", "duty": "2%"},
+        {"code": "84713002", "duty": "2%"},
+        {"code": "84716001", "duty": "2%"},
+        {"code": "84716002", "duty": "3%"},
+        {"code": "9903880", "duty": "The duty provided in the applicable subheading + 25%"},
+        {"code": "99038803", "measure": "additional", "duty": "The duty provided in the applicable subheading + 7.5%"},
+        {"code": "8517", "measure": "additional", "origin": "CN", "duty": "See 9903.88.03"},
+        {"code": "8517", "measure": "additional", "duty": "No change"},
+        {"code": "8518", "measure": "additional", "duty": "5%"},
+        {"code": "6109", "measure": "additional", "origin": "US", "duty": "See 9903.88.99"},
+        {"code": "8519", "duty": "3% MIN 1 EUR/kg"},
+        {"code": "8519", "measure": "additional", "duty": "2% MAX 1 EUR/kg"},
+        {"code": "0101", "duty": CannotAssess("agricultural component", "EA")},
+        {"code": "0101", "measure": "additional", "duty": "5%"},
+    ])
+    return t
+
+
+def _codes_to_try(tariff: Tariff) -> list[str]:
+    """Every line's code and its prefixes of 4 to 10 digits, and codes one digit longer."""
+    out = set()
+    for m in tariff.measures():
+        for n in range(4, 11):
+            out.add((m.code + "0000000000")[:n])
+            out.add(m.code[:n])
+    return sorted(c for c in out if len(c) >= 4)
+
+
+def _agree(tariff: Tariff, codes: list[str], origins: list[str], days: list[dt.date | None]) -> set[str]:
+    """Every (code, origin, day): the reference's lookup gives Tariff.lookup's duty; the kinds of duty
+    and the reasons met."""
+    naive = NaiveTariff(tariff)
+    met = set()
+    for code in codes:
+        for origin in origins:
+            for day in days:
+                found = tariff.lookup(code, origin, on=day)
+                duty = naive.duty(code, origin, day)
+                assert duty == (None if found is None else found[0]), (code, origin, day)
+                met.add(getattr(duty, "reason", type(duty).__name__))
+    return met
+
+
+DAYS = [None, dt.date(2026, 1, 15), dt.date(2026, 7, 1), dt.date(2026, 11, 27), dt.date(2026, 11, 28),
+        dt.date(2026, 11, 29)]
+
+
+def test_the_lookup_agrees_with_the_tariffs_on_a_hand_made_tariff() -> None:
+    t = _hand_made()
+    codes = _codes_to_try(t) + ["6109100030", "8517120000", "8518000000", "0101210000", "8519000000", "3303000000"]
+    met = _agree(t, codes, ["", "CN", "VN", "TR", "US"], DAYS)
+    assert {"NoneType", "AdValorem", "Compound", "Bounded", "agricultural component"} <= met
+    assert {lookup.AMBIGUOUS, lookup.SEVERAL_RATES, lookup.SEVERAL_DATED, lookup.STACK_BOUNDS, lookup.NO_BASE,
+            lookup.HEADING, lookup.APPLICABLE_ALONE, lookup.SEASON_NEEDS_DATE, lookup.NO_SEASON} <= met, met
+
+
+@pytest.mark.parametrize("jurisdiction", ["EU", "US", "UK"])
+def test_the_lookup_agrees_with_the_tariffs_on_the_samples(jurisdiction: str) -> None:
+    t = dm.tariff.sample(jurisdiction)
+    origins = ["", *sorted({o for m in t.measures() for o in (m.origins or ())}), "ZZ"]
+    assert "AdValorem" in _agree(t, _codes_to_try(t), origins, [None, dt.date(2026, 11, 28)])

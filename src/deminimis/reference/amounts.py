@@ -25,6 +25,9 @@ def fits(x: int, what: str, row: int) -> int:
     return x
 
 
+# 9. Rounding
+
+
 def round_steps(x: Fraction, mode: str) -> int:
     """x rounded to an integer by the mode (the table of section 9)."""
     below = x.numerator // x.denominator  # floor
@@ -76,6 +79,9 @@ def regime_minor(amount: Decimal, what: str, regime: Any) -> int:
     if minor > INT64_MAX:
         raise RegimeError(f"{what} {amount} {regime.currency} does not fit in 64-bit minor units")
     return int(minor)
+
+
+# 10. Largest remainder
 
 
 def allocate(total: int, weights: list[int]) -> list[int]:

@@ -134,11 +134,7 @@ class NaiveTariff:
             return None
         longest = max(len(m.code) for m in general)
         at = [m for m in general if len(m.code) == longest]
-        distinct: list[Expr] = []
-        for m in at:
-            d = self._tariff_level(m.expr, day, as_addition=False, depth=0)
-            if d not in distinct:
-                distinct.append(d)  # type: ignore[arg-type]
+        distinct = _distinct([self._tariff_level(m.expr, day, as_addition=False, depth=0) for m in at])
         if len(distinct) == 1:
             return distinct[0]
         return CannotAssess(SEVERAL_DATED if day is None else SEVERAL_RATES, " | ".join(m.text for m in at))
@@ -207,6 +203,16 @@ def total_of(parts: list[Expr]) -> Expr:
     return out[0] if len(out) == 1 else Compound(tuple(out))
 
 
+def _distinct(duties: list[Any]) -> list[Any]:
+    """Each duty once, in order of first appearance."""
+    return list(dict.fromkeys(duties))
+
+
+def _reasons(unassessable: list[CannotAssess]) -> str:
+    """The reasons of duties that cannot be assessed, each once, in order."""
+    return "; ".join(_distinct([d.reason for d in unassessable]))
+
+
 def add_up(rate: Expr, additions: list[Expr]) -> Expr:
     """The rate plus each additional duty, exactly (an addition goes into each clause of a MIN/MAX rate)."""
     if not additions:
@@ -214,12 +220,8 @@ def add_up(rate: Expr, additions: list[Expr]) -> Expr:
     parts = [rate, *additions]
     unassessable = [p for p in parts if isinstance(p, CannotAssess)]
     if unassessable:
-        reasons: list[str] = []
-        for p in unassessable:
-            if p.reason not in reasons:
-                reasons.append(p.reason)
         shown = [p.text if isinstance(p, CannotAssess) else str(p) for p in parts]
-        return CannotAssess("; ".join(reasons), " + ".join(shown))
+        return CannotAssess(_reasons(unassessable), " + ".join(shown))
     bounded = [p for p in parts if isinstance(p, Bounded)]
     sums = [p for p in parts if not isinstance(p, Bounded)]
     if len(bounded) == 0:
@@ -239,7 +241,7 @@ def _per_unit_rates(e: Expr) -> dict[str, Fraction]:
         if isinstance(t, AdValorem):
             key, amount = "percent", t.percent
         else:
-            key, amount = f"{quantity_of(t)} {t.currency}", Fraction(t.amount) / per_unit(t)
+            key, amount = f"{quantity_of(t)} {t.currency}", Fraction(t.amount) / Fraction(per_unit(t))
         out[key] = out.get(key, Fraction(0)) + amount
     return out
 
@@ -252,19 +254,12 @@ def _never_more(a: dict[str, Fraction], b: dict[str, Fraction]) -> bool:
 def lowest(duties: list[Expr], text: str) -> Expr:
     """The lower of several duties on every item, exactly: the one never above the others, the lesser of
     two as MIN/MAX (main, no minimum, the other as maximum), or else cannot be assessed."""
-    distinct: list[Expr] = []
-    for d in duties:
-        if d not in distinct:
-            distinct.append(d)
+    distinct = _distinct(duties)
     if len(distinct) == 1:
         return distinct[0]
     unassessable = [d for d in distinct if isinstance(d, CannotAssess)]
     if unassessable:
-        reasons: list[str] = []
-        for d in unassessable:
-            if d.reason not in reasons:
-                reasons.append(d.reason)
-        return CannotAssess("; ".join(reasons), text)
+        return CannotAssess(_reasons(unassessable), text)
     try:
         rates = [_per_unit_rates(d) for d in distinct]
     except TypeError:  # a MIN/MAX duty: no exact lesser of it and another

@@ -180,14 +180,15 @@ def read_batch(cols: dict[str, Any], n: int, reg: Regime, tariff: Tariff, rates:
         return c == rates.base or c in rates.rates
 
     b = Batch()
-    # step 2: consignment ids, codes
+    # (validation order 1, columns present and of one length, is read_columns', before this)
+    # 1. Inputs, validation order 2: consignment ids, codes
     cons_raw = as_list(cols["consignment"])
     cons, b.cons_ids = numbered("consignment", cons_raw)  # from here on a consignment is its number
     scan("consignment", cons_raw, lambda x: "a consignment id is missing" if is_missing(x) else None)
     codes = as_list(cols["hs_code"])
     scan("hs_code", codes, lambda x: None if _is_code(x) else "an hs_code must be a string of 4 to 10 digits")
     code_ok = [_is_code(x) for x in codes]
-    # step 3: currencies
+    # 1. Inputs, validation order 3: currencies
     if "currency" in cols:
         curs = as_list(cols["currency"])
     elif currency is not None:
@@ -198,9 +199,9 @@ def read_batch(cols: dict[str, Any], n: int, reg: Regime, tariff: Tariff, rates:
          else "not an ISO 4217 currency code", UnknownCurrencyError)
     scan("currency", curs, lambda c: None if has_rate(c) else f"no exchange rate into {rates.base}",
          UnknownCurrencyError)
-    # step 4: values
+    # 1. Inputs, validation order 4: values
     values = read("value", as_list(cols["value"]), lambda i: CURRENCY_EXPONENTS[curs[i]], False)
-    # step 5: origin, quantities
+    # 1. Inputs, validation order 5: origin, quantities
     origins = as_list(cols["origin"]) if "origin" in cols else [""] * n
     scan("origin", origins, _country_problem)
     origins = ["" if (is_missing(o) or _country_problem(o) is not None) else o for o in origins]
@@ -213,7 +214,7 @@ def read_batch(cols: dict[str, Any], n: int, reg: Regime, tariff: Tariff, rates:
         else:
             qty[kind] = [None] * n
 
-    # step 6: consignment-level columns
+    # 1. Inputs, validation order 6: consignment-level columns
     percons: dict[str, dict[Any, Any]] = {}
     if "freight_currency" in cols:
         fcur = as_list(cols["freight_currency"])
@@ -266,7 +267,8 @@ def read_batch(cols: dict[str, Any], n: int, reg: Regime, tariff: Tariff, rates:
     if on is None and "date" not in percons:
         raise MissingColumnError("no assessment date: give on= or a 'date' column", column="date")
 
-    # step 7: tariff lines in force on `on`, or on the consignment's date; quantities they need
+    # 1. Inputs, validation order 7: tariff lines in force on `on`, or on the consignment's date;
+    # the quantities they need
     lines = NaiveTariff(tariff)
     exprs: list[Expr | None] = []
     for i in range(n):
@@ -302,8 +304,8 @@ def read_batch(cols: dict[str, Any], n: int, reg: Regime, tariff: Tariff, rates:
         pct = Fraction(vat.rates[dest][cat]) / 100
         vat_rate.append((pct if vat.method == "exclusive" else pct / (1 - pct)) * Fraction(vat.factor))
 
-    # step 8: the columns the regime's aggregations and consignment conditions need (nature defaults
-    # to "sale"; an unknown place of shipment matches no rule that names one)
+    # 1. Inputs, validation order 8: the columns the regime's aggregations and consignment conditions
+    # need (nature defaults to "sale"; an unknown place of shipment matches no rule that names one)
     aggs = sums_per(reg)
     for per in ("consignee_day", "consignee_year"):
         if per in aggs:

@@ -55,6 +55,9 @@ def holds(x: int, c: Condition | Any, threshold: int) -> bool:
     return x <= threshold if c.inclusive else x < threshold
 
 
+# 6. VAT / GST: the category of a code
+
+
 def vat_category(vat: VatSpec, code: str) -> str:
     """The category whose listed prefix is the longest that begins the code (on a tie, the first listed);
     'standard' when none does."""
@@ -63,8 +66,11 @@ def vat_category(vat: VatSpec, code: str) -> str:
     return max(matches)[2] if matches else "standard"
 
 
+# 4. Rules: reliefs, collection at sale, flat and simplified duty, VAT reduction
+
+
 class RuleTest:
-    """4. Whether a rule of a kind applies to an item: its consignment's columns and flag, every
+    """Whether a rule of a kind applies to an item: its consignment's columns and flag, every
     condition on the value aggregated as the condition says, the item's code and origin."""
 
     def __init__(self, reg: Regime, batch: Any, order: list[int], members: dict[int, list[int]],

@@ -328,8 +328,9 @@ def _compute(b: Batch, cols: dict[str, Any], n: int, reg: Regime, tariff: Tariff
             out["vat"][i], out["vat_at_sale"][i], out["fees"][i] = vat_b[i], vat_sale[i], fees[i]
             out["total"][i] = fits(duty[i] + vat_b[i] + fees[i], "total", i)
             out["rule"][i] = rule[i]
+            rules_applied = ", ".join(rule_names(rule[i])) or "none"
             trace(i, f"duty {duty[i]} + VAT {vat_b[i]} + fees {fees[i]} = {out['total'][i]} due at the border; "
-                     f"at sale: duty {duty_sale[i]}, VAT {vat_sale[i]}; rules: {', '.join(rule_names(rule[i])) or 'none'}")
+                     f"at sale: duty {duty_sale[i]}, VAT {vat_sale[i]}; rules: {rules_applied}")
         cons_out["intrinsic"].append(c_intr[c])
         cons_out["customs_value"].append(c_cust[c])
         cons_out["items"].append(len(idx))
