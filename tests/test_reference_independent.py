@@ -228,3 +228,28 @@ def test_the_lookup_agrees_with_the_tariffs_on_the_samples(jurisdiction: str) ->
     t = dm.tariff.sample(jurisdiction)
     origins = ["", *sorted({o for m in t.measures() for o in (m.origins or ())}), "ZZ"]
     assert "AdValorem" in _agree(t, _codes_to_try(t), origins, [None, dt.date(2026, 11, 28)])
+
+
+# ------------------------------------------------------------------ the reference's own rounding
+
+#: docs/semantics.md section 9: mode -> what 2.5, -2.5, 2.4, -2.4 round to
+ROUNDING_TABLE = {"half_up": (3, -3, 2, -2), "half_even": (2, -2, 2, -2), "down": (2, -2, 2, -2),
+                  "up": (3, -3, 3, -3), "floor": (2, -3, 2, -3), "ceiling": (3, -2, 3, -2)}
+
+
+@pytest.mark.parametrize("mode", sorted(ROUNDING_TABLE))
+def test_rounding_follows_the_table_of_section_9(mode: str) -> None:
+    from deminimis.reference.amounts import round_steps
+    got = tuple(round_steps(n, 10, mode) for n in (25, -25, 24, -24))
+    assert got == ROUNDING_TABLE[mode]
+    assert round_steps(35, 10, "half_even") == 4 and round_steps(30, 10, mode) == 3  # ties to even; exact
+
+
+def test_rounding_to_a_quantum() -> None:
+    from fractions import Fraction
+
+    from deminimis.reference.amounts import rounded
+    from deminimis.regimes.model import Regime
+    r = Regime.from_dict({"id": "q", "currency": "CHF", "vat": {"rates": {"CH": {"standard": "8.1"}}},
+                          "rounding": {"vat": {"mode": "half_up", "quantum": "0.05"}}}).rounding["vat"]
+    assert [rounded(Fraction(x), r, 2) for x in (1247, 1248, Fraction(2499, 2), 1252)] == [1245, 1250, 1250, 1250]

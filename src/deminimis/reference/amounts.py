@@ -15,7 +15,6 @@ from ..errors import AmountOverflowError, RegimeError
 from ..money import CURRENCY_EXPONENTS
 
 INT64_MAX = 2**63 - 1
-ROUNDING_MODES = ("half_up", "half_even", "down", "up", "floor", "ceiling")
 
 
 def fits(x: int, what: str, row: int) -> int:
@@ -28,14 +27,14 @@ def fits(x: int, what: str, row: int) -> int:
 # 9. Rounding
 
 
-def round_steps(x: Fraction, mode: str) -> int:
-    """x rounded to an integer by the mode (the table of section 9)."""
-    below = x.numerator // x.denominator  # floor
-    gap = x - below                      # in [0, 1)
+def round_steps(n: int, d: int, mode: str) -> int:
+    """n/d (d > 0) rounded to an integer by the mode (the table of section 9), in integers."""
+    below = n // d       # floor
+    gap = n - below * d  # n/d - below = gap/d, in [0, 1)
     if gap == 0:
         return below
     above = below + 1
-    toward_zero, away_from_zero = (below, above) if x > 0 else (above, below)
+    toward_zero, away_from_zero = (below, above) if n > 0 else (above, below)
     if mode == "floor":
         return below
     if mode == "ceiling":
@@ -44,10 +43,9 @@ def round_steps(x: Fraction, mode: str) -> int:
         return toward_zero
     if mode == "up":
         return away_from_zero
-    half = Fraction(1, 2)
-    if gap < half:
+    if 2 * gap < d:
         return below
-    if gap > half:
+    if 2 * gap > d:
         return above
     if mode == "half_up":
         return away_from_zero
@@ -59,15 +57,15 @@ def round_steps(x: Fraction, mode: str) -> int:
 def quantum_in_minor(rounding: Any, exp: int) -> int:
     """A rounding's quantum as minor units of a currency with `exp` places (a whole number: the regime
     checked it when it was built)."""
-    q = Fraction(rounding.quantum) * 10**exp
-    assert q.denominator == 1 and q >= 1, rounding.quantum
+    q = rounding.quantum.scaleb(exp)
+    assert q == q.to_integral_value() and q >= 1, rounding.quantum
     return int(q)
 
 
 def rounded(x: Fraction, rounding: Any, exp: int) -> int:
     """R(x): x minor units rounded to a multiple of the rounding's quantum, by its mode."""
     q = quantum_in_minor(rounding, exp)
-    return round_steps(x / q, rounding.mode) * q
+    return round_steps(x.numerator, x.denominator * q, rounding.mode) * q
 
 
 def regime_minor(amount: Decimal, what: str, regime: Any) -> int:

@@ -104,7 +104,9 @@ def _compute(b: Batch, cols: dict[str, Any], n: int, reg: Regime, tariff: Tariff
 
     # 2. Conversion into the customs currency
     def convert(amount: Decimal, cur: str, row: int, what: str, factor: Decimal = Decimal(1)) -> int:
-        minor = Fraction(amount) * 10 ** CURRENCY_EXPONENTS[cur]  # whole: read with at most that many places
+        minor = int(amount.scaleb(CURRENCY_EXPONENTS[cur]))  # whole: read with at most that many places
+        if cur == ccy and factor == 1:  # converts nothing and rounds nothing
+            return fits(minor, what, row)
         major = Fraction(amount) * Fraction(factor) * 10**exp
         if cur == ccy:
             x = major
