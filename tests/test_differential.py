@@ -32,7 +32,8 @@ CODES = ["6109100010", "6110209900", "9102110000", "2204210900", "4901990000", "
 TRANSPORTS = ["post", "courier", "air"]
 INT64_MAX = 2**63 - 1
 
-ON = dt.date(2026, 11, 28)  # any date: the drawn regimes have no validity bounds
+ON = dt.date(2026, 11, 28)  # the assessment date; drawn validity bounds fall on it or a day beside it
+DAYS = [(ON + dt.timedelta(days=d)).isoformat() for d in (-1, 0, 1)]
 
 
 def decimal_amount(exp: int, hi: int) -> st.SearchStrategy[str]:
@@ -109,6 +110,8 @@ def regime(draw: Any, ccy: str) -> dict[str, Any]:
         if draw(st.booleans()):
             rates[d]["reduced"] = draw(st.sampled_from(["7", "5.5", "2.6", "19"]))
     cats = {"reduced": ["4901", "61"]} if all("reduced" in r for r in rates.values()) else {}
+    if cats and draw(st.booleans()):  # a longer prefix inside a category's: the longest decides
+        cats["standard"] = ["6109"]
     reg: dict[str, Any] = {
         "id": "random", "currency": ccy, "valuation": draw(st.sampled_from(["CIF", "FOB"])),
         "vat": {"rates": rates, "categories": cats, "default_destination": dests[0],
@@ -119,6 +122,8 @@ def regime(draw: Any, ccy: str) -> dict[str, Any]:
                      "vat": draw(rounding_of(exp, True)), "fee": draw(rounding_of(exp, False))},
         "valuation_factor": draw(st.sampled_from(["1", "1", "0.6", "1.25"])),
     }
+    if draw(st.integers(0, 3)) == 0:  # in force from (inclusive) or to (exclusive) the day before, of or after ON
+        reg[draw(st.sampled_from(["valid_from", "valid_to"]))] = draw(st.sampled_from(DAYS))
     for kind in ("duty_base", "vat_base"):
         if draw(st.booleans()):
             reg["rounding"][kind] = draw(rounding_of(exp, False))
@@ -177,9 +182,9 @@ def case(draw: Any) -> dict[str, Any]:
     quote = draw(st.sampled_from(["foreign_per_base", "base_per_foreign"]))
     codes = draw(st.lists(st.sampled_from(CODES), min_size=1, max_size=4, unique=True))
     records = []
-    for c in codes:
-        n = draw(st.sampled_from([4, 6, 10]))
-        records.append({"code": c[:n], "duty": draw(duty_expr(ccy))})
+    for c in codes:  # one or two lines on a code's prefixes: the longest in force decides
+        for n in draw(st.lists(st.sampled_from([4, 6, 10]), min_size=1, max_size=2, unique=True)):
+            records.append({"code": c[:n], "duty": draw(duty_expr(ccy))})
     seen, unique_records = set(), []
     for r in records:
         if r["code"] not in seen:
@@ -187,6 +192,10 @@ def case(draw: Any) -> dict[str, Any]:
             unique_records.append(r)
     if draw(st.booleans()):  # an origin-specific line
         unique_records.append({"code": codes[0][:4], "origin": "CN", "duty": draw(duty_expr(ccy))})
+    if draw(st.booleans()):  # an additional duty, for some origins or all, in force from or to ON
+        unique_records.append({"code": codes[-1][:6], "measure": "additional", "duty": draw(duty_expr(ccy)),
+                               "origin": draw(st.sampled_from(["", "CN", "US TR"])),
+                               draw(st.sampled_from(["valid_from", "valid_to"])): draw(st.sampled_from(DAYS))})
 
     reg = draw(regime(ccy))
     dests = sorted(reg["vat"]["rates"])
