@@ -32,11 +32,22 @@ What cannot be assessed carries its reason, in these words (the engine's are the
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any
 
-from ..tariff.expr import (AdValorem, Applicable, Bounded, CannotAssess, Compound, Expr, HeadingRef, NoChange,
-                           Seasonal, Specific)
+from ..tariff.expr import (
+    AdValorem,
+    Applicable,
+    Bounded,
+    CannotAssess,
+    Compound,
+    Expr,
+    HeadingRef,
+    NoChange,
+    Seasonal,
+    Specific,
+)
 from ..tariff.table import Measure, Tariff
 from .measures import flat_terms, per_unit, quantity_of
 
@@ -125,7 +136,7 @@ class NaiveTariff:
         if preferential:
             longest = max(len(m.code) for m in preferential)
             at = [m for m in preferential if len(m.code) == longest]
-            duties = [self._tariff_level(m.expr, day, as_addition=False, depth=0) for m in at]
+            duties = [d for m in at if (d := self._tariff_level(m.expr, day, as_addition=False, depth=0)) is not None]
             if len(duties) == 1:
                 return duties[0]
             return lowest(duties, " | ".join(m.text for m in at))
@@ -191,7 +202,7 @@ def season_of(e: Seasonal, day: _dt.date) -> Any:
 # ------------------------------------------------------------------ sums and minima of duties
 
 
-def total_of(parts: list[Expr]) -> Expr:
+def total_of(parts: Sequence[Expr]) -> Expr:
     """One sum: the ad valorem percentages added into a first term (left out when 0 and specific terms
     remain), then every specific term in order."""
     terms = [t for p in parts for t in flat_terms(p)]
@@ -251,10 +262,10 @@ def _never_more(a: dict[str, Fraction], b: dict[str, Fraction]) -> bool:
     return all(rate == 0 or rate <= b.get(key, Fraction(0)) for key, rate in a.items())
 
 
-def lowest(duties: list[Expr], text: str) -> Expr:
+def lowest(duties: Sequence[Expr], text: str) -> Expr:
     """The lower of several duties on every item, exactly: the one never above the others, the lesser of
     two as MIN/MAX (main, no minimum, the other as maximum), or else cannot be assessed."""
-    distinct = _distinct(duties)
+    distinct = _distinct(list(duties))
     if len(distinct) == 1:
         return distinct[0]
     unassessable = [d for d in distinct if isinstance(d, CannotAssess)]

@@ -83,8 +83,8 @@ def check_compilable(expr: Expr, currency: str, exp: int) -> None:
     """
     if isinstance(expr, CannotAssess):
         return
-    clauses = [expr.main, expr.minimum, expr.maximum] if isinstance(expr, Bounded) else [expr]
-    clauses = [c for c in clauses if c is not None]
+    given = [expr.main, expr.minimum, expr.maximum] if isinstance(expr, Bounded) else [expr]
+    clauses: list[Expr] = [c for c in given if c is not None]
     nothing = {"mass": 0, "volume": 0, "count": 0}
     for clause in clauses:  # a sum, and in the customs currency (raises otherwise)
         linear_amount(clause, 0, nothing, currency, exp)

@@ -7,16 +7,25 @@ from __future__ import annotations
 
 import datetime as _dt
 import decimal
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
-from ..columns import (UNHASHABLE_ID, RULE_COLUMN_DEFAULTS, VOCABULARIES, date_problem, id_key, is_missing,
-                       to_date)
-from ..errors import (AmountOverflowError, InconsistentConsignmentError, InputError, InvalidValueError,
-                      MissingColumnError, RegimeError, UnknownCodeError, UnknownCurrencyError, UnknownValueError)
+from ..columns import RULE_COLUMN_DEFAULTS, UNHASHABLE_ID, VOCABULARIES, date_problem, id_key, is_missing, to_date
+from ..errors import (
+    AmountOverflowError,
+    InconsistentConsignmentError,
+    InputError,
+    InvalidValueError,
+    MissingColumnError,
+    RegimeError,
+    UnknownCodeError,
+    UnknownCurrencyError,
+    UnknownValueError,
+)
 from ..money import CURRENCY_EXPONENTS
 from ..problems import Problems, report
 from ..rates import ExchangeRates
@@ -26,7 +35,7 @@ from ..tariff.table import Tariff
 from .amounts import INT64_MAX
 from .lookup import NaiveTariff
 from .measures import check_compilable, quantities_needed
-from .rules import every_rule, sums_per, restricted_columns, vat_category
+from .rules import every_rule, restricted_columns, sums_per, vat_category
 from .versions import in_force_some_time_of
 
 
@@ -148,8 +157,7 @@ def read_batch(cols: dict[str, Any], n: int, reg: Regime, tariff: Tariff, rates:
                 else:
                     out.append(read_amount(x, exp_of(i), col, i, in_minor, what))
             except InputError as exc:
-                bad_amount = exc
-                report(sink, [i], lambda _: bad_amount)
+                report(sink, [i], lambda _, err=exc: err)  # type: ignore[misc]
                 out.append(Decimal(0))
         return out
 
@@ -160,8 +168,8 @@ def read_batch(cols: dict[str, Any], n: int, reg: Regime, tariff: Tariff, rates:
             if c not in first:
                 first[c] = (i, x)
             elif first[c][1] != x and not bad[i] and not bad[first[c][0]]:
-                report(sink, [i], lambda row: InconsistentConsignmentError(
-                    f"items of one consignment disagree (row {first[c][0]} has another value)", column=col, row=row))
+                report(sink, [i], lambda row, first_row=first[c][0]: InconsistentConsignmentError(  # type: ignore[misc]
+                    f"items of one consignment disagree (row {first_row} has another value)", column=col, row=row))
         return {c: x for c, (_, x) in first.items()}
 
     def vocabulary(col: str, allowed: Sequence[str]) -> tuple[Callable[[Any], str | None], Callable[..., InputError]]:
@@ -285,7 +293,8 @@ def read_batch(cols: dict[str, Any], n: int, reg: Regime, tariff: Tariff, rates:
         for i in range(n):
             e = exprs[i]
             if e is not None and not bad[i] and qty[kind][i] is None and kind in quantities_needed(e):
-                report(sink, [i], lambda row: (MissingColumnError if col not in cols else InvalidValueError)(
+                report(sink, [i], lambda row, kind=kind, col=col: (  # type: ignore[misc]
+                    MissingColumnError if col not in cols else InvalidValueError)(
                     f"the tariff line for code {codes[row]} charges per unit of {kind}; give {col}",
                     column=col, row=row))
     if sink is not None:
@@ -319,6 +328,9 @@ def read_batch(cols: dict[str, Any], n: int, reg: Regime, tariff: Tariff, rates:
             raise MissingColumnError(f"regime {reg.id} has {col} conditions; give {col}", column=col)
 
     b.cons, b.codes, b.curs, b.origins, b.qty, b.percons = cons, codes, curs, origins, qty, percons
-    b.values = values  # type: ignore[assignment]  (no None: value is required)
-    b.exprs, b.vat_rate = exprs, vat_rate  # type: ignore[assignment]  (no None without a sink)
+    b.values = [v if v is not None else Decimal(0) for v in values]  # value is required: never None here
+    b.exprs = [e for e in exprs if e is not None]  # without a sink every item has its line (else raised)
+    if len(b.exprs) != n:
+        raise AssertionError("an item without a tariff line reached the computation")
+    b.vat_rate = vat_rate
     return b

@@ -4,9 +4,10 @@ with exact rationals, each amount rounded once where the specification says."""
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Sequence
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -346,4 +347,5 @@ def _compute(b: Batch, cols: dict[str, Any], n: int, reg: Regime, tariff: Tariff
         consignment_ids=b.cons_ids,
         consignments={k: np.array(v, dtype=np.int64) for k, v in cons_out.items()},
         currency=ccy, provenance=make_provenance(reg, tariff, rates_given, on, engine="reference"),
-        inputs=Inputs(cols, [position[c] for c in cons], reg, tariff, rates_given, on, currency, amounts))
+        inputs=Inputs(cols, np.array([position[c] for c in cons], dtype=np.int64), reg, tariff, rates_given, on,
+                      currency, amounts))

@@ -62,7 +62,9 @@ def version_in_force(jurisdiction: str, on: _dt.date | _dt.datetime) -> Regime:
         later = [r for r in versions if r is not None and r.valid_from is not None
                  and at < r.valid_from < at + _dt.timedelta(days=1)]
         if later:
-            warnings.warn(f"{jur}: {later[0].id} takes effect at {later[0].valid_from.isoformat()}, during "
+            starts = later[0].valid_from
+            assert starts is not None  # chosen above for its valid_from
+            warnings.warn(f"{jur}: {later[0].id} takes effect at {starts.isoformat()}, during "
                           f"{at.date().isoformat()}; the date means 00:00 and gives {chosen[0].id}. "
                           "Pass a datetime to choose.", regimes.IntraDayChangeWarning, stacklevel=4)
     return chosen[0]

@@ -4,7 +4,7 @@ A record holds three clauses (main, lower bound, upper bound).  Each clause is
 amount = (value*adv + mass*m + volume*v + count*q) / den in minor units of the
 customs currency, with mass, volume and count in milli-units (grams,
 millilitres, thousandths of a piece) and every coefficient a non-negative
-int64 over one common denominator.  reference.py never uses these records: it
+int64 over one common denominator.  the reference never uses these records: it
 evaluates the trees, so a compiling bug shows up as a difference.
 """
 

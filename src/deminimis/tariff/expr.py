@@ -1,7 +1,7 @@
 """Duty-expression trees: the shared data model of the engine and the reference.
 
 A tree is built by the parser (parse.py), compiled into a fixed-size numeric
-record for the core (compile.py), and evaluated directly by reference.py.
+record for the core (compile.py), and evaluated directly by the reference (deminimis/reference/measures.py).
 Amounts are exact Decimals; percentages may be rationals (``33 1/3 %``), held
 as Fraction.
 
