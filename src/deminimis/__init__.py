@@ -11,9 +11,8 @@ DEMINIMIS_PUREPYTHON set); ``NATIVE_REASON`` says why.  The package still import
 ``deminimis.reference.assess`` works; ``deminimis.assess`` raises NativeUnavailableError.
 """
 
-__version__ = "0.1.0"
-
 from . import reference, regimes, tariff
+from ._version import __version__
 from .assessment import RULES, Assessment
 from .engine import NATIVE, NATIVE_REASON, assess
 from .errors import (

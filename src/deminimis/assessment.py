@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as _dt
 import operator
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, cast, overload
@@ -269,7 +269,7 @@ def rule_names(bits: int) -> list[str]:
 
 
 def make_provenance(regime: Any, tariff: Any, rates: Any, on: Any, *, engine: str) -> dict[str, Any]:
-    from . import __version__
+    from ._version import __version__
     return {
         "library": "deminimis", "version": __version__, "engine": engine,
         "regime": regime.id, "regime_hash": regime.content_hash,
@@ -309,6 +309,9 @@ class Assessment:
     #: a batch assessed in parts (per-row dates, errors="flag"): each part's rows and Assessment,
     #: which explain and the not-assessed reasons are delegated to
     parts: list[tuple[np.ndarray, Assessment]] = field(default_factory=list, repr=False)
+    #: explain(inputs, i, stored=...) -> str: the reference's derivation, given by whoever made the result
+    #: (the result model imports neither the engine nor the reference)
+    explainer: Callable[..., str] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if "complete" not in self.consignments:
@@ -422,7 +425,13 @@ class Assessment:
             problems = [e.message for e in self.errors if e.row == i]
             why = "; ".join(problems) if problems else "another item of its consignment (or consignee) is invalid"
             return f"item {i} was not assessed (errors='flag'): {why}"
-        if self.inputs is None:
+        if self.inputs is None or self.explainer is None:
             raise ValueError("this assessment does not keep its inputs; cannot explain")
-        from .reference import explain
-        return explain(self.inputs, i, stored=self)
+        return self.explainer(self.inputs, i, stored=self)
+
+    def explained_by(self, explainer: Callable[..., str]) -> Assessment:
+        """This result (and its parts) explained by `explainer` (reference.explain); returns self."""
+        self.explainer = explainer
+        for _, part in self.parts:
+            part.explained_by(explainer)
+        return self

@@ -28,6 +28,7 @@ from ..errors import NativeUnavailableError
 from ..partition import run
 from ..problems import Problems, check_errors_mode
 from ..rates import ExchangeRates
+from ..reference import explain
 from ..regimes.model import Regime
 from ..tariff.table import Tariff
 
@@ -148,6 +149,7 @@ def assess(items: Any, *, regime: Regime | dict | str, tariff: Tariff, rates: Ex
     result = run(cols, n, parts=parts, on=on, sink=sink, validate=validate, assess=assess_part, engine="native",
                  tariff=tariff, rates=rates)
     result.kept = {k: cols[k] for k in keep}
+    result.explained_by(explain)  # the reference derives each amount, from the snapshot
     result.timings = timings
     timings["encode"] = time.perf_counter() - t0 - timings["core"]
     return result

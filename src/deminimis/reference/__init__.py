@@ -24,9 +24,18 @@ Modules, in the order of the specification:
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
+from ..assessment import Assessment
 from .amounts import allocate
 from .derivation import explain
 from .measures import duty_amount, linear_amount
-from .steps import assess
+from .steps import assess as _assess
 
 __all__ = ["allocate", "assess", "duty_amount", "explain", "linear_amount"]
+
+
+@functools.wraps(_assess)  # its signature and documentation
+def assess(items: Any, **kwargs: Any) -> Assessment:
+    return _assess(items, **kwargs).explained_by(explain)
