@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "checked.h"
+#include "threads.h"
 
 #define DM_MAX_CONDS 4
 #define DM_MAX_WAIVERS 4
@@ -158,7 +159,7 @@ typedef struct { dm_u128 rem; int64_t pos; } dm_rem;
 /* The order the extra units go in: larger remainder first, the earlier item among equals. */
 static inline int dm_rem_before(const dm_rem *a, const dm_rem *b)
 {
-    return a->rem > b->rem || (a->rem == b->rem && a->pos < b->pos);
+    return dm_u128_lt(b->rem, a->rem) || (dm_u128_eq(a->rem, b->rem) && a->pos < b->pos);
 }
 
 static int dm_rem_cmp(const void *a, const void *b)
@@ -176,24 +177,22 @@ static void dm_allocate(int64_t total, const int64_t *w, int64_t k, int64_t *out
 {
     if (k == 1) { out[0] = total; return; }
     if (total == 0) { memset(out, 0, (size_t)k * sizeof(int64_t)); return; }
-    dm_u128 W = 0;
-    for (int64_t j = 0; j < k; j++) W += (dm_u128)w[j];
-    int unit = (W == 0);
-    if (unit) W = (dm_u128)k;
+    dm_u128 W = dm_u128_of(0);
+    for (int64_t j = 0; j < k; j++) W = dm_u128_add(W, dm_u128_of((uint64_t)w[j]));
+    int unit = dm_u128_is_zero(W);
+    if (unit) W = dm_u128_of((uint64_t)k);
     int64_t given = 0;
-    uint64_t W64 = (uint64_t)W, p64;
-    int narrow = (W >> 64) == 0;
+    uint64_t W64 = dm_u128_lo(W), p64;
+    int narrow = dm_u128_hi(W) == 0;
     for (int64_t j = 0; j < k; j++) {
         uint64_t wj = (uint64_t)(unit ? 1 : w[j]);
-        if (narrow && !__builtin_mul_overflow((uint64_t)total, wj, &p64)) {
+        if (narrow && !dm_mul_u64((uint64_t)total, wj, &p64)) {
             /* the common case: everything in 64 bits */
             uint64_t q = p64 / W64;
             out[j] = (int64_t)q;
-            rem[j].rem = p64 - q * W64;
+            rem[j].rem = dm_u128_of(p64 - q * W64);
         } else {
-            dm_u128 p = (dm_u128)total * (dm_u128)wj;
-            out[j] = (int64_t)(p / W);
-            rem[j].rem = p % W;
+            out[j] = (int64_t)dm_u128_lo(dm_u128_divmod(dm_mul64((uint64_t)total, wj), W, &rem[j].rem));
         }
         rem[j].pos = j;
         given += out[j];
@@ -240,11 +239,11 @@ static inline void dm_sort_keys(int64_t *v, int64_t k)
 static inline int dm_clause_amount(const dm_clause *c, int64_t value, int64_t mass, int64_t vol,
                                    int64_t qty, const dm_rounding *r, int64_t *out)
 {
-    dm_u128 n = (dm_u128)value * (dm_u128)c->adv; /* most lines are ad valorem only */
-    if (c->mass) n += (dm_u128)mass * (dm_u128)c->mass;
-    if (c->vol) n += (dm_u128)vol * (dm_u128)c->vol;
-    if (c->qty) n += (dm_u128)qty * (dm_u128)c->qty;
-    return dm_round_div_u(n, (dm_u128)c->den, r->mode, r->quantum, out);
+    dm_u128 n = dm_mul64((uint64_t)value, (uint64_t)c->adv); /* most lines are ad valorem only */
+    if (c->mass) n = dm_u128_add(n, dm_mul64((uint64_t)mass, (uint64_t)c->mass));
+    if (c->vol) n = dm_u128_add(n, dm_mul64((uint64_t)vol, (uint64_t)c->vol));
+    if (c->qty) n = dm_u128_add(n, dm_mul64((uint64_t)qty, (uint64_t)c->qty));
+    return dm_round_div_u(n, (uint64_t)c->den, r->mode, r->quantum, out);
 }
 
 static inline int dm_measure_amount(const dm_measure *m, int64_t value, int64_t mass, int64_t vol,
@@ -386,7 +385,7 @@ typedef struct {
 /* Has the caller asked the assessment to stop?  Polled between consignments. */
 static inline int dm_cancelled(const dm_shared *sh)
 {
-    return sh->cancel && __atomic_load_n(sh->cancel, __ATOMIC_RELAXED);
+    return sh->cancel && dm_atomic_load(sh->cancel);
 }
 
 /* One item of the consignment at hand, staged while it is assessed. */
@@ -443,7 +442,7 @@ static inline int64_t dm_cons_end(const dm_shared *sh, int64_t c, int64_t b)
 static inline int dm_convert(int64_t a, int64_t mul, int64_t div, const dm_rounding *r, int64_t *out)
 {
     if (mul == 1 && div == 1) { *out = a; return 0; }
-    return dm_round_div_u((dm_u128)a * (dm_u128)mul, (dm_u128)div, r->mode, r->quantum, out);
+    return dm_round_mul_div(a, mul, div, r->mode, r->quantum, out);
 }
 
 /* Which table index of item i is out of range (a DM_B_* code), or 0. */
@@ -553,7 +552,7 @@ done:
 DM_INLINE int dm_base(int enabled, const dm_rounding *r, int64_t v, int64_t *out)
 {
     if (!enabled) { *out = v; return 0; }
-    return dm_round_div_u((dm_u128)v, 1, r->mode, r->quantum, out);
+    return dm_round_div_u(dm_u128_of((uint64_t)v), 1, r->mode, r->quantum, out);
 }
 
 /* Packed (key << 32 | j) values sorted by dm_sort_keys: the end of the run of v[s]'s key. */
@@ -646,8 +645,7 @@ DM_INLINE int dm_consignment_impl(const dm_shared *sh, int64_t c, int64_t k, dm_
         int64_t *sel = keys + nflat, v = p->simplified_basis == DM_BASIS_INTRINSIC ? c_intr : c_cust, amount;
         for (int64_t j = 0, t = 0; j < k; j++)  /* between the flat keys and the measure keys */
             if (it[j].rule & DM_RULE_SIMPLIFIED_DUTY) sel[t++] = j;
-        if (dm_round_div_u((dm_u128)v * (dm_u128)band->pct_num, (dm_u128)band->pct_den,
-                           p->duty.mode, p->duty.quantum, &amount))
+        if (dm_round_mul_div(v, band->pct_num, band->pct_den, p->duty.mode, p->duty.quantum, &amount))
             DM_FAIL(it[sel[0]].row, DM_W_DUTY);
         amount = amount > band->deduction ? amount - band->deduction : 0;
         dm_share(amount, S, sel, nsimple, DM_OFF(cv), DM_OFF(duty));
@@ -709,8 +707,7 @@ DM_INLINE int dm_consignment_impl(const dm_shared *sh, int64_t c, int64_t k, dm_
         if (vat_per_item) {
             int64_t base, v;
             if (dm_base(!lean && p->vat_base_rounded, &p->vat_base, x->base, &base) ||
-                dm_round_div_u((dm_u128)base * (dm_u128)in->vat_num[rate], (dm_u128)in->vat_den[rate],
-                               p->vat.mode, p->vat.quantum, &v))
+                dm_round_mul_div(base, in->vat_num[rate], in->vat_den[rate], p->vat.mode, p->vat.quantum, &v))
                 DM_FAIL(i, DM_W_VAT);
             if (x->sale) x->vsale = v; else x->vat = v;
         } else {
@@ -726,8 +723,7 @@ DM_INLINE int dm_consignment_impl(const dm_shared *sh, int64_t c, int64_t k, dm_
         for (int64_t t = s; t < e; t++)
             if (dm_add(sb, it[DM_J(keys[t])].base, &sb)) DM_FAIL(it[DM_J(keys[t])].row, DM_W_VAT);
         if (dm_base(p->vat_base_rounded, &p->vat_base, sb, &sb) ||
-            dm_round_div_u((dm_u128)sb * (dm_u128)in->vat_num[key >> 1], (dm_u128)in->vat_den[key >> 1],
-                           p->vat.mode, p->vat.quantum, &amount))
+            dm_round_mul_div(sb, in->vat_num[key >> 1], in->vat_den[key >> 1], p->vat.mode, p->vat.quantum, &amount))
             DM_FAIL(it[DM_J(keys[s])].row, DM_W_VAT);
         dm_share(amount, S, keys + s, e - s, DM_OFF(base), (key & 1) ? DM_OFF(vsale) : DM_OFF(vat));
     }
@@ -754,17 +750,12 @@ DM_INLINE int dm_consignment_impl(const dm_shared *sh, int64_t c, int64_t k, dm_
             if (fe->value_above >= 0 && !(c_cust > fe->value_above)) continue;
             if (fe->value_up_to >= 0 && !(c_cust <= fe->value_up_to)) continue;
             if (fe->adv_num &&
-                dm_round_div_u((dm_u128)c_cust * (dm_u128)fe->adv_num, (dm_u128)fe->adv_den,
-                               p->fee.mode, p->fee.quantum, &amount))
+                dm_round_mul_div(c_cust, fe->adv_num, fe->adv_den, p->fee.mode, p->fee.quantum, &amount))
                 DM_FAIL(it[0].row, DM_W_FEE);
             if (dm_add(amount, fe->fixed, &amount)) DM_FAIL(it[0].row, DM_W_FEE);
             if (fe->has_min && amount < fe->min) amount = fe->min;
             if (fe->has_max && amount > fe->max) amount = fe->max;
-            if (fe->per == 1) {
-                dm_i128 t = (dm_i128)amount * k;
-                if (t > DM_INT64_MAX) DM_FAIL(it[0].row, DM_W_FEE);
-                amount = (int64_t)t;
-            }
+            if (fe->per == 1 && dm_mul(amount, k, &amount)) DM_FAIL(it[0].row, DM_W_FEE);
             if (dm_add(fee_total, amount, &fee_total)) DM_FAIL(it[0].row, DM_W_FEE);
         }
     }
@@ -812,18 +803,13 @@ static inline int dm_is_step2_error(int status, const dm_error *e)
            e->what == DM_W_CONVERSION || e->what == DM_W_FREIGHT || e->what == DM_W_CONSIGNMENT_SUM;
 }
 
-#ifdef DM_NO_THREADS
-#define DM_MAX_THREADS 1
-#else
-#include <pthread.h>
 #define DM_MAX_THREADS 64
-#endif
 
 /* items between two polls of the cancel flag (a fraction of a millisecond of work) */
 #define DM_POLL_ITEMS 4096
 
 /* Phase A (only when some condition aggregates over consignments): step 2 for the slice. */
-static void *dm_run_convert(void *arg)
+static void dm_run_convert(void *arg)
 {
     dm_task *t = (dm_task *)arg;
     int64_t freight, poll = t->i0;
@@ -836,11 +822,10 @@ static void *dm_run_convert(void *arg)
         e = dm_cons_end(t->sh, c, b);
         t->status = dm_convert_consignment(t->sh, c, b, e - b, &t->S, &freight, &t->err, 1);
     }
-    return NULL;
 }
 
 /* Phase C: the slice's consignments, each converted (again, when phase A ran) and assessed. */
-static void *dm_run_consignments(void *arg)
+static void dm_run_consignments(void *arg)
 {
     dm_task *t = (dm_task *)arg;
     const int check = t->sh->fused; /* else phase A checked the indices */
@@ -848,7 +833,7 @@ static void *dm_run_consignments(void *arg)
     t->status = DM_OK;
     for (; c < t->c1; c++, b = e) {
         if (b >= poll) {
-            if (dm_cancelled(t->sh)) { t->status = DM_CANCELLED; return NULL; }
+            if (dm_cancelled(t->sh)) { t->status = DM_CANCELLED; return; }
             poll = b + DM_POLL_ITEMS;
         }
         e = dm_cons_end(t->sh, c, b);
@@ -864,27 +849,22 @@ static void *dm_run_consignments(void *arg)
             int s2 = dm_convert_consignment(t->sh, c, b, e - b, &t->S, &freight, &e2, check);
             if (s2 != DM_OK) { t->status = s2; t->err = e2; break; }
         }
-    return NULL;
 }
 
 /* Run a phase over T slices, in threads when T > 1.  The error reported is the
  * one a single-threaded, unfused run reports: a step-2 error of the earliest
  * slice that has one, else the first error of the earliest failing slice. */
-static int dm_run_phase(dm_task *tasks, int T, void *(*fn)(void *), dm_error *err)
+static int dm_run_phase(dm_task *tasks, int T, void (*fn)(void *), dm_error *err)
 {
-#ifndef DM_NO_THREADS
-    pthread_t th[DM_MAX_THREADS];
+    dm_thread th[DM_MAX_THREADS];
     int started[DM_MAX_THREADS] = {0};
     for (int t = 1; t < T; t++)
-        started[t] = pthread_create(&th[t], NULL, fn, &tasks[t]) == 0;
+        started[t] = dm_thread_start(&th[t], fn, &tasks[t]);
     fn(&tasks[0]);
     for (int t = 1; t < T; t++) {
-        if (started[t]) pthread_join(th[t], NULL);
+        if (started[t]) dm_thread_join(&th[t]);
         else fn(&tasks[t]); /* could not start a thread: do its slice here */
     }
-#else
-    for (int t = 0; t < T; t++) fn(&tasks[t]);
-#endif
     if (dm_cancelled(tasks[0].sh)) return DM_CANCELLED; /* whatever the slices found */
     for (int pass = 0; pass < 2; pass++)
         for (int t = 0; t < T; t++)
@@ -1037,30 +1017,17 @@ typedef struct {
     const dm_params *p;
     dm_output *out;
     dm_error err;
-    int n_threads, cancel, status, done, threaded;
-#ifndef DM_NO_THREADS
-    pthread_t th;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-#endif
+    int n_threads, cancel, status, threaded;
+    dm_thread th;
+    dm_event done;
 } dm_job;
 
-#ifndef DM_NO_THREADS
-#include <errno.h>
-#include <time.h>
-
-static void *dm_job_run(void *arg)
+static void dm_job_run(void *arg)
 {
     dm_job *j = (dm_job *)arg;
-    int status = dm_assess(j->in, j->p, j->out, &j->err, j->n_threads, &j->cancel);
-    pthread_mutex_lock(&j->mu);
-    j->status = status;
-    j->done = 1;
-    pthread_cond_signal(&j->cv);
-    pthread_mutex_unlock(&j->mu);
-    return NULL;
+    j->status = dm_assess(j->in, j->p, j->out, &j->err, j->n_threads, &j->cancel);
+    dm_event_set(&j->done); /* publishes status and err to the waiting thread */
 }
-#endif
 
 /* items below which an assessment runs on the calling thread: it takes a few
  * milliseconds at most, less than a thread costs to start */
@@ -1070,53 +1037,31 @@ static void dm_job_start(dm_job *j, const dm_input *in, const dm_params *p, dm_o
 {
     memset(j, 0, sizeof(*j));
     j->in = in; j->p = p; j->out = out; j->n_threads = n_threads;
-#ifndef DM_NO_THREADS
-    pthread_mutex_init(&j->mu, NULL);
-    pthread_cond_init(&j->cv, NULL);
-    if (in->n_items >= DM_JOB_MIN_ITEMS && pthread_create(&j->th, NULL, dm_job_run, j) == 0) {
+    dm_event_init(&j->done);
+    if (in->n_items >= DM_JOB_MIN_ITEMS && dm_thread_start(&j->th, dm_job_run, j)) {
         j->threaded = 1;
         return;
     }
-#endif
     /* small, or no thread to be had: run here, to the end */
-    j->status = dm_assess(in, p, out, &j->err, n_threads, &j->cancel);
-    j->done = 1;
+    dm_job_run(j);
 }
 
 /* Wait up to ms milliseconds; whether the assessment is done. */
 static int dm_job_wait(dm_job *j, int ms)
 {
-#ifdef DM_NO_THREADS
-    (void)j; (void)ms;
-    return 1;
-#else
-    if (!j->threaded) return 1;
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_nsec += (long)ms * 1000000L;
-    until.tv_sec += until.tv_nsec / 1000000000L;
-    until.tv_nsec %= 1000000000L;
-    pthread_mutex_lock(&j->mu);
-    while (!j->done && pthread_cond_timedwait(&j->cv, &j->mu, &until) != ETIMEDOUT) {}
-    int done = j->done;
-    pthread_mutex_unlock(&j->mu);
-    return done;
-#endif
+    return !j->threaded || dm_event_wait(&j->done, ms);
 }
 
 static void dm_job_cancel(dm_job *j)
 {
-    __atomic_store_n(&j->cancel, 1, __ATOMIC_RELAXED);
+    dm_atomic_store(&j->cancel, 1);
 }
 
 /* Wait for the end (soon after dm_job_cancel), release the thread; the status. */
 static int dm_job_finish(dm_job *j)
 {
-#ifndef DM_NO_THREADS
-    if (j->threaded) pthread_join(j->th, NULL);
-    pthread_mutex_destroy(&j->mu);
-    pthread_cond_destroy(&j->cv);
-#endif
+    if (j->threaded) dm_thread_join(&j->th);
+    dm_event_destroy(&j->done);
     return j->status;
 }
 

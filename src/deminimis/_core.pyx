@@ -18,6 +18,7 @@ from .errors import AmountOverflowError
 cnp.import_array()
 
 cdef extern from "checked.h":
+    const char *DM_INT128_PATH
     int dm_round_div_parts(int64_t hi, uint64_t lo, int64_t d, int mode, int64_t quantum, int64_t *out) nogil
 
 cdef extern from "assess.h":
@@ -143,6 +144,8 @@ ITEM_OUTPUTS = ("intrinsic", "customs_value", "duty", "duty_at_sale", "vat", "va
 CONS_OUTPUTS = ("intrinsic", "customs_value", "duty", "duty_at_sale", "vat", "vat_at_sale", "fees", "total",
                 "items")
 #: number of rule slots (engine.RULE_SLOTS names them) and of simplified-duty bands
+#: how this build does 128-bit arithmetic: "native" (__int128) or "portable" (two words; csrc/checked.h)
+INT128_PATH = DM_INT128_PATH.decode("ascii")
 N_RULES = DM_N_RULES
 MAX_BANDS = DM_MAX_BANDS
 
