@@ -13,11 +13,15 @@ from __future__ import annotations
 
 import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+import deminimis as dm
+from deminimis import cli
 from deminimis.rounding import MODES, round_ratio
 
 _core = pytest.importorskip("deminimis._core", reason="needs the native core")
@@ -125,3 +129,34 @@ def test_allocate_equals_largest_remainder(total, weights):
     got = _core.allocate(total, weights).tolist()
     assert got == largest_remainder(total, weights)
     assert sum(got) == total
+
+
+# ---------------------------------------------------------------- concurrent assessments
+
+
+def regime_batch(regime_id: str, n: int, seed: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The demo's synthetic batch of n items under a regime, on one day, and the keywords to assess it."""
+    reg = dm.regimes.get(regime_id)
+    tariff, _ = cli.demo_tariff(reg)
+    on = cli.DEMO_ON if reg.in_force(cli.DEMO_ON) else reg.valid_from.date()
+    batch = cli.synthetic_batch(n, tariff, sorted(reg.vat.rates), seed=seed,
+                                currencies=cli.demo_currencies(reg.currency), transports=cli.demo_transports(reg),
+                                dates=[on], consignees=True)
+    return batch, {"regime": reg, "tariff": tariff, "rates": cli.demo_rates(reg.currency), "amounts": "minor"}
+
+
+def test_concurrent_assessments_equal_each_alone():
+    # Python threads each assess their own batch at once: the core runs without the GIL, so
+    # their kernels overlap (and the large batch runs on the core's own job thread, with 2
+    # threads inside).  Each result must equal the same batch assessed alone.  US-2024:
+    # relief per consignee and day (the aggregating phase); EU: flat duty, VAT at sale.
+    jobs = [(*regime_batch(regime_id, n, seed), n_threads)
+            for seed, (regime_id, n, n_threads) in enumerate([
+                ("EU-2026-07-01", 70_000, 2), ("US-2024-10-01", 3_000, 1),
+                ("EU-2026-07-01", 5_000, 1), ("US-2024-10-01", 20_000, 2)])]
+    alone = [dm.assess(batch, n_threads=t, **kw) for batch, kw, t in jobs]
+    with ThreadPoolExecutor(len(jobs)) as pool:
+        for _ in range(3):
+            together = list(pool.map(lambda job: dm.assess(job[0], n_threads=job[2], **job[1]), jobs))
+            for got, want in zip(together, alone):
+                assert got.equals(want), got.differences(want)
