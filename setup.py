@@ -29,11 +29,12 @@ _flags = dict(
     # (threads come from csrc/threads.h's Win32 branch, no -pthread).
     extra_compile_args=[] if msvc else ["-O3", "-std=c11", "-pthread"],
     extra_link_args=[] if msvc else ["-pthread"],
-    depends=[os.path.join("csrc", name) for name in sorted(os.listdir("csrc"))],
+    depends=[os.path.join("csrc", name) for name in sorted(os.listdir("csrc")) if name.endswith(".h")],
 )
 
 extensions = [
-    Extension("deminimis._core", ["src/deminimis/_core.pyx"], **_flags),
+    # the kernel (csrc/assess.h is its contract, src/deminimis/_native.pxd declares it for Cython)
+    Extension("deminimis._core", ["src/deminimis/_core.pyx", "csrc/assess.c", "csrc/allocate.c"], **_flags),
     # the encoder's hashing and checking passes (csrc/encode.h), apart from the core
     Extension("deminimis._encode", ["src/deminimis/_encode.pyx"], **_flags),
 ]
