@@ -17,7 +17,8 @@
 
 #include <stdint.h>
 
-#include "threads.h"
+#include "checked.h" /* DM_ROUND_*: the modes of dm_rounding */
+#include "threads.h" /* dm_thread, dm_event: members of dm_job */
 
 #define DM_MAX_CONDS 4
 #define DM_MAX_WAIVERS 4

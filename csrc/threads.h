@@ -33,6 +33,9 @@ static inline void dm_event_destroy(dm_event *e) { (void)e; }
 #ifndef WIN32_LEAN_AND_MEAN
 #define WIN32_LEAN_AND_MEAN
 #endif
+#ifndef NOMINMAX
+#define NOMINMAX /* no min()/max() macros: dm_fee has fields of those names */
+#endif
 #include <windows.h>
 #include <process.h>
 
