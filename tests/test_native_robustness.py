@@ -243,7 +243,8 @@ def os_threads() -> int | None:
 
 def interrupted(call: Callable[[], Any], delay: float) -> bool:
     """Run call() with SIGINT sent to this process `delay` s after it starts: whether it raised KeyboardInterrupt."""
-    timer = threading.Timer(delay, os.kill, (os.getpid(), signal.SIGINT))
+    # raise_signal, not os.kill: on Windows os.kill(pid, SIGINT) terminates the process
+    timer = threading.Timer(delay, signal.raise_signal, (signal.SIGINT,))
     timer.start()
     try:
         call()
@@ -306,7 +307,7 @@ def test_ctrl_c_during_assess(sigint_raises, monkeypatch):
     started = []
 
     def core_with_timer(*args: Any) -> None:  # the signal lands while the core runs, not while encoding
-        started.append(threading.Timer(full / 5, os.kill, (os.getpid(), signal.SIGINT)))
+        started.append(threading.Timer(full / 5, signal.raise_signal, (signal.SIGINT,)))
         started[0].start()
         real(*args)
 

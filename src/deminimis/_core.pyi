@@ -9,6 +9,7 @@ ITEM_OUTPUTS: tuple[str, ...]
 CONS_OUTPUTS: tuple[str, ...]
 N_RULES: int
 MAX_BANDS: int
+INT128_PATH: str
 
 def round_div(n: int, d: int, mode: int, quantum: int) -> int: ...
 def allocate(total: int, weights: Any) -> np.ndarray[Any, Any]: ...

@@ -13,111 +13,11 @@ from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint64_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memset
 
+from ._native cimport *  # the C core's declarations: csrc/assess.h, checked.h, allocate.h
+
 from .errors import AmountOverflowError
 
 cnp.import_array()
-
-cdef extern from "checked.h":
-    int dm_round_div_parts(int64_t hi, uint64_t lo, int64_t d, int mode, int64_t quantum, int64_t *out) nogil
-
-cdef extern from "assess.h":
-    enum: DM_MAX_CONDS, DM_MAX_WAIVERS, DM_MAX_FEES, DM_N_RULES, DM_MAX_BANDS
-    enum: DM_OK, DM_OVERFLOW, DM_NOMEM, DM_BADARG, DM_CANCELLED
-    ctypedef struct dm_rounding:
-        int32_t mode, level
-        int64_t quantum
-    ctypedef struct dm_clause:
-        int64_t adv, mass, vol, qty, den
-    ctypedef struct dm_measure:
-        dm_clause main, lo, hi
-        int32_t has_lo, has_hi, cannot_assess
-    ctypedef struct dm_cond:
-        int32_t basis, per, inclusive
-        int64_t threshold
-        const int64_t *group
-        const int64_t *order
-        int64_t n_groups
-    ctypedef struct dm_rule:
-        int32_t enabled, n_conds, requires_flag
-        uint16_t excl_bit
-        const uint8_t *cons_ok
-        dm_cond conds[4]
-    ctypedef struct dm_band:
-        int64_t up_to, pct_num, pct_den, deduction
-    ctypedef struct dm_waiver:
-        int32_t target, per, inclusive
-        uint16_t excl_bit
-        int64_t threshold
-    ctypedef struct dm_fee:
-        int32_t per, when_due, has_min, has_max
-        int64_t fixed, adv_num, adv_den, min, max, value_above, value_up_to
-        const uint8_t *cons_ok
-    ctypedef struct dm_input:
-        int64_t n_items, n_cons
-        const int64_t *cons
-        const int64_t *value
-        const int64_t *qty
-        const int64_t *mass
-        const int64_t *vol
-        const int32_t *cur
-        const int32_t *measure
-        const int32_t *vat_rate
-        const int32_t *vat_rate_reduced
-        const int32_t *flat_key
-        const uint16_t *item_flags
-        const int64_t *freight
-        const int64_t *insurance
-        const int32_t *freight_cur
-        const uint8_t *at_sale_flag
-        const int64_t *conv_mul
-        const int64_t *conv_div
-        const dm_measure *measures
-        const int64_t *vat_num
-        const int64_t *vat_den
-        int64_t n_conv, n_measures, n_vat
-    ctypedef struct dm_params:
-        int32_t cif, vat_adds_transport, at_sale_includes_duty, simplified_basis
-        dm_rounding conv, duty, vat, fee
-        int32_t duty_base_rounded, vat_base_rounded
-        dm_rounding duty_base, vat_base
-        dm_rule rules[12]
-        int64_t flat_amount
-        int32_t n_bands
-        dm_band bands[4]
-        int32_t n_waivers, n_fees
-        dm_waiver waivers[4]
-        dm_fee fees[8]
-    ctypedef struct dm_output:
-        int64_t *intrinsic
-        int64_t *customs_value
-        int64_t *duty
-        int64_t *duty_at_sale
-        int64_t *vat
-        int64_t *vat_at_sale
-        int64_t *fees
-        int64_t *total
-        int32_t *rule
-        int64_t *c_intrinsic
-        int64_t *c_customs
-        int64_t *c_duty
-        int64_t *c_duty_at_sale
-        int64_t *c_vat
-        int64_t *c_vat_at_sale
-        int64_t *c_fees
-        int64_t *c_total
-        int64_t *c_items
-    ctypedef struct dm_error:
-        int64_t index
-        int32_t what
-    ctypedef struct dm_job:
-        dm_error err
-    void dm_job_start(dm_job *j, const dm_input *inp, const dm_params *p, dm_output *out, int n_threads) nogil
-    int dm_job_wait(dm_job *j, int ms) nogil
-    void dm_job_cancel(dm_job *j) nogil
-    int dm_job_finish(dm_job *j) nogil
-    ctypedef struct dm_rem:
-        pass
-    void dm_allocate(int64_t total, const int64_t *w, int64_t k, int64_t *out, dm_rem *rem) nogil
 
 #: an index out of range, by the kernel's DM_B_* code: (column, where it lives, the table it indexes)
 BAD_INDEX = {1: ("cons", "items", "consignments"), 2: ("cur", "items", "conversion factors"),
@@ -143,6 +43,8 @@ ITEM_OUTPUTS = ("intrinsic", "customs_value", "duty", "duty_at_sale", "vat", "va
 CONS_OUTPUTS = ("intrinsic", "customs_value", "duty", "duty_at_sale", "vat", "vat_at_sale", "fees", "total",
                 "items")
 #: number of rule slots (engine.RULE_SLOTS names them) and of simplified-duty bands
+#: how this build does 128-bit arithmetic: "native" (__int128) or "portable" (two words; csrc/checked.h)
+INT128_PATH = DM_INT128_PATH.decode("ascii")
 N_RULES = DM_N_RULES
 MAX_BANDS = DM_MAX_BANDS
 
