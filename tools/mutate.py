@@ -36,9 +36,10 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTHON = ROOT / ".venv" / "bin" / "python"
 
 # The fast profile: hand-computed, differential (Hypothesis "default" profile, fixed seed so that
-# a run can be repeated), bad input, rounding, native robustness, tariff lookup, regime examples.
-TESTS = ["tests/test_mechanisms.py", "tests/test_differential.py", "tests/test_inputs.py",
-         "tests/test_rounding.py", "tests/test_strict_inputs.py", "tests/test_catalogue.py",
+# a run can be repeated), bad input, rounding, native robustness, tariff lookup, regime examples,
+# and the tests this tool showed to be missing.
+TESTS = ["tests/test_mutant_killers.py", "tests/test_mechanisms.py", "tests/test_differential.py",
+         "tests/test_inputs.py", "tests/test_rounding.py", "tests/test_strict_inputs.py", "tests/test_catalogue.py",
          "tests/test_native_robustness.py", "tests/test_tariff_table.py", "tests/test_regimes_examples.py"]
 PYTEST = ["-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "--hypothesis-seed=0", "-o", "addopts="]
 TEST_TIMEOUT = 600  # seconds; a mutant that makes the suite hang (an endless loop) counts as killed
@@ -61,7 +62,7 @@ class Mutant:
         return self.path.endswith(NATIVE_SUFFIXES)
 
 
-def M(id: str, path: str, old: str, new: str, what: str) -> Mutant:  # noqa: N802 (a table row)
+def M(id: str, path: str, old: str, new: str, what: str) -> Mutant:  # a row of the table below
     return Mutant(id, path, old, new, what)
 
 
@@ -158,7 +159,8 @@ MUTANTS: list[Mutant] = [
       "ix.origin_lengths_desc = sorted(ix.origin_lengths)", "tariff origin rate: shortest prefix first"),
     M("table-valid-to", "src/deminimis/tariff/table.py", "(self.valid_to is None or on < self.valid_to)",
       "(self.valid_to is None or on <= self.valid_to)", "tariff measure still in force on valid_to"),
-    M("rates-quotation", "src/deminimis/rates.py", 'return scale / r if self.quote == "foreign_per_base" else scale * r',
+    M("rates-quotation", "src/deminimis/rates.py",
+      'return scale / r if self.quote == "foreign_per_base" else scale * r',
       'return scale * r if self.quote == "foreign_per_base" else scale / r', "quotations swapped"),
     M("rounding-half-up-code", "src/deminimis/rounding.py", '"half_up": (0, decimal.ROUND_HALF_UP),',
       '"half_up": (1, decimal.ROUND_HALF_UP),', "half_up sent to the core as half_even"),
@@ -173,7 +175,8 @@ MUTANTS: list[Mutant] = [
       "keep = rows if excluded is None else rows[~sink.bad[rows]]", "only bad rows left out, not their consignment"),
     M("partition-status", "src/deminimis/partition.py", "np.where(has[0], INVALID, np.where(has[1], WITH_INVALID,",
       "np.where(has[0], WITH_INVALID, np.where(has[1], INVALID,", "consignment statuses swapped"),
-    M("partition-day-in-force", "src/deminimis/partition.py", "and (regime.valid_to is None or start < regime.valid_to))",
+    M("partition-day-in-force", "src/deminimis/partition.py",
+      "and (regime.valid_to is None or start < regime.valid_to))",
       "and (regime.valid_to is None or end <= regime.valid_to))", "a day is in force only if the whole day is"),
 ]
 
@@ -267,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     # only the extension whose source changed (and restores the one before it).
     chosen = sorted(chosen, key=lambda m: (m.native, m.path if m.native else ""))
     signal.signal(signal.SIGTERM, _terminate)
-    out = open(args.out, "w") if args.out else None  # noqa: SIM115 (written row by row, closed at the end)
+    out = open(args.out, "w") if args.out else None  # written row by row, closed at the end
 
     def emit(line: str) -> None:
         print(line, flush=True)
