@@ -43,7 +43,7 @@ TESTS = ["tests/test_mutant_killers.py", "tests/test_mechanisms.py", "tests/test
          "tests/test_native_robustness.py", "tests/test_tariff_table.py", "tests/test_regimes_examples.py"]
 PYTEST = ["-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "--hypothesis-seed=0", "-o", "addopts="]
 TEST_TIMEOUT = 600  # seconds; a mutant that makes the suite hang (an endless loop) counts as killed
-# build_ext --inplace rebuilds only the stale extension (27 s for csrc/assess.h on this machine);
+# build_ext --inplace rebuilds only the stale extension (27 s for the kernel on this machine);
 # `pip install --no-build-isolation -e .` rebuilds both every time (43 s).
 BUILD = ["setup.py", "-q", "build_ext", "--inplace"]
 NATIVE_SUFFIXES = (".h", ".c", ".pyx", ".pxd")
@@ -67,7 +67,8 @@ def M(id: str, path: str, old: str, new: str, what: str) -> Mutant:  # a row of 
 
 
 ENGINE = "src/deminimis/engine/"
-KERNEL = "csrc/assess.h"
+KERNEL = "csrc/assess.c"
+ALLOCATE = "csrc/allocate.c"
 MUTANTS: list[Mutant] = [
     # --- the engine's Python: params, encode, checks, factorize
     M("params-inclusive", ENGINE + "params.py", '"inclusive": int(c.inclusive),', '"inclusive": int(not c.inclusive),',
@@ -103,7 +104,8 @@ MUTANTS: list[Mutant] = [
       "return inclusive ? x < thr : x < thr;", "inclusive threshold compared with <"),
     M("c-threshold-exclusive", KERNEL, "return inclusive ? x <= thr : x < thr;",
       "return inclusive ? x <= thr : x <= thr;", "exclusive threshold compared with <="),
-    M("c-remainder-tie", KERNEL, "(a->rem == b->rem && a->pos < b->pos)", "(a->rem == b->rem && a->pos > b->pos)",
+    M("c-remainder-tie", ALLOCATE, "(dm_u128_eq(a->rem, b->rem) && a->pos < b->pos)",
+      "(dm_u128_eq(a->rem, b->rem) && a->pos > b->pos)",
       "largest remainder ties to the later item"),
     M("c-item-basis", KERNEL, "int64_t x = cd->basis == DM_BASIS_INTRINSIC ? intrinsic : customs;",
       "int64_t x = cd->basis == DM_BASIS_INTRINSIC ? customs : intrinsic;", "item condition basis swapped"),
@@ -126,7 +128,8 @@ MUTANTS: list[Mutant] = [
     M("c-measure-minimum", KERNEL, "if (b > d) d = b;", "if (b < d) d = b;", "duty minimum applied as a maximum"),
     M("c-at-sale-duty", KERNEL, "if (it[j].sale && it[j].duty > 0) {", "if (it[j].duty > 0) {",
       "duty moved to collection at sale for every item"),
-    M("c-conversion-mode", KERNEL, "(dm_u128)div, r->mode, r->quantum, out);", "(dm_u128)div, 0, r->quantum, out);",
+    M("c-conversion-mode", KERNEL, "return dm_round_mul_div(a, mul, div, r->mode, r->quantum, out);",
+      "return dm_round_mul_div(a, mul, div, 0, r->quantum, out);",
       "conversion always rounds half up"),
     # --- the Cython skin
     M("pyx-waiver-excl-bit", "src/deminimis/_core.pyx", "p.waivers[k].excl_bit = 1 << (DM_N_RULES + k)",
