@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from .assessment import CANNOT_ASSESS, CONSIGNMENT_AMOUNTS, ITEM_AMOUNTS, Assessment, make_provenance
+from .assessment import CANNOT_ASSESS, CONSIGNMENT_AMOUNTS, ITEM_AMOUNTS, Assessment, make_provenance, to_list
 from .columns import date_problem, id_codes, to_date
 from .errors import InconsistentConsignmentError, InputError, InvalidValueError, MissingColumnError, RegimeError
 from .problems import ASSESSED, INVALID, WITH_INVALID, Problems, report
@@ -47,12 +47,6 @@ def take(cols: dict[str, Any], rows: np.ndarray) -> dict[str, Any]:
             arr[:] = list(a)
             out[name] = arr[rows]
     return out
-
-
-def _values(a: Any) -> list[Any]:
-    if type(a).__module__.startswith("pyarrow"):
-        return a.to_pylist()
-    return list(a) if isinstance(a, np.ndarray) and a.dtype == object else list(np.asarray(a).tolist())
 
 
 def fixed_regime(regime: Regime | dict | str, lookup: Callable[[str], Regime | None]) -> Regime | None:
@@ -86,7 +80,7 @@ def version_parts(regime: Regime | dict | str, cols: dict[str, Any], n: int, sin
     if "date" not in cols:
         raise MissingColumnError("no assessment date: give on= or a 'date' column", column="date")
     fixed = fixed_regime(regime, lookup)
-    dates = _values(cols["date"])
+    dates = to_list(cols["date"])
     version: dict[Any, Regime | str] = {}
     for d in dict.fromkeys(dates):
         problem = date_problem(d)
@@ -105,7 +99,7 @@ def version_parts(regime: Regime | dict | str, cols: dict[str, Any], n: int, sin
             version[d] = problem
     report(sink, (i for i, d in enumerate(dates) if isinstance(version[d], str)),
            lambda row: InvalidValueError(str(version[dates[row]]), column="date", row=row, value=dates[row]))
-    ids = _values(cols["consignment"])
+    ids = to_list(cols["consignment"])
     first_version: dict[Any, tuple[int, Any]] = {}
     bad = sink.bad if sink is not None else np.zeros(n, dtype=bool)
     for i, (c, d) in enumerate(zip(ids, dates)):
@@ -133,7 +127,7 @@ def _check_consignee_years(parts: list[tuple[Regime, np.ndarray]], cols: dict[st
     """A consignee's yearly aggregate cannot span two regime versions (which version's threshold?)."""
     if len(parts) < 2 or not any("consignee_year" in r.aggregations() for r, _ in parts) or "consignee" not in cols:
         return
-    consignee, dates = _values(cols["consignee"]), _values(cols["date"])
+    consignee, dates = to_list(cols["consignee"]), to_list(cols["date"])
     seen: dict[tuple[Any, int], str] = {}
     for reg, rows in parts:
         for i in rows.tolist():
@@ -162,9 +156,9 @@ def run(cols: dict[str, Any], n: int, *, parts: list[tuple[Regime, np.ndarray | 
             validate(take(cols, rows), len(rows), reg, on, part_sink)
             for exc in part_sink.exceptions:
                 sink.add(_remap(exc, rows))
-    ids = _values(cols["consignment"])
+    ids = to_list(cols["consignment"])
     cons_of, cons_ids = id_codes(ids)
-    consignee = _values(cols["consignee"]) if "consignee" in cols else None
+    consignee = to_list(cols["consignee"]) if "consignee" in cols else None
     per_consignee = any({"consignee_day", "consignee_year"} & reg.aggregations() for reg, _ in whole)
     status = np.zeros(n, dtype=np.int8)
     results: list[tuple[np.ndarray, Assessment]] = []
@@ -194,7 +188,8 @@ def run(cols: dict[str, Any], n: int, *, parts: list[tuple[Regime, np.ndarray | 
 def _dated(result: Assessment, cols: dict[str, Any], on: Any) -> Assessment:
     """Provenance always has the date: `on`, or "per-row" with the first and last dates of the batch."""
     if on is None:
-        days = sorted({to_date(d) for d in _values(cols["date"]) if date_problem(d) is None})
+        distinct = dict.fromkeys(to_list(cols["date"]))  # each distinct value read once
+        days = sorted({to_date(d) for d in distinct if date_problem(d) is None})
         result.provenance["assessment_date"] = "per-row"
         result.provenance["dates"] = [days[0].isoformat(), days[-1].isoformat()] if days else []
     return result
