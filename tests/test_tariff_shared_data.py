@@ -2,9 +2,9 @@
 
 The extracts keep the official files' format and rows unchanged: every row of the headings the
 built-in samples and these tests use, heading 9904 (additional duties), and every 12th heading
-besides (the UK file: chapters 07 and 08 whole, for the seasonal and entry-price lines). They were cut from ../shared/data (USITC
-HTS 2026 revision 3; the UK Global Tariff with the EU CET column), so the suite needs nothing
-outside the project. Counts below are of the extracts.
+besides (the UK file: chapters 07 and 08 whole, for the seasonal and entry-price lines). They
+were cut from ../shared/data (USITC HTS 2026 revision 3; the UK Global Tariff with the EU CET
+column), so the suite needs nothing outside the project. Counts below are of the extracts.
 """
 
 from __future__ import annotations
