@@ -540,8 +540,8 @@ DM_INLINE int dm_consignment_impl(const dm_shared *sh, int64_t c, int64_t k, dm_
             const dm_fee *fe = &p->fees[q];
             int64_t amount = 0;
             if (fe->cons_ok && !fe->cons_ok[c]) continue;
-            if (fe->when_due == 1 && !due) continue;
-            if (fe->when_due == 2 && !entry) continue;
+            if (fe->when_due == DM_DUE_IF_DUE && !due) continue;
+            if (fe->when_due == DM_DUE_IF_ENTRY && !entry) continue;
             if (fe->value_above >= 0 && !(c_cust > fe->value_above)) continue;
             if (fe->value_up_to >= 0 && !(c_cust <= fe->value_up_to)) continue;
             if (fe->adv_num &&
@@ -550,7 +550,7 @@ DM_INLINE int dm_consignment_impl(const dm_shared *sh, int64_t c, int64_t k, dm_
             if (dm_add(amount, fe->fixed, &amount)) DM_FAIL(it[0].row, DM_W_FEE);
             if (fe->has_min && amount < fe->min) amount = fe->min;
             if (fe->has_max && amount > fe->max) amount = fe->max;
-            if (fe->per == 1 && dm_mul(amount, k, &amount)) DM_FAIL(it[0].row, DM_W_FEE);
+            if (fe->per == DM_FEE_PER_ITEM && dm_mul(amount, k, &amount)) DM_FAIL(it[0].row, DM_W_FEE);
             if (dm_add(fee_total, amount, &fee_total)) DM_FAIL(it[0].row, DM_W_FEE);
         }
     }

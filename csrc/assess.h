@@ -3,10 +3,12 @@
  * Python, no allocation of outputs), declared for Cython once, in
  * src/deminimis/_native.pxd.
  *
- * Python (engine.py) encodes the batch into integer columns and compiled
+ * Python (deminimis.engine) encodes the batch into integer columns and compiled
  * tables; the kernel runs the whole computation in the order of
  * docs/semantics.md and returns a status with the index of the first bad item.
- * It never touches the GIL.  reference.py is its executable specification.
+ * It never touches the GIL.  deminimis.reference is its executable specification.
+ * Every code below (status, rule bit, overflow kind, per, basis, level, ...) is
+ * defined here only: Python reads them through _native.pxd (deminimis._core).
  *
  * All amounts are non-negative int64 minor units of the customs currency
  * (inputs are validated non-negative), so products are formed in unsigned
@@ -63,6 +65,10 @@ enum { DM_WAIVE_DUTY = 0, DM_WAIVE_VAT = 1, DM_WAIVE_BOTH = 2 };
 enum { DM_BASIS_INTRINSIC = 0, DM_BASIS_CUSTOMS = 1 };
 enum { DM_PER_ITEM = 0, DM_PER_CONSIGNMENT = 1, DM_PER_GROUP = 2, DM_PER_CUMULATIVE = 3 };
 enum { DM_LEVEL_ITEM = 0, DM_LEVEL_CONSIGNMENT = 1 };
+enum { DM_FEE_PER_CONSIGNMENT = 0, DM_FEE_PER_ITEM = 1 };
+/* when a fee is charged: always; only where duty or VAT is due at the border;
+ * only where some item is not relieved of duty (an entry is made) */
+enum { DM_DUE_ALWAYS = 0, DM_DUE_IF_DUE = 1, DM_DUE_IF_ENTRY = 2 };
 
 typedef struct { int32_t mode; int32_t level; int64_t quantum; } dm_rounding;
 
@@ -102,9 +108,8 @@ typedef struct {
 typedef struct { int64_t up_to, pct_num, pct_den, deduction; } dm_band;
 
 typedef struct {
-    int32_t per;              /* 0 per consignment, 1 per item */
-    int32_t when_due;         /* 1: only where duty or VAT is due at the border;
-                                 2: only where some item is not relieved of duty (an entry is made) */
+    int32_t per;              /* DM_FEE_PER_* */
+    int32_t when_due;         /* DM_DUE_* */
     int32_t has_min, has_max;
     int64_t fixed, adv_num, adv_den, min, max;
     int64_t value_above;      /* applies when consignment customs value > this (-1: no bound) */

@@ -172,7 +172,7 @@ DM_INLINE int dm_mul(int64_t a, int64_t b, int64_t *out)
 
 /* ------------------------------------------------------- both paths alike */
 
-/* Rounding modes: same codes as deminimis.rounding.MODES. */
+/* Rounding modes (deminimis._core.ROUNDING_MODES names them for Python). */
 enum {
     DM_ROUND_HALF_UP = 0,   /* ties away from zero */
     DM_ROUND_HALF_EVEN = 1, /* ties to even */

@@ -377,22 +377,17 @@ def test_group_and_order_out_of_range(per):
                                "duty_relief": {"conditions": [{"threshold": "150", "per": per}]}})
     enc = small_encoding(reg, consignee=[f"p{i // 4}" for i in range(16)], date=["2026-07-01"] * 16)
     run_core(enc)
-    slot = next(s for s in enc["params"]["rules"] if s)
-    cond = slot["conds"][0]
+    cond = next(r for r in enc["params"].rules if r is not None).conds[0]
+    group, order = cond.group, cond.order  # the kernel reads them where Params holds them
 
-    def with_cond(**kw: Any) -> dict[str, Any]:
-        rules = [dict(s, conds=[dict(cond, **kw)]) if s is slot else s for s in enc["params"]["rules"]]
-        return dict(enc, params=dict(enc["params"], rules=rules))
-
-    group = cond["group"].copy()
-    group[6] = cond["n_groups"]
+    group[6] = cond.n_groups
     with pytest.raises(ValueError, match=r"^group\[6\] = 4 of a (group|cumulative) condition"):
-        run_core(with_cond(group=group))
+        run_core(enc)
+    group[6] = 0
     if per == "consignee_year":  # cumulative: order must be a permutation of the consignments
-        order = cond["order"].copy()
         order[3] = order[2]
         with pytest.raises(ValueError, match=r"^order\[3\] = \d+ of a cumulative condition is not a distinct"):
-            run_core(with_cond(order=order))
+            run_core(enc)
 
 
 @pytest.mark.parametrize("table, field, value", [("conv_div", None, 0), ("vat_den", None, 0),
@@ -408,8 +403,38 @@ def test_table_factors_checked(table, field, value):
         run_core(dict(enc, tables=dict(enc["tables"], **{table: t})))
 
 
-def test_rounding_quantum_checked():
-    enc = small_encoding()
-    mode, _, level = enc["params"]["duty"]
+def test_params_checked_when_made():
+    """The kernel's parameters are typed: a bad one is refused when Params and its parts are made."""
     with pytest.raises(ValueError, match="quantum must be positive"):
-        run_core(dict(enc, params=dict(enc["params"], duty=(mode, 0, level))))
+        _core.Rounding("half_up", "item", 0)
+    with pytest.raises(KeyError):
+        _core.Rounding("nearest", "item", 1)
+    with pytest.raises(ValueError, match="rate must not be negative and its divisor must be positive"):
+        _core.Band(100, 1, 0, 0)
+    with pytest.raises(ValueError, match="rate must not be negative and its divisor must be positive"):
+        _core.Fee("consignment", "always", 0, -1, 100, None, None, -1, -1)
+    with pytest.raises(ValueError, match="per consignee_day takes group and order"):
+        _core.Condition("intrinsic", "consignee_day", True, 100)  # no group
+    with pytest.raises(ValueError, match="per consignment takes group and order"):
+        _core.Condition("intrinsic", "consignment", True, 100, group=np.zeros(2, dtype=np.int64))
+    with pytest.raises(TypeError):
+        _core.Rule([object()], excl_bit=1, requires_flag=False)
+    r = _core.Rule([_core.Condition("intrinsic", "consignment", True, 100)], excl_bit=1, requires_flag=False)
+    with pytest.raises(ValueError, match="rule slots"):
+        _core.Params(cif=True, vat_adds_transport=False, at_sale_includes_duty=False, simplified_basis="intrinsic",
+                     conv=_core.Rounding("half_up", "item", 1), duty=_core.Rounding("half_up", "item", 1),
+                     vat=_core.Rounding("half_up", "item", 1), fee=_core.Rounding("half_up", "item", 1),
+                     duty_base=None, vat_base=None, rules=[r], flat_amount=0, bands=[], waivers=[], fees=[])
+
+
+def test_rule_arrays_checked_against_the_batch():
+    """A rule's per-consignment array of the wrong length is refused before the kernel runs."""
+    reg = dm.Regime.from_dict({"id": "T", "currency": "EUR", "valuation": "CIF",
+                               "vat": {"rates": {"DE": {"standard": "19"}}},
+                               "duty_relief": {"conditions": [{"threshold": "150", "per": "consignee_day"}]}})
+    enc = small_encoding(reg, consignee=[f"p{i // 4}" for i in range(16)], date=["2026-07-01"] * 16)
+    other = engine.encode({"consignment": ["c0", "c0", "c1", "c1"], "hs_code": [TSHIRT] * 4, "value": [100] * 4,
+                           "consignee": ["p"] * 4, "date": ["2026-07-01"] * 4},
+                          regime=reg, tariff=TAR, on=ON, currency="EUR", amounts="minor")
+    with pytest.raises(ValueError, match=r"^group: expected \d+ values"):
+        run_core(dict(enc, params=other["params"]))

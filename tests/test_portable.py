@@ -62,7 +62,7 @@ def expected_round_div(n: int, d: int, mode: str, quantum: int) -> int | None:
 
 def core_round_div(n: int, d: int, mode: str, quantum: int) -> int | None:
     try:
-        return _core.round_div(n, d, MODES[mode][0], quantum)
+        return _core.round_div(n, d, mode, quantum)
     except OverflowError:
         return None
 

@@ -46,7 +46,7 @@ def test_demo_batch_carries_the_columns_regimes_need() -> None:
                                     transports=cli.demo_transports(r), consignees=True)
         assert {"consignee", "date", "transport", "destination"} <= set(batch)
         assert set(batch["destination"]) <= set(r.vat.rates)
-        named = {x for rule in [*r.rule_slots(), *r.fees] if rule is not None and rule.transports
+        named = {x for rule in [*r.rules(), *r.fees] if rule.transports
                  for x in rule.transports}
         assert named <= set(cli.demo_transports(r))
 

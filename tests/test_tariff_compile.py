@@ -64,12 +64,10 @@ def case(draw: Any) -> dict[str, Any]:
 
 
 def _record_duty(rec: np.void, value: int, q: dict[str, int], mode: str, quantum: int) -> int:
-    code = MODES[mode][0]
-
     def clause(name: str) -> int:
         num = (value * int(rec[f"{name}_adv"]) + q["mass"] * int(rec[f"{name}_mass"])
                + q["volume"] * int(rec[f"{name}_vol"]) + q["count"] * int(rec[f"{name}_qty"]))
-        return _core.round_div(num, int(rec[f"{name}_den"]), code, quantum)
+        return _core.round_div(num, int(rec[f"{name}_den"]), mode, quantum)
 
     d = clause("main")
     if rec["has_lo"]:

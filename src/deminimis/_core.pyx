@@ -20,45 +20,98 @@ from .errors import AmountOverflowError
 cnp.import_array()
 
 #: an index out of range, by the kernel's DM_B_* code: (column, where it lives, the table it indexes)
-BAD_INDEX = {1: ("cons", "items", "consignments"), 2: ("cur", "items", "conversion factors"),
-             3: ("measure", "items", "measures"), 4: ("vat_rate", "items", "VAT rates"),
-             5: ("vat_rate_reduced", "items", "VAT rates"), 6: ("flat_key", "items", None),
-             7: ("freight_cur", "cons", "conversion factors"), 8: ("group", "rules", "groups"),
-             9: ("order", "rules", "consignments")}
+BAD_INDEX = {DM_B_CONS: ("cons", "items", "consignments"), DM_B_CUR: ("cur", "items", "conversion factors"),
+             DM_B_MEASURE: ("measure", "items", "measures"), DM_B_VAT_RATE: ("vat_rate", "items", "VAT rates"),
+             DM_B_VAT_REDUCED: ("vat_rate_reduced", "items", "VAT rates"),
+             DM_B_FLAT_KEY: ("flat_key", "items", None),
+             DM_B_FREIGHT_CUR: ("freight_cur", "cons", "conversion factors"),
+             DM_B_GROUP: ("group", "rules", "groups"), DM_B_ORDER: ("order", "rules", "consignments")}
 # milliseconds the caller waits for the kernel between two looks for Ctrl-C
 cdef enum:
     WAIT_SLICE_MS = 50
 
 #: what overflowed, by the kernel's DM_W_* code
-OVERFLOW_WHAT = {1: "converted value", 2: "freight and insurance", 3: "consignment value",
-                 4: "consignee aggregate value", 5: "duty", 6: "VAT", 7: "fee", 8: "total",
-                 9: "consignment quantity"}
+OVERFLOW_WHAT = {DM_W_CONVERSION: "converted value", DM_W_FREIGHT: "freight and insurance",
+                 DM_W_CONSIGNMENT_SUM: "consignment value", DM_W_GROUP_SUM: "consignee aggregate value",
+                 DM_W_DUTY: "duty", DM_W_VAT: "VAT", DM_W_FEE: "fee", DM_W_TOTAL: "total",
+                 DM_W_QUANTITY_SUM: "consignment quantity"}
 
-MEASURE_DTYPE = np.dtype([(f"{clause}_{field}", np.int64) for clause in ("main", "lo", "hi")
-                          for field in ("adv", "mass", "vol", "qty", "den")]
-                         + [("has_lo", np.int32), ("has_hi", np.int32),
-                            ("cannot_assess", np.int32), ("pad", np.int32)])
+#: the kernel's rule bits (one int32 per item) by name: deminimis.assessment.RULES mirrors it, and
+#: tests/test_native_contract.py checks that it does
+RULE_BITS = {"duty_relief": DM_RULE_DUTY_RELIEF, "flat_duty": DM_RULE_FLAT_DUTY,
+             "duty_waived": DM_RULE_DUTY_WAIVED, "vat_relief": DM_RULE_VAT_RELIEF,
+             "vat_at_sale": DM_RULE_VAT_AT_SALE, "vat_waived": DM_RULE_VAT_WAIVED,
+             "cannot_assess": DM_RULE_CANNOT_ASSESS, "fee": DM_RULE_FEE,
+             "simplified_duty": DM_RULE_SIMPLIFIED_DUTY, "duty_at_sale": DM_RULE_DUTY_AT_SALE,
+             "vat_reduced": DM_RULE_VAT_REDUCED}
+
+#: the regime vocabulary's names for the kernel's codes (csrc/checked.h, csrc/assess.h)
+ROUNDING_MODES = {"half_up": DM_ROUND_HALF_UP, "half_even": DM_ROUND_HALF_EVEN, "down": DM_ROUND_DOWN,
+                  "up": DM_ROUND_UP, "floor": DM_ROUND_FLOOR, "ceiling": DM_ROUND_CEILING}
+LEVELS = {"item": DM_LEVEL_ITEM, "consignment": DM_LEVEL_CONSIGNMENT}
+BASES = {"intrinsic": DM_BASIS_INTRINSIC, "customs": DM_BASIS_CUSTOMS}
+PERS = {"item": DM_PER_ITEM, "consignment": DM_PER_CONSIGNMENT, "consignee_day": DM_PER_GROUP,
+        "consignee_year": DM_PER_CUMULATIVE}
+WAIVER_TARGETS = {"duty": DM_WAIVE_DUTY, "vat": DM_WAIVE_VAT, "duty_and_vat": DM_WAIVE_BOTH}
+FEE_PERS = {"consignment": DM_FEE_PER_CONSIGNMENT, "item": DM_FEE_PER_ITEM}
+FEE_WHEN = {"always": DM_DUE_ALWAYS, "due": DM_DUE_IF_DUE, "not_relieved": DM_DUE_IF_ENTRY}
+#: the kernel's rule slots (dm_params.rules): up to MAX_RELIEFS duty reliefs from DUTY_RELIEF_SLOT,
+#: as many VAT reliefs from VAT_RELIEF_SLOT, then one slot each
+MAX_RELIEFS = DM_MAX_RELIEFS
+DUTY_RELIEF_SLOT = DM_R_DUTY_RELIEF
+VAT_RELIEF_SLOT = DM_R_VAT_RELIEF
+AT_SALE_SLOT = DM_R_AT_SALE
+FLAT_SLOT = DM_R_FLAT
+VAT_REDUCTION_SLOT = DM_R_VAT_REDUCTION
+SIMPLIFIED_SLOT = DM_R_SIMPLIFIED
+
+cdef inline Py_ssize_t _offset(void *field, void *struct_start) noexcept:
+    return <char*>field - <char*>struct_start
+
+
+cdef object _measure_dtype():
+    """dm_measure as a numpy dtype, read from the compiled struct: a renamed field fails the build."""
+    cdef dm_measure m
+    cdef dm_clause *cl
+    names, offsets = [], []
+    for name in ("main", "lo", "hi"):
+        cl = &m.main if name == "main" else (&m.lo if name == "lo" else &m.hi)
+        names += [f"{name}_{field}" for field in ("adv", "mass", "vol", "qty", "den")]
+        offsets += [_offset(&cl.adv, &m), _offset(&cl.mass, &m), _offset(&cl.vol, &m), _offset(&cl.qty, &m),
+                    _offset(&cl.den, &m)]
+    names += ["has_lo", "has_hi", "cannot_assess"]
+    offsets += [_offset(&m.has_lo, &m), _offset(&m.has_hi, &m), _offset(&m.cannot_assess, &m)]
+    return np.dtype({"names": names, "formats": [np.int64] * 15 + [np.int32] * 3, "offsets": offsets,
+                     "itemsize": sizeof(dm_measure)})
+
+
+#: one row of the measure table (dm_measure), fields named clause_coefficient
+MEASURE_DTYPE = _measure_dtype()
 
 ITEM_OUTPUTS = ("intrinsic", "customs_value", "duty", "duty_at_sale", "vat", "vat_at_sale", "fees", "total")
 CONS_OUTPUTS = ("intrinsic", "customs_value", "duty", "duty_at_sale", "vat", "vat_at_sale", "fees", "total",
                 "items")
-#: number of rule slots (engine.RULE_SLOTS names them) and of simplified-duty bands
 #: how this build does 128-bit arithmetic: "native" (__int128) or "portable" (two words; csrc/checked.h)
 INT128_PATH = DM_INT128_PATH.decode("ascii")
+#: the kernel's capacities: rule slots, conditions per rule, simplified-duty bands, waivers, fees
 N_RULES = DM_N_RULES
+MAX_CONDS = DM_MAX_CONDS
 MAX_BANDS = DM_MAX_BANDS
+MAX_WAIVERS = DM_MAX_WAIVERS
+MAX_FEES = DM_MAX_FEES
 
 
-def round_div(n: int, d: int, mode: int, quantum: int) -> int:
-    """quantum * R(n / (d * quantum)) with the core's helper (exposed for tests)."""
+def round_div(n: int, d: int, mode: str, quantum: int) -> int:
+    """quantum * R(n / (d * quantum)) with the core's helper, R the named mode (exposed for tests)."""
     cdef int64_t out = 0
     if d <= 0 or quantum <= 0:
         raise ValueError("d and quantum must be positive")
     if not (-(2**127) <= n < 2**127):
         raise OverflowError("n must fit in 128 bits")
-    if not 0 <= mode <= 5:
-        raise ValueError("unknown rounding mode")
-    if dm_round_div_parts(<int64_t>(n >> 64), <uint64_t>(n & 0xFFFFFFFFFFFFFFFF), d, mode, quantum, &out):
+    if mode not in ROUNDING_MODES:
+        raise ValueError(f"unknown rounding mode {mode!r}")
+    if dm_round_div_parts(<int64_t>(n >> 64), <uint64_t>(n & 0xFFFFFFFFFFFFFFFF), d, ROUNDING_MODES[mode],
+                          quantum, &out):
         raise OverflowError("result does not fit int64")
     return out
 
@@ -119,37 +172,167 @@ cdef const uint8_t* _u8(object a, Py_ssize_t n, str name) except? NULL:
     return &v[0] if n > 0 else NULL
 
 
-cdef int _fill_rule(dm_rule *r, dict spec, Py_ssize_t n_cons, list keep) except -1:
-    memset(r, 0, sizeof(dm_rule))
-    if not spec:
-        return 0
-    r.enabled = 1
-    r.requires_flag = spec.get("requires_flag", 0)
-    r.excl_bit = spec.get("excl_bit", 0)
-    r.cons_ok = _u8(spec.get("cons_ok"), n_cons, "cons_ok")
-    conds = spec.get("conds", [])
-    if len(conds) > DM_MAX_CONDS:
-        raise ValueError(f"at most {DM_MAX_CONDS} conditions per rule")
-    r.n_conds = len(conds)
-    for k, cd in enumerate(conds):
-        r.conds[k].basis = cd["basis"]
-        r.conds[k].per = cd["per"]
-        r.conds[k].inclusive = cd["inclusive"]
-        r.conds[k].threshold = cd["threshold"]
-        r.conds[k].n_groups = cd.get("n_groups", 0)
-        if cd["per"] >= 2:
-            keep.append(cd["group"])
-            r.conds[k].group = _i64(cd["group"], n_cons, "group")
-        if cd["per"] == 3:
-            keep.append(cd["order"])
-            r.conds[k].order = _i64(cd["order"], n_cons, "order")
-    return 0
+# -- the kernel's parameters (dm_params), typed: each class holds its C struct, filled by name
+# from the regime vocabulary above, so that a field renamed in csrc/assess.h fails this build.
+
+cdef class Rounding:
+    """A dm_rounding: mode (ROUNDING_MODES), level (LEVELS), quantum in minor units (> 0)."""
+    cdef dm_rounding c
+
+    def __init__(self, str mode, str level, int64_t quantum):
+        if quantum <= 0:
+            raise ValueError(f"a rounding quantum must be positive, got {quantum}")
+        self.c.mode = ROUNDING_MODES[mode]
+        self.c.level = LEVELS[level]
+        self.c.quantum = quantum
 
 
-cdef int _rounding(dm_rounding *r, tuple spec) except -1:
-    r.mode, r.quantum, r.level = spec
-    if r.quantum <= 0:
-        raise ValueError(f"a rounding quantum must be positive, got {r.quantum}")
+cdef class Condition:
+    """A dm_cond: the value on `basis` summed `per` ... is under `threshold` (<= if inclusive).
+
+    per consignee_day / consignee_year: group (the group of each consignment, n_groups of them);
+    consignee_year also order (the consignments in cumulative order)."""
+    cdef dm_cond c
+    cdef readonly object group, order
+
+    def __init__(self, str basis, str per, bint inclusive, int64_t threshold, group=None, order=None,
+                 int64_t n_groups=0):
+        self.c.basis = BASES[basis]
+        self.c.per = PERS[per]
+        self.c.inclusive, self.c.threshold = inclusive, threshold
+        self.c.n_groups = n_groups
+        if (group is None) != (self.c.per < DM_PER_GROUP) or (order is None) != (self.c.per != DM_PER_CUMULATIVE):
+            raise ValueError(f"a condition per {per} takes group and order arrays as csrc/assess.h says")
+        self.group, self.order = group, order
+
+    @property
+    def n_groups(self) -> int:
+        return self.c.n_groups
+
+
+cdef class Rule:
+    """A dm_rule: a relief, collection at sale, a flat or simplified duty or a VAT reduction."""
+    cdef dm_rule c
+    cdef readonly tuple conds
+    cdef readonly object cons_ok
+
+    def __init__(self, conds, int excl_bit, bint requires_flag, cons_ok=None):
+        self.conds = tuple(conds)
+        if len(self.conds) > DM_MAX_CONDS:
+            raise ValueError(f"at most {DM_MAX_CONDS} conditions per rule")
+        for cd in self.conds:
+            if not isinstance(cd, Condition):
+                raise TypeError(f"conds holds Condition objects, not {type(cd).__name__}")
+        self.c.enabled = 1
+        self.c.n_conds = len(self.conds)
+        self.c.excl_bit = excl_bit
+        self.c.requires_flag = requires_flag
+        self.cons_ok = cons_ok
+
+
+cdef class Band:
+    """A dm_band: a basis value <= up_to pays round(value * pct_num / pct_den) - deduction."""
+    cdef dm_band c
+
+    def __init__(self, int64_t up_to, int64_t pct_num, int64_t pct_den, int64_t deduction):
+        if pct_num < 0 or pct_den <= 0:
+            raise ValueError("a band's rate must not be negative and its divisor must be positive")
+        self.c.up_to, self.c.pct_num, self.c.pct_den, self.c.deduction = up_to, pct_num, pct_den, deduction
+
+
+cdef class Waiver:
+    """A dm_waiver: duty, VAT or both are waived when their amount is under threshold."""
+    cdef dm_waiver c
+
+    def __init__(self, str target, str per, bint inclusive, int64_t threshold):
+        if per not in ("item", "consignment"):
+            raise ValueError(f"a waiver is per item or per consignment, not {per!r}")
+        self.c.target = WAIVER_TARGETS[target]
+        self.c.per = PERS[per]
+        self.c.inclusive = inclusive
+        self.c.threshold = threshold
+
+
+cdef class Fee:
+    """A dm_fee: fixed + round(customs value x adv_num / adv_den), bounded, per consignment or item.
+
+    minimum, maximum: None for no bound; value_above, value_up_to: -1 for no bound."""
+    cdef dm_fee c
+    cdef readonly object cons_ok
+
+    def __init__(self, str per, str when, int64_t fixed, int64_t adv_num, int64_t adv_den, minimum, maximum,
+                 int64_t value_above, int64_t value_up_to, cons_ok=None):
+        if adv_num < 0 or (adv_num and adv_den <= 0):
+            raise ValueError("a fee's rate must not be negative and its divisor must be positive")
+        self.c.per = FEE_PERS[per]
+        self.c.when_due = FEE_WHEN[when]
+        self.c.fixed, self.c.adv_num, self.c.adv_den = fixed, adv_num, adv_den
+        self.c.has_min, self.c.min = minimum is not None, minimum or 0
+        self.c.has_max, self.c.max = maximum is not None, maximum or 0
+        self.c.value_above, self.c.value_up_to = value_above, value_up_to
+        self.cons_ok = cons_ok
+
+
+cdef class Params:
+    """dm_params: everything the kernel takes from the regime (deminimis.engine.params builds it).
+
+    rules: N_RULES slots (Rule or None) in the order of the *_SLOT constants."""
+    cdef dm_params c
+    cdef readonly tuple rules, fees
+
+    def __init__(self, *, bint cif, bint vat_adds_transport, bint at_sale_includes_duty, str simplified_basis,
+                 Rounding conv not None, Rounding duty not None, Rounding vat not None, Rounding fee not None,
+                 Rounding duty_base, Rounding vat_base, rules, int64_t flat_amount, bands, waivers, fees):
+        cdef Py_ssize_t k
+        self.c.cif, self.c.vat_adds_transport = cif, vat_adds_transport
+        self.c.at_sale_includes_duty = at_sale_includes_duty
+        self.c.simplified_basis = BASES[simplified_basis]
+        self.c.conv, self.c.duty, self.c.vat, self.c.fee = conv.c, duty.c, vat.c, fee.c
+        self.c.duty_base_rounded = duty_base is not None
+        if duty_base is not None:
+            self.c.duty_base = duty_base.c
+        self.c.vat_base_rounded = vat_base is not None
+        if vat_base is not None:
+            self.c.vat_base = vat_base.c
+        self.rules = tuple(rules)
+        if len(self.rules) != DM_N_RULES:
+            raise ValueError(f"expected {DM_N_RULES} rule slots, got {len(self.rules)}")
+        for k, rule in enumerate(self.rules):
+            if rule is not None:
+                self.c.rules[k] = (<Rule?>rule).c
+        self.c.flat_amount = flat_amount
+        bands, waivers, self.fees = tuple(bands), tuple(waivers), tuple(fees)
+        if len(bands) > DM_MAX_BANDS or len(waivers) > DM_MAX_WAIVERS or len(self.fees) > DM_MAX_FEES:
+            raise ValueError(f"at most {DM_MAX_BANDS} bands, {DM_MAX_WAIVERS} waivers and {DM_MAX_FEES} fees")
+        self.c.n_bands, self.c.n_waivers, self.c.n_fees = len(bands), len(waivers), len(self.fees)
+        for k, band in enumerate(bands):
+            self.c.bands[k] = (<Band?>band).c
+        for k, waiver in enumerate(waivers):
+            self.c.waivers[k] = (<Waiver?>waiver).c
+            self.c.waivers[k].excl_bit = 1 << (DM_N_RULES + k)  # item_flags: bit N_RULES + k excludes
+        for k, f in enumerate(self.fees):
+            self.c.fees[k] = (<Fee?>f).c
+
+
+cdef int _bind(dm_params *p, Params params, Py_ssize_t n_cons) except -1:
+    """params' struct, with the per-consignment arrays of its rules and fees checked and pointed to."""
+    cdef Py_ssize_t r, k
+    cdef Rule rule
+    cdef Condition cd
+    p[0] = params.c
+    for r, obj in enumerate(params.rules):
+        if obj is None:
+            continue
+        rule = <Rule>obj
+        p.rules[r].cons_ok = _u8(rule.cons_ok, n_cons, "cons_ok")
+        for k, cd in enumerate(rule.conds):
+            p.rules[r].conds[k] = cd.c
+            if cd.group is not None:
+                p.rules[r].conds[k].group = _i64(cd.group, n_cons, "group")
+            if cd.order is not None:
+                p.rules[r].conds[k].order = _i64(cd.order, n_cons, "order")
+    for k, obj in enumerate(params.fees):
+        p.fees[k].cons_ok = _u8((<Fee>obj).cons_ok, n_cons, "fee cons_ok")
     return 0
 
 
@@ -157,8 +340,10 @@ cdef inline bint _bad_clause(const dm_clause *c) noexcept nogil:
     return c.adv < 0 or c.mass < 0 or c.vol < 0 or c.qty < 0 or c.den <= 0
 
 
-cdef int _check_factors(const dm_input *inp, const dm_params *p) except -1:
-    """Every divisor of the kernel positive (a zero would stop the process), every factor >= 0."""
+cdef int _check_factors(const dm_input *inp) except -1:
+    """Every divisor of the tables positive (a zero would stop the process), every factor >= 0.
+
+    (Params checks its own factors when it is made.)"""
     cdef Py_ssize_t k
     cdef const dm_measure *m
     for k in range(inp.n_conv):
@@ -173,29 +358,24 @@ cdef int _check_factors(const dm_input *inp, const dm_params *p) except -1:
         m = &inp.measures[k]
         if _bad_clause(&m.main) or (m.has_lo and _bad_clause(&m.lo)) or (m.has_hi and _bad_clause(&m.hi)):
             raise ValueError(f"measures[{k}]: a factor must not be negative and the divisor must be positive")
-    for k in range(p.n_bands):
-        if p.bands[k].pct_num < 0 or p.bands[k].pct_den <= 0:
-            raise ValueError(f"bands[{k}]: the rate must not be negative and the divisor must be positive")
-    for k in range(p.n_fees):
-        if p.fees[k].adv_num < 0 or (p.fees[k].adv_num and p.fees[k].adv_den <= 0):
-            raise ValueError(f"fees[{k}]: the rate must not be negative and the divisor must be positive")
     return 0
 
 
-def _bad_index(int what, int64_t at, dict items, dict cons, dict params, dict lengths):
+def _bad_index(int what, int64_t at, dict items, dict cons, Params params, dict lengths):
     """The ValueError for the kernel's DM_BADARG: which array, where, its value and what it must be."""
     name, where, table = BAD_INDEX[what]
     if where == "rules":  # the first condition whose group / order entry is bad at `at`
-        for spec in params["rules"]:
-            for cd in (spec or {}).get("conds", []):
-                if cd["per"] < 2:
+        for rule in params.rules:
+            for cd in (rule.conds if rule is not None else ()):
+                column = cd.group if name == "group" else cd.order
+                if column is None:
                     continue
-                v = int(cd[name][at])
-                n = cd.get("n_groups", 0) if name == "group" else lengths["consignments"]
-                if not 0 <= v < n or (name == "order" and v in cd["order"][:at]):
-                    return ValueError(f"{name}[{at}] = {v} of a {('group', 'cumulative')[cd['per'] - 2]} "
-                                      f"condition is not {'a distinct' if name == 'order' else 'an'} "
-                                      f"index in [0, {n})")
+                v = int(column[at])
+                n = (<Condition>cd).c.n_groups if name == "group" else lengths["consignments"]
+                if not 0 <= v < n or (name == "order" and v in column[:at]):
+                    kind = "group" if cd.order is None else "cumulative"
+                    return ValueError(f"{name}[{at}] = {v} of a {kind} condition is not "
+                                      f"{'a distinct' if name == 'order' else 'an'} index in [0, {n})")
         return ValueError(f"{name}[{at}] of a condition is out of range")
     v = int((items if where == "items" else cons)[name][at])
     if table is None:
@@ -203,7 +383,8 @@ def _bad_index(int what, int64_t at, dict items, dict cons, dict params, dict le
     return ValueError(f"{name}[{at}] = {v} is not an index in [0, {lengths[table]}) of the {table}")
 
 
-def assess(dict items, dict cons, dict tables, dict params, dict out_items, dict out_cons, int n_threads=1):
+def assess(dict items, dict cons, dict tables, Params params not None, dict out_items, dict out_cons,
+           int n_threads=1):
     """Run the kernel on encoded columns; fills out_items and out_cons in place.
 
     Notes: every array must be C-contiguous with the dtype engine.py gives it;
@@ -218,7 +399,6 @@ def assess(dict items, dict cons, dict tables, dict params, dict out_items, dict
     cdef dm_output o
     cdef dm_job job
     cdef int status, done
-    cdef list keep = []
     memset(&inp, 0, sizeof(inp))
     memset(&p, 0, sizeof(p))
     memset(&o, 0, sizeof(o))
@@ -262,54 +442,7 @@ def assess(dict items, dict cons, dict tables, dict params, dict out_items, dict
     inp.n_measures = measures.shape[0]
     inp.n_vat = vat_num.shape[0]
 
-    p.cif = params["cif"]
-    p.vat_adds_transport = params["vat_adds_transport"]
-    _rounding(&p.conv, params["conv"])
-    _rounding(&p.duty, params["duty"])
-    _rounding(&p.vat, params["vat"])
-    _rounding(&p.fee, params["fee"])
-    if params.get("duty_base") is not None:
-        p.duty_base_rounded = 1
-        _rounding(&p.duty_base, params["duty_base"])
-    if params.get("vat_base") is not None:
-        p.vat_base_rounded = 1
-        _rounding(&p.vat_base, params["vat_base"])
-    p.at_sale_includes_duty = params.get("at_sale_includes_duty", 0)
-    p.simplified_basis = params.get("simplified_basis", 0)
-    rules = params["rules"]
-    if len(rules) != DM_N_RULES:
-        raise ValueError(f"expected {DM_N_RULES} rule slots")
-    for r, spec in enumerate(rules):
-        _fill_rule(&p.rules[r], spec, nc, keep)
-    p.flat_amount = params.get("flat_amount", 0)
-    bands = params.get("bands", [])
-    if len(bands) > DM_MAX_BANDS:
-        raise ValueError(f"at most {DM_MAX_BANDS} bands")
-    p.n_bands = len(bands)
-    for k, bd in enumerate(bands):
-        p.bands[k].up_to, p.bands[k].pct_num, p.bands[k].pct_den, p.bands[k].deduction = bd
-    waivers = params.get("waivers", [])
-    fees = params.get("fees", [])
-    if len(waivers) > DM_MAX_WAIVERS or len(fees) > DM_MAX_FEES:
-        raise ValueError(f"at most {DM_MAX_WAIVERS} waivers and {DM_MAX_FEES} fees")
-    p.n_waivers = len(waivers)
-    for k, wv in enumerate(waivers):
-        p.waivers[k].target, p.waivers[k].per, p.waivers[k].inclusive, p.waivers[k].threshold = wv
-        p.waivers[k].excl_bit = 1 << (DM_N_RULES + k)
-    p.n_fees = len(fees)
-    for k, fe in enumerate(fees):
-        p.fees[k].per = fe["per"]
-        p.fees[k].when_due = fe["when_due"]
-        p.fees[k].fixed = fe["fixed"]
-        p.fees[k].adv_num = fe["adv_num"]
-        p.fees[k].adv_den = fe["adv_den"]
-        p.fees[k].has_min = fe["min"] is not None
-        p.fees[k].min = fe["min"] or 0
-        p.fees[k].has_max = fe["max"] is not None
-        p.fees[k].max = fe["max"] or 0
-        p.fees[k].value_above = fe["value_above"]
-        p.fees[k].value_up_to = fe["value_up_to"]
-        p.fees[k].cons_ok = _u8(fe.get("cons_ok"), nc, "fee cons_ok")
+    _bind(&p, params, nc)
 
     cdef int64_t[::1] v
     cdef int32_t[::1] r32
@@ -341,7 +474,7 @@ def assess(dict items, dict cons, dict tables, dict params, dict out_items, dict
     v = out_cons["total"]; o.c_total = &v[0]
     v = out_cons["items"]; o.c_items = &v[0]
 
-    _check_factors(&inp, &p)
+    _check_factors(&inp)
     # the kernel runs on a thread of its own; this one looks for Ctrl-C every WAIT_SLICE_MS
     with nogil:
         dm_job_start(&job, &inp, &p, &o, n_threads)

@@ -7,11 +7,27 @@ from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint64_t
 
 cdef extern from "checked.h":
     const char *DM_INT128_PATH
+    enum: DM_ROUND_HALF_UP, DM_ROUND_HALF_EVEN, DM_ROUND_DOWN, DM_ROUND_UP, DM_ROUND_FLOOR, DM_ROUND_CEILING
     int dm_round_div_parts(int64_t hi, uint64_t lo, int64_t d, int mode, int64_t quantum, int64_t *out) nogil
 
 cdef extern from "assess.h":
     enum: DM_MAX_CONDS, DM_MAX_WAIVERS, DM_MAX_FEES, DM_N_RULES, DM_MAX_BANDS
     enum: DM_OK, DM_OVERFLOW, DM_NOMEM, DM_BADARG, DM_CANCELLED
+    enum: DM_B_CONS, DM_B_CUR, DM_B_MEASURE, DM_B_VAT_RATE, DM_B_VAT_REDUCED, DM_B_FLAT_KEY, DM_B_FREIGHT_CUR
+    enum: DM_B_GROUP, DM_B_ORDER
+    enum: DM_W_CONVERSION, DM_W_FREIGHT, DM_W_CONSIGNMENT_SUM, DM_W_GROUP_SUM, DM_W_DUTY, DM_W_VAT, DM_W_FEE
+    enum: DM_W_TOTAL, DM_W_QUANTITY_SUM
+    enum: DM_RULE_DUTY_RELIEF, DM_RULE_FLAT_DUTY, DM_RULE_DUTY_WAIVED, DM_RULE_VAT_RELIEF, DM_RULE_VAT_AT_SALE
+    enum: DM_RULE_VAT_WAIVED, DM_RULE_CANNOT_ASSESS, DM_RULE_FEE, DM_RULE_SIMPLIFIED_DUTY, DM_RULE_DUTY_AT_SALE
+    enum: DM_RULE_VAT_REDUCED
+    enum: DM_MAX_RELIEFS, DM_R_DUTY_RELIEF, DM_R_VAT_RELIEF, DM_R_AT_SALE, DM_R_FLAT, DM_R_VAT_REDUCTION
+    enum: DM_R_SIMPLIFIED
+    enum: DM_WAIVE_DUTY, DM_WAIVE_VAT, DM_WAIVE_BOTH
+    enum: DM_BASIS_INTRINSIC, DM_BASIS_CUSTOMS
+    enum: DM_PER_ITEM, DM_PER_CONSIGNMENT, DM_PER_GROUP, DM_PER_CUMULATIVE
+    enum: DM_LEVEL_ITEM, DM_LEVEL_CONSIGNMENT
+    enum: DM_FEE_PER_CONSIGNMENT, DM_FEE_PER_ITEM
+    enum: DM_DUE_ALWAYS, DM_DUE_IF_DUE, DM_DUE_IF_ENTRY
     ctypedef struct dm_rounding:
         int32_t mode, level
         int64_t quantum
@@ -30,7 +46,7 @@ cdef extern from "assess.h":
         int32_t enabled, n_conds, requires_flag
         uint16_t excl_bit
         const uint8_t *cons_ok
-        dm_cond conds[4]
+        dm_cond conds[DM_MAX_CONDS]
     ctypedef struct dm_band:
         int64_t up_to, pct_num, pct_den, deduction
     ctypedef struct dm_waiver:
@@ -69,13 +85,13 @@ cdef extern from "assess.h":
         dm_rounding conv, duty, vat, fee
         int32_t duty_base_rounded, vat_base_rounded
         dm_rounding duty_base, vat_base
-        dm_rule rules[12]
+        dm_rule rules[DM_N_RULES]
         int64_t flat_amount
         int32_t n_bands
-        dm_band bands[4]
+        dm_band bands[DM_MAX_BANDS]
         int32_t n_waivers, n_fees
-        dm_waiver waivers[4]
-        dm_fee fees[8]
+        dm_waiver waivers[DM_MAX_WAIVERS]
+        dm_fee fees[DM_MAX_FEES]
     ctypedef struct dm_output:
         int64_t *intrinsic
         int64_t *customs_value

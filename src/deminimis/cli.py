@@ -130,7 +130,7 @@ def demo_tariff(regime: Regime) -> tuple[Tariff, bool]:
 
 def demo_transports(regime: Regime) -> list[str]:
     """The transports the regime's rules and fees name, with post and courier."""
-    named = {t for r in [*regime.rule_slots(), *regime.fees] if r is not None and r.transports for t in r.transports}
+    named = {t for r in [*regime.rules(), *regime.fees] if r.transports for t in r.transports}  # type: ignore[attr-defined]
     return sorted(named | {"post", "courier"})
 
 

@@ -6,7 +6,7 @@ between two multiples of the quantum goes; the level says whether the amount is
 rounded per item, or summed per consignment first and rounded once (the item
 amounts then being allocated back by largest remainder).
 
-Mode codes are the integers the C core uses (csrc/checked.h, DM_ROUND_*).
+The native core names the same modes with its own codes (deminimis._core.ROUNDING_MODES).
 """
 
 from __future__ import annotations
@@ -19,14 +19,14 @@ from typing import Any
 
 from .errors import RegimeError
 
-#: mode name -> (C code, decimal module rounding constant)
-MODES: dict[str, tuple[int, str]] = {
-    "half_up": (0, decimal.ROUND_HALF_UP),      # ties away from zero
-    "half_even": (1, decimal.ROUND_HALF_EVEN),  # ties to the even multiple
-    "down": (2, decimal.ROUND_DOWN),            # toward zero
-    "up": (3, decimal.ROUND_UP),                # away from zero
-    "floor": (4, decimal.ROUND_FLOOR),          # toward minus infinity
-    "ceiling": (5, decimal.ROUND_CEILING),      # toward plus infinity
+#: mode name -> decimal module rounding constant
+MODES: dict[str, str] = {
+    "half_up": decimal.ROUND_HALF_UP,      # ties away from zero
+    "half_even": decimal.ROUND_HALF_EVEN,  # ties to the even multiple
+    "down": decimal.ROUND_DOWN,            # toward zero
+    "up": decimal.ROUND_UP,                # away from zero
+    "floor": decimal.ROUND_FLOOR,          # toward minus infinity
+    "ceiling": decimal.ROUND_CEILING,      # toward plus infinity
 }
 LEVELS = ("item", "consignment")
 
@@ -65,12 +65,8 @@ class Rounding:
         return {"mode": self.mode, "quantum": str(self.quantum), "level": self.level}
 
     @property
-    def code(self) -> int:
-        return MODES[self.mode][0]
-
-    @property
     def decimal_mode(self) -> str:
-        return MODES[self.mode][1]
+        return MODES[self.mode]
 
     def quantum_minor(self, currency_exponent: int) -> int:
         """The quantum as a whole number of minor units of the currency."""
@@ -99,5 +95,5 @@ def round_ratio(numerator: Decimal | int, denominator: Decimal | int, quantum_mi
         ctx.prec = 200
         ctx.traps[decimal.Inexact] = False
         steps = (Decimal(numerator) / (Decimal(denominator) * quantum_minor)).to_integral_value(
-            rounding=MODES[mode][1])
+            rounding=MODES[mode])
     return int(steps) * quantum_minor

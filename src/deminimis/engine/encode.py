@@ -41,7 +41,7 @@ from .checks import (
     vocabulary_problem,
 )
 from .factorize import factorize, factorize_ids, factorize_list
-from .params import conversion_factor, core_params, effective_vat_rate
+from .params import conversion_factor, core_params, effective_vat_rate, rule_slots
 
 
 def prepare(cols: dict[str, Any], n: int, *, regime: Regime, tariff: Tariff, rates: ExchangeRates,
@@ -199,7 +199,7 @@ def prepare(cols: dict[str, Any], n: int, *, regime: Regime, tariff: Tariff, rat
     expr_row: dict[Expr, int] = {}
     measure_of_pair = np.empty(len(pairs), dtype=np.int32)
     item_flags_pair = np.zeros(len(pairs), dtype=np.uint16)  # bit r: excluded from rule slot r
-    slots = regime.rule_slots()
+    slots = rule_slots(regime)
     unknown = np.zeros(len(pairs), dtype=bool)
     for p, key in enumerate(pairs):
         code, (origin, day) = codes[key // n_place], place_of[key % n_place]

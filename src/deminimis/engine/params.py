@@ -9,17 +9,27 @@ from typing import Any, cast
 
 import numpy as np
 
+from .. import _core
 from ..columns import RULE_COLUMN_DEFAULTS, to_date
 from ..errors import MissingColumnError, RegimeError
 from ..money import INT64_MAX
 from ..rates import ExchangeRates
-from ..regimes.model import Regime, Rule
+from ..regimes.model import Band, Condition, Fee, Regime, Rule
 from .factorize import factorize
 
-_PER_CODE = {"item": 0, "consignment": 1, "consignee_day": 2, "consignee_year": 3}
-_BASIS_CODE = {"intrinsic": 0, "customs": 1}
-_WAIVER_TARGET = {"duty": 0, "vat": 1, "duty_and_vat": 2}
-_LEVEL_CODE = {"item": 0, "consignment": 1}
+
+def rule_slots(regime: Regime) -> list[Rule | None]:
+    """The regime's rules in the kernel's slot order (dm_params.rules; _core's *_SLOT constants)."""
+    slots: list[Rule | None] = [None] * _core.N_RULES
+    for first, rules in ((_core.DUTY_RELIEF_SLOT, regime.duty_relief), (_core.VAT_RELIEF_SLOT, regime.vat_relief)):
+        if len(rules) > _core.MAX_RELIEFS:
+            raise RegimeError(f"regime {regime.id}: at most {_core.MAX_RELIEFS} alternative reliefs of a kind")
+        slots[first:first + len(rules)] = rules
+    slots[_core.AT_SALE_SLOT] = regime.collection_at_sale
+    slots[_core.FLAT_SLOT] = regime.flat_duty.rule if regime.flat_duty else None
+    slots[_core.VAT_REDUCTION_SLOT] = regime.vat_reduction.rule if regime.vat_reduction else None
+    slots[_core.SIMPLIFIED_SLOT] = regime.simplified_duty.rule if regime.simplified_duty else None
+    return slots
 
 
 def conversion_factor(rates: ExchangeRates, currency: str, valuation_factor: Decimal) -> tuple[int, int]:
@@ -55,13 +65,14 @@ def consignee_groups(per: str, consignee: np.ndarray, date_code: np.ndarray,
 
 
 def core_params(regime: Regime, percons: dict[str, tuple[np.ndarray, list[Any]]], cas_cons: np.ndarray,
-            n_cons: int) -> dict[str, Any]:
+                n_cons: int) -> _core.Params:
+    """The kernel's parameters for this batch: the regime's, with its per-consignment eligibility."""
     exp = regime.exponent
     sd = regime.simplified_duty
 
-    def rnd(kind: str) -> tuple[int, int, int]:
+    def rounding(kind: str) -> _core.Rounding:
         r = regime.rounding[kind]
-        return (r.code, r.quantum_minor(exp), _LEVEL_CODE[r.level])
+        return _core.Rounding(r.mode, r.level, r.quantum_minor(exp))
 
     groups: dict[str, tuple[np.ndarray, np.ndarray, int]] = {}
     for per in ("consignee_day", "consignee_year"):
@@ -96,47 +107,48 @@ def core_params(regime: Regime, percons: dict[str, tuple[np.ndarray, list[Any]]]
             ok = ok & m
         return np.ascontiguousarray(ok, dtype=np.uint8)
 
-    def rule(r: Rule | None, bit: int) -> dict[str, Any] | None:
+    def condition(c: Condition) -> _core.Condition:
+        threshold = regime.amount_minor(c.threshold, "threshold")
+        if c.per not in groups:
+            return _core.Condition(c.basis, c.per, c.inclusive, threshold)
+        group, order, n_groups = groups[c.per]
+        return _core.Condition(c.basis, c.per, c.inclusive, threshold, group=group,
+                               order=order if c.per == "consignee_year" else None, n_groups=n_groups)
+
+    def rule(r: Rule | None, bit: int) -> _core.Rule | None:
         if r is None:
             return None
-        conds = []
-        for c in r.conditions:
-            cd: dict[str, Any] = {"basis": _BASIS_CODE[c.basis], "per": _PER_CODE[c.per],
-                                  "inclusive": int(c.inclusive),
-                                  "threshold": regime.amount_minor(c.threshold, "threshold")}
-            if c.per in groups:
-                g, order, ng = groups[c.per]
-                cd.update(group=g, order=order, n_groups=ng)
-            conds.append(cd)
-        return {"conds": conds, "excl_bit": bit, "requires_flag": int(r.requires_collected_at_sale),
-                "cons_ok": rule_ok(r)}
+        return _core.Rule([condition(c) for c in r.conditions], excl_bit=bit,
+                          requires_flag=r.requires_collected_at_sale, cons_ok=rule_ok(r))
 
-    fees = []
-    for f in regime.fees:
+    def amount(value: Decimal | None, what: str, absent: int | None) -> int | None:
+        return absent if value is None else regime.amount_minor(value, what)
+
+    def fee(f: Fee) -> _core.Fee:
         pct = Fraction(f.percent) / 100
-        fees.append({
-            "per": 0 if f.per == "consignment" else 1, "when_due": {"always": 0, "due": 1, "not_relieved": 2}[f.when],
-            "fixed": regime.amount_minor(f.amount, f"fee {f.name} amount"),
-            "adv_num": pct.numerator, "adv_den": pct.denominator,
-            "min": regime.amount_minor(f.minimum, "fee minimum") if f.minimum is not None else None,
-            "max": regime.amount_minor(f.maximum, "fee maximum") if f.maximum is not None else None,
-            "value_above": regime.amount_minor(f.value_above, "fee value_above") if f.value_above is not None else -1,
-            "value_up_to": regime.amount_minor(f.value_up_to, "fee value_up_to") if f.value_up_to is not None else -1,
-            "cons_ok": column_ok("transport", f.transports),
-        })
-    return {
-        "cif": int(regime.valuation == "CIF"), "vat_adds_transport": int(regime.vat.adds_transport),
-        "conv": rnd("conversion"), "duty": rnd("duty"), "vat": rnd("vat"), "fee": rnd("fee"),
-        "duty_base": rnd("duty_base") if "duty_base" in regime.rounding else None,
-        "vat_base": rnd("vat_base") if "vat_base" in regime.rounding else None,
-        "rules": [rule(r, 1 << slot) for slot, r in enumerate(regime.rule_slots())],
-        "at_sale_includes_duty": int(regime.collection_at_sale_includes_duty),
-        "simplified_basis": _BASIS_CODE[sd.basis] if sd else 0,
-        "bands": [(regime.amount_minor(b.up_to, "band up_to"), (Fraction(b.percent) / 100).numerator,
-                   (Fraction(b.percent) / 100).denominator, regime.amount_minor(b.deduction, "band deduction"))
-                  for b in (sd.bands if sd else ())],
-        "flat_amount": regime.amount_minor(regime.flat_duty.amount, "flat_duty amount") if regime.flat_duty else 0,
-        "waivers": [(_WAIVER_TARGET[w.target], _PER_CODE[w.per], int(w.inclusive),
-                     regime.amount_minor(w.threshold, "waiver threshold")) for w in regime.waivers],
-        "fees": fees,
-    }
+        return _core.Fee(f.per, f.when, cast(int, amount(f.amount, f"fee {f.name} amount", 0)),
+                         pct.numerator, pct.denominator,
+                         amount(f.minimum, "fee minimum", None), amount(f.maximum, "fee maximum", None),
+                         cast(int, amount(f.value_above, "fee value_above", -1)),
+                         cast(int, amount(f.value_up_to, "fee value_up_to", -1)),
+                         cons_ok=column_ok("transport", f.transports))
+
+    def band(b: Band) -> _core.Band:
+        pct = Fraction(b.percent) / 100
+        return _core.Band(regime.amount_minor(b.up_to, "band up_to"), pct.numerator, pct.denominator,
+                          regime.amount_minor(b.deduction, "band deduction"))
+
+    return _core.Params(
+        cif=regime.valuation == "CIF", vat_adds_transport=regime.vat.adds_transport,
+        at_sale_includes_duty=regime.collection_at_sale_includes_duty,
+        simplified_basis=sd.basis if sd else "intrinsic",
+        conv=rounding("conversion"), duty=rounding("duty"), vat=rounding("vat"), fee=rounding("fee"),
+        duty_base=rounding("duty_base") if "duty_base" in regime.rounding else None,
+        vat_base=rounding("vat_base") if "vat_base" in regime.rounding else None,
+        rules=[rule(r, 1 << slot) for slot, r in enumerate(rule_slots(regime))],
+        flat_amount=regime.amount_minor(regime.flat_duty.amount, "flat_duty amount") if regime.flat_duty else 0,
+        bands=[band(b) for b in (sd.bands if sd else ())],
+        waivers=[_core.Waiver(w.target, w.per, w.inclusive, regime.amount_minor(w.threshold, "waiver threshold"))
+                 for w in regime.waivers],
+        fees=[fee(f) for f in regime.fees],
+    )

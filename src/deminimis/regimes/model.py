@@ -518,14 +518,13 @@ class Regime:
             raise RegimeError(f"{what} {amount} {self.currency} does not fit in 64-bit minor units")
         return int(scaled)
 
-    def rule_slots(self) -> list[Rule | None]:
-        """The regime's rules in the core's slot order (csrc/assess.h DM_R_*)."""
-        pad = [None, None, None, None]
-        return [*(list(self.duty_relief) + pad)[:4], *(list(self.vat_relief) + pad)[:4],
-                self.collection_at_sale, self.flat_duty.rule if self.flat_duty else None,
-                self.vat_reduction.rule if self.vat_reduction else None,
-                self.simplified_duty.rule if self.simplified_duty else None]
+    def rules(self) -> list[Rule]:
+        """Every rule of this regime: reliefs, collection at sale, flat and simplified duty, VAT reduction."""
+        return [*self.duty_relief, *self.vat_relief,
+                *(r for r in (self.collection_at_sale, self.flat_duty.rule if self.flat_duty else None,
+                              self.vat_reduction.rule if self.vat_reduction else None,
+                              self.simplified_duty.rule if self.simplified_duty else None) if r is not None)]
 
     def aggregations(self) -> set[str]:
         """Every `per` used by a condition of this regime."""
-        return {c.per for r in self.rule_slots() if r is not None for c in r.conditions}
+        return {c.per for r in self.rules() for c in r.conditions}

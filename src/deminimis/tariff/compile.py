@@ -53,14 +53,14 @@ def compile_measure(expr: Expr, currency: str, exponent: int) -> tuple[int, ...]
     """One record as a tuple in the field order of _core.MEASURE_DTYPE."""
     zero = (0, 0, 0, 0, 1)
     if isinstance(expr, CannotAssess):
-        return (*zero, *zero, *zero, 0, 0, 1, 0)
+        return (*zero, *zero, *zero, 0, 0, 1)
     main, lo, hi = (expr.main, expr.minimum, expr.maximum) if isinstance(expr, Bounded) else (expr, None, None)
     try:
         parts = [_clause_record(clause_coefficients(e, currency, exponent), e) if e is not None else zero
                  for e in (main, lo, hi)]
     except TypeError as exc:
         raise TariffError(f"cannot compile {expr}: {exc}") from None
-    return (*parts[0], *parts[1], *parts[2], int(lo is not None), int(hi is not None), 0, 0)
+    return (*parts[0], *parts[1], *parts[2], int(lo is not None), int(hi is not None), 0)
 
 
 def compile_measures(exprs: list[Expr], currency: str, exponent: int) -> np.ndarray:
