@@ -63,11 +63,11 @@ CASES: list[tuple[str, Any, str, str, str, bool, Callable[[str], dict[str, list[
     # 'not exceeding EUR 22' (Reg 2026/382 recital 2).
     ("EU-2019-01-01", dt.date(2019, 6, 1), "duty_relief", "150", "EUR", True, lambda v: split(v, "EUR", destination="DE")),
     ("EU-2019-01-01", dt.date(2019, 6, 1), "vat_relief", "22", "EUR", True, lambda v: split(v, "EUR", destination="DE")),
-    ("EU-2020-07-01", dt.date(2020, 9, 1), "vat_relief", "22", "EUR", True, lambda v: split(v, "EUR", destination="DE")),
-    ("EU-2021-01-01", dt.date(2021, 3, 1), "vat_relief", "22", "EUR", True, lambda v: split(v, "EUR", destination="FR")),
-    # EU 2021-2026: IOSS for consignments of intrinsic value not exceeding EUR 150 (Dir 2017/2455).
-    ("EU-2021-07-01", dt.date(2024, 1, 1), "duty_relief", "150", "EUR", True, lambda v: split(v, "EUR", destination="DE")),
-    ("EU-2021-07-01", dt.date(2024, 1, 1), "vat_at_sale", "150", "EUR", True,
+    ("EU-2020-07-01", dt.date(2020, 8, 1), "vat_relief", "22", "EUR", True, lambda v: split(v, "EUR", destination="DE")),
+    ("EU-2021-01-01", dt.date(2021, 2, 1), "vat_relief", "22", "EUR", True, lambda v: split(v, "EUR", destination="FR")),
+    # EU 2021-2026 (EU-2024-01-01: that version's VAT rates): IOSS for consignments of intrinsic value not exceeding EUR 150 (Dir 2017/2455).
+    ("EU-2024-01-01", dt.date(2024, 1, 1), "duty_relief", "150", "EUR", True, lambda v: split(v, "EUR", destination="DE")),
+    ("EU-2024-01-01", dt.date(2024, 1, 1), "vat_at_sale", "150", "EUR", True,
      lambda v: split(v, "EUR", destination="DE", collected_at_sale=True)),
     # EU from 1 Jul 2026: EUR 3 per item in consignments <= EUR 150 (Council, RULES.md S7).
     ("EU-2026-07-01", dt.date(2026, 11, 28), "flat_duty", "150", "EUR", True,

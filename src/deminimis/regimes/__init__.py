@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import RegimeError
-from .model import Condition, Fee, FlatDuty, Regime, Rule, VatSpec, Waiver
+from .dated import expand, read_table
+from .model import Condition, Fee, FlatDuty, Regime, Rule, VatSpec, Waiver, read_toml
 
 __all__ = ["Condition", "Fee", "FlatDuty", "IntraDayChangeWarning", "Regime", "Rule", "VatSpec", "Waiver",
            "available", "by_id", "get", "jurisdictions", "load"]
@@ -47,18 +48,28 @@ def load(source: str | Path | Mapping[str, Any]) -> Regime:
 @cache
 def _builtin() -> tuple[Regime, ...]:
     out = []
-    for entry in sorted(resources.files(__package__).joinpath("data").iterdir(), key=lambda p: p.name):
+    data = resources.files(__package__).joinpath("data")
+    for entry in sorted(data.iterdir(), key=lambda p: p.name):
         if entry.name.endswith(".toml"):
             with resources.as_file(entry) as p:
                 try:
-                    r = Regime.from_toml(p)
+                    versions = [Regime.from_dict(d) for d in _versions(read_toml(p), data)]
                 except RegimeError as exc:
                     raise RegimeError(f"built-in regime file {entry.name}: {exc}") from None
-                if f"{r.id}.toml" != entry.name:
-                    raise RegimeError(f"built-in regime file {entry.name} has id {r.id!r}")
-                out.append(r)
+                if f"{versions[0].id}.toml" != entry.name:
+                    raise RegimeError(f"built-in regime file {entry.name} has id {versions[0].id!r}")
+                out.extend(versions)
     _check_intervals(out)
     return tuple(out)
+
+
+def _versions(d: dict[str, Any], data: Any) -> list[dict[str, Any]]:
+    """A regime file's versions: itself, or one per change of its dated VAT rates (regimes/dated.py)."""
+    table = d.get("vat", {}).get("dated_rates")
+    if table is None:
+        return [d]
+    with resources.as_file(data.joinpath("vat", f"{table}.toml")) as p:
+        return expand(d, read_table(p, str(table)))
 
 
 def _check_intervals(regimes: list[Regime]) -> None:

@@ -30,6 +30,15 @@ WAIVER_TARGETS = ("duty", "vat", "duty_and_vat")
 FEE_WHEN = ("always", "due", "not_relieved")
 
 
+def read_toml(path: str | Path) -> dict[str, Any]:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:
+        import tomli as tomllib
+    with open(path, "rb") as f:
+        return tomllib.load(f)
+
+
 def _dec(x: Any, what: str, *, positive: bool = False) -> Decimal:
     try:
         d = Decimal(str(x))
@@ -467,12 +476,7 @@ class Regime:
 
     @classmethod
     def from_toml(cls, path: str | Path) -> Regime:
-        if sys.version_info >= (3, 11):
-            import tomllib
-        else:
-            import tomli as tomllib
-        with open(path, "rb") as f:
-            return cls.from_dict(tomllib.load(f))
+        return cls.from_dict(read_toml(path))
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"id": self.id, "currency": self.currency, "jurisdiction": self.jurisdiction,
