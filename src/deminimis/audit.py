@@ -26,14 +26,14 @@ from .arguments import regime_parts
 from .assessment import Assessment
 from .columns import KNOWN_COLUMNS, read_columns
 from .engine import assess
-from .engine.checks import check_distinct, read_amounts
-from .engine.factorize import factorize_ids, factorize_list
+from .engine.checks import read_amounts
+from .engine.factorize import factorize_ids
 from .errors import AmountOverflowError
 from .money import INT64_MAX, exponent, to_minor
 from .rates import ExchangeRates
 from .regimes.model import Regime
+from .risk import collection_at_sale_above, read_flags
 from .tariff.table import Tariff
-from .thresholds import above
 
 #: the classes, most serious first: a row gets the first that applies
 CLASSES = (
@@ -49,7 +49,6 @@ CLASSES = (
 #: the amounts that can be declared (item amounts of the assessment); "total" is their sum at the border
 DECLARABLE = ("duty", "duty_at_sale", "vat", "vat_at_sale", "fees", "total")
 RELIEF_BITS = 1 | 8  # duty_relief, vat_relief (assessment.RULES)
-VAT_AT_SALE_BIT = 16
 NOT_ASSESSABLE_BIT = 64
 
 
@@ -116,7 +115,8 @@ def reconcile(items: Any, *, declared: Mapping[str, str], regime: Regime | dict[
     if unknown or not declared:
         raise ValueError(f"declared: give a mapping of {DECLARABLE} or 'relief' to column names; "
                          f"unknown keys {sorted(unknown)}")
-    extra = [name for name in (*declared.values(), *group_by) if name not in KNOWN_COLUMNS
+    grouped = [part for name in group_by for part in name.split("*")]
+    extra = [name for name in (*declared.values(), *grouped) if name not in KNOWN_COLUMNS
              and name not in grouping.DERIVED]
     keep_all = list(dict.fromkeys([*keep, *extra]))
     result = assess(items, regime=regime, tariff=tariff, rates=rates, on=on, currency=currency, amounts=amounts,
@@ -140,15 +140,11 @@ def reconcile(items: Any, *, declared: Mapping[str, str], regime: Regime | dict[
     if result.status is not None:
         not_assessable |= result.status != 0
     cas_above = np.zeros(n, dtype=bool)
-    if "collected_at_sale" in cols:
-        claimed = _flags(cols["collected_at_sale"], "collected_at_sale")
-        for reg, rows in regime_parts(regime, on, cols, n, None):
-            part = np.arange(n) if rows is None else rows
-            if reg.collection_at_sale is not None:
-                over = above(reg.collection_at_sale, reg, result.items, result.consignments, cons)
-                cas_above[part] = (claimed & over & ((result.items["rule"] & VAT_AT_SALE_BIT) == 0))[part]
+    for reg, rows in regime_parts(regime, on, cols, n, None):
+        part = slice(None) if rows is None else rows
+        cas_above[part] = collection_at_sale_above(cols, result, reg, cons)[part]
     relieved = (result.items["rule"] & RELIEF_BITS) != 0
-    claims = _flags(cols[declared["relief"]], declared["relief"]) if "relief" in declared else relieved
+    claims = read_flags(cols[declared["relief"]], declared["relief"]) if "relief" in declared else relieved
     claimed_not_due, unclaimed_due = claims & ~relieved, relieved & ~claims  # without claims: never
     item_classes = _classify(not_assessable, cas_above, claimed_not_due, unclaimed_due, diffs, tol)
 
@@ -215,12 +211,3 @@ def _summed_by(cons: np.ndarray, n_cons: int, values: np.ndarray, what: str) -> 
     if over:
         raise AmountOverflowError(f"the {what} difference of consignment number {over[0]} does not fit in 64 bits")
     return np.array(exact, dtype=np.int64)
-
-
-def _flags(column: Any, name: str) -> np.ndarray:
-    """A column of true/false (or 1/0) as a bool array; anything else is an error naming the row."""
-    codes, distinct = factorize_list(column)
-    check_distinct(name, codes, distinct,
-                   lambda x: None if isinstance(x, (bool, np.bool_)) or x in (0, 1) else "must be true or false (1 or 0)")
-    truth = np.array([bool(x) for x in distinct] or [False], dtype=bool)
-    return truth[codes]
