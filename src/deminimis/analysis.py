@@ -63,7 +63,7 @@ def threshold_curve(items: Any, *, regime: Regime | dict[str, Any] | str, tariff
                     thresholds: Sequence[Decimal | str | int], rates: ExchangeRates | None = None,
                     on: _dt.date | None = None, relief: str | Sequence[str] = "duty_relief",
                     method: str = "auto", currency: str | None = None, amounts: str = "decimal",
-                    n_threads: int | None = 1) -> ThresholdCurve:
+                    keep: Sequence[str] = (), n_threads: int | None = 1) -> ThresholdCurve:
     """Revenue and reliefs for each threshold of the rules named in `relief` (keys of the regime:
     duty_relief, vat_relief, collection_at_sale, flat_duty, vat_reduction), whose conditions per
     consignment are set to the threshold; conditions per item or per consignee keep theirs.
@@ -88,9 +88,9 @@ def threshold_curve(items: Any, *, regime: Regime | dict[str, Any] | str, tariff
 
     def run(r: Regime) -> Assessment:
         return assess(items, regime=r, tariff=tariff, rates=rates, on=on, currency=currency, amounts=amounts,
-                      n_threads=n_threads)
+                      keep=keep, n_threads=n_threads)
 
-    cols, _ = read_columns(items, keep_arrow=True)
+    cols, _ = read_columns(items, keep_arrow=True, keep=keep)
     cons = factorize_ids(cols["consignment"], "consignment", "a consignment id is missing", wide=True)[0]
     basis, inclusive = varied[0].basis, varied[0].inclusive
     if use_fast:
@@ -184,7 +184,7 @@ def compare(items: Any, *, regimes: Sequence[Regime | dict[str, Any] | str], tar
     on its date: the EU before and after 1 July 2026 needs two)."""
     if len(regimes) < 2:
         raise ValueError("compare needs at least two regimes")
-    dates = list(on) if isinstance(on, (list, tuple)) else [on] * len(regimes)
+    dates: list[_dt.date | None] = list(on) if isinstance(on, (list, tuple)) else [on] * len(regimes)  # type: ignore[list-item]
     if len(dates) != len(regimes):
         raise ValueError(f"give one date per regime: {len(regimes)} regimes, {len(dates)} dates")
     results = [assess(items, regime=r, tariff=tariff, rates=rates, on=d, currency=currency, amounts=amounts,

@@ -94,7 +94,8 @@ class Reconciliation:
 
 
 def reconcile(items: Any, *, declared: Mapping[str, str], regime: Regime | dict[str, Any] | str, tariff: Tariff,
-              rates: ExchangeRates | None = None, on: _dt.date | None = None, tolerance: Decimal | str | int | None = None,
+              rates: ExchangeRates | None = None, on: _dt.date | None = None,
+              tolerance: Decimal | str | int | None = None,
               group_by: Sequence[str] = (), currency: str | None = None, amounts: str = "decimal",
               keep: Sequence[str] = (), errors: str = "raise", n_threads: int | None = 1) -> Reconciliation:
     """Recompute `items` and classify each item and consignment against what was declared.

@@ -11,7 +11,7 @@ per-row dates must be of one regime version.
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +31,8 @@ from .thresholds import BASIS_COLUMN, above, beyond, consignment_limits
 
 KINDS = ("split_consignment", "undervaluation", "bunching", "collection_at_sale_above_threshold")
 VAT_AT_SALE_BIT = 16
+#: per flag kind: a table, column -> values
+Evidence = dict[str, list[Any]]
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,7 @@ class RiskFlags:
 
     currency: str
     items: dict[str, np.ndarray]
-    evidence: dict[str, dict[str, list[Any]]]
+    evidence: dict[str, Evidence]
     provenance: dict[str, Any]
 
     def counts(self) -> dict[str, int]:
@@ -52,7 +54,8 @@ def flags(items: Any, *, regime: Regime | dict[str, Any] | str, tariff: Tariff, 
           on: _dt.date | None = None, window_days: int = 7, robust_z: float = 3.5, min_group: int = 8,
           reference: Mapping[tuple[str, str], tuple[float, float]] | None = None, band: float = 0.1,
           bunching_ratio: float = 3.0, min_bunched: int = 20, seller: str | None = None,
-          currency: str | None = None, amounts: str = "decimal", result: Assessment | None = None) -> RiskFlags:
+          currency: str | None = None, amounts: str = "decimal", keep: Sequence[str] = (),
+          result: Assessment | None = None) -> RiskFlags:
     """Flag the batch.
 
     window_days : consignments of one consignee within this many days are looked at together; a window
@@ -65,13 +68,14 @@ def flags(items: Any, *, regime: Regime | dict[str, Any] | str, tariff: Tariff, 
     band, bunching_ratio, min_bunched, seller : per `seller` column (or the whole batch), when at
         least min_bunched consignments lie in (T(1 - band), T] and more than bunching_ratio times as
         many as in (T, T(1 + band)], those under T are flagged.
+    keep : other columns of the items, passed through (as deminimis.assess's keep=).
     result : the batch's assessment, when it is already made (else it is assessed here).
     """
     found = candidate_regimes(regime, on)
     if len(found) != 1:
         raise ValueError(f"give one regime version (a Regime, a regime id, or on=): {regime!r} has {len(found)}")
     reg = found[0]
-    keep = [seller] if seller is not None and seller not in KNOWN_COLUMNS else []
+    keep = list(dict.fromkeys([*keep, *([seller] if seller is not None and seller not in KNOWN_COLUMNS else [])]))
     if result is None:
         result = assess(items, regime=regime, tariff=tariff, rates=rates, on=on, currency=currency, amounts=amounts,
                         keep=keep)
@@ -131,7 +135,7 @@ def _days(cols: dict[str, Any], first: np.ndarray, on: _dt.date | None) -> np.nd
 
 
 def _splits(cols: dict[str, Any], result: Assessment, cons: np.ndarray, first: np.ndarray,
-            limits: dict[tuple[str, int], str], window: int, on: _dt.date | None) -> tuple[np.ndarray, dict[str, list[Any]]]:
+            limits: dict[tuple[str, int], str], window: int, on: _dt.date | None) -> tuple[np.ndarray, Evidence]:
     n_cons = len(first)
     evidence: dict[str, list[Any]] = {k: [] for k in ("consignee", "from_day", "to_day", "consignments", "value",
                                                       "basis", "threshold", "rules")}
@@ -184,7 +188,7 @@ def _group_medians(group: np.ndarray, values: np.ndarray, k: int) -> tuple[np.nd
 
 
 def _undervalued(cols: dict[str, Any], result: Assessment, n: int, robust_z: float, min_group: int,
-                 reference: Mapping[tuple[str, str], tuple[float, float]] | None) -> tuple[np.ndarray, dict[str, list[Any]]]:
+                 reference: Mapping[tuple[str, str], tuple[float, float]] | None) -> tuple[np.ndarray, Evidence]:
     if "quantity" in cols:
         qty = read_amounts(cols["quantity"], lambda: np.full(n, 3, dtype=np.int64), "quantity", False,
                            "a quantity in thousandths", optional=True)[0]
@@ -219,7 +223,7 @@ def _undervalued(cols: dict[str, Any], result: Assessment, n: int, robust_z: flo
 
 def _bunching(cols: dict[str, Any], result: Assessment, cons: np.ndarray, first: np.ndarray,
               limits: dict[tuple[str, int], str], band: float, ratio: float, min_bunched: int,
-              seller: str | None) -> tuple[np.ndarray, dict[str, list[Any]]]:
+              seller: str | None) -> tuple[np.ndarray, Evidence]:
     n_cons = len(first)
     if seller is not None:
         codes, keys = grouping.keys_of(cols, seller)
