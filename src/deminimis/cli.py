@@ -341,6 +341,62 @@ def assess_file(args: argparse.Namespace) -> int:
     return 0
 
 
+def _whole_file(path: str, fmt: str | None) -> Any:
+    """A file of items read whole, as one pyarrow Table (the audit commands work in memory)."""
+    import pyarrow as pa
+
+    from . import fileio
+    with fileio.ItemFile(path, fmt) as f:
+        return pa.concat_tables(list(f.batches(1 << 20)))
+
+
+def _common(args: argparse.Namespace) -> dict[str, Any]:
+    """regime, tariff, rates and on of the audit and simulate commands."""
+    on = parse_on(args.on)
+    regime = regimes.load(args.regime) if args.regime.endswith(".toml") else regimes.get(args.regime, on=on)
+    rates = parse_rates(args.rate)
+    return {"regime": regime, "tariff": load_tariff(args.tariff), "on": on, "amounts": args.amounts,
+            "rates": ExchangeRates(rates, base=regime.currency) if rates else None}
+
+
+def audit_file(args: argparse.Namespace) -> int:
+    """Reconcile declarations, flag risks, and write report.html and its tables to a folder."""
+    from . import audit, report, risk
+    from .thresholds import consignment_limits
+    kw = _common(args)
+    declared = dict(pair.partition("=")[::2] for pair in args.declared)
+    items = _whole_file(args.source, args.input_format)
+    rec = audit.reconcile(items, declared=declared, tolerance=args.tolerance, group_by=args.group_by, keep=args.keep,
+                          **kw)
+    flags = risk.flags(items, result=rec.assessment, keep=list(rec.assessment.kept), **kw)
+    thresholds = sorted({t for (_, t) in consignment_limits(kw["regime"])})
+    tables = {"reconciliation_by_class": [{"class": c, "consignments": int((rec.consignment_classes == i).sum()),
+                                           "items": rec.counts[c], "difference": rec.totals[c]}
+                                          for i, c in enumerate(audit.CLASSES)],
+              **{f"by_{g.replace('*', '_')}": rec.group_table(g) for g in args.group_by},
+              "risk_counts": [{"flag": k, "items": v} for k, v in flags.counts().items()]}
+    figures = {"reconciliation": report.reconciliation_figure(rec),
+               "values around the thresholds": report.values_figure(rec.assessment.consignments["intrinsic"],
+                                                                    thresholds, rec.currency)}
+    for path in report.write_report(args.folder, f"Audit of {args.source}", figures, tables,
+                                    {"reconciliation": rec.provenance, "risk": flags.provenance}):
+        print(path)
+    return 0
+
+
+def simulate_file(args: argparse.Namespace) -> int:
+    """The threshold curve of a file of items, as report.html and threshold_curve.csv in a folder."""
+    from . import analysis, report
+    kw = _common(args)
+    curve = analysis.threshold_curve(_whole_file(args.source, args.input_format), relief=args.relief or "duty_relief",
+                                     thresholds=args.thresholds.split(","), keep=args.keep, **kw)
+    for path in report.write_report(args.folder, f"Threshold simulation of {args.source}",
+                                    {"threshold curve": report.threshold_curve_figure(curve)},
+                                    {"threshold_curve": curve.rows()}, curve.provenance):
+        print(path)
+    return 0
+
+
 def _where(exc: BaseException, args: argparse.Namespace | None) -> str:
     """The file an input error is in, as a prefix for its message."""
     source = getattr(args, "source", None)
@@ -419,6 +475,29 @@ def _parser() -> argparse.ArgumentParser:
                    help="raise: stop at the first bad row (default); flag: assess the valid consignments and "
                         "write every problem to DEST.errors.csv")
     a.set_defaults(func=assess_file)
+    for name, func, text in (("audit", audit_file, "reconcile declarations and flag risks: an HTML report and "
+                              "tables"), ("simulate", simulate_file, "revenue by de minimis threshold: an HTML "
+                                          "report and the curve as CSV")):
+        c = sub.add_parser(name, help=text)
+        c.add_argument("source", help="items: Parquet, CSV or JSON Lines")
+        c.add_argument("folder", help="folder for report.html, the tables (CSV) and provenance.json")
+        c.add_argument("--regime", required=True)
+        c.add_argument("--tariff", required=True, help=TARIFF_SPEC)
+        c.add_argument("--on", required=True, help="assessment date, YYYY-MM-DD")
+        c.add_argument("--rate", action="append", default=[], metavar="CUR=RATE")
+        c.add_argument("--amounts", default="decimal", choices=["decimal", "minor"])
+        c.add_argument("--input-format", choices=fileio_formats())
+        c.add_argument("--keep", action="append", default=[], metavar="COL", help="another column of SOURCE")
+        c.add_argument("--debug", action="store_true")
+        c.set_defaults(func=func)
+        if name == "audit":
+            c.add_argument("--declared", action="append", required=True, metavar="AMOUNT=COLUMN",
+                           help="duty=declared_duty, vat=..., relief=... (repeat)")
+            c.add_argument("--tolerance", default=None, help="rounding tolerance per item and amount")
+            c.add_argument("--group-by", action="append", default=[], help="chapter, origin, month, a column...")
+        else:
+            c.add_argument("--thresholds", required=True, help="comma-separated thresholds, e.g. 0,50,100,150")
+            c.add_argument("--relief", action="append", default=None, help="rule key (default duty_relief)")
     return p
 
 
