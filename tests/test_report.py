@@ -45,7 +45,7 @@ def test_audit_command_writes_report_and_tables(source: tuple[str, dict], tmp_pa
 def test_simulate_command(source: tuple[str, dict], tmp_path: object) -> None:
     path, _ = source
     out = os.path.join(str(tmp_path), "sim")
-    code = main(["simulate", path, out, "--regime", "EU-2021-07-01", "--tariff", "sample:EU", "--on", "2026-06-30",
+    code = main(["simulate", path, out, "--regime", "EU-2026-01-01", "--tariff", "sample:EU", "--on", "2026-06-30",
                  "--amounts", "minor", "--rate", "USD=1.0876", "--rate", "GBP=0.8530", "--rate", "CNY=7.8012",
                  "--rate", "JPY=162.15", "--thresholds", "0,50,150,300", "--keep", "carrier", "--keep", "declared_duty",
                  "--keep", "declared_vat", "--keep", "relief_claimed"])
