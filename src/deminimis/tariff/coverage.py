@@ -20,8 +20,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from ..errors import TariffSyntaxError
-from .loaders import _reason, load_uk_global_tariff_csv, load_usitc_csv
+from .loaders import _reason
 from .parse import parse, split_special
+from .table import Tariff
 
 US_COLUMNS = {"general": "General Rate of Duty", "special": "Special Rate of Duty",
               "column 2": "Column 2 Rate of Duty", "additional": "Additional Duties"}
@@ -124,11 +125,11 @@ def main(argv: list[str] | None = None) -> int:
         if os.path.isdir(os.path.join(data_dir, "us_hts")) else []
     print()
     for fname in us:
-        print(load_usitc_csv(os.path.join(data_dir, "us_hts", fname)).report.summary())  # type: ignore[union-attr]
+        print(Tariff.from_usitc_csv(os.path.join(data_dir, "us_hts", fname)).report.summary())  # type: ignore[union-attr]
     uk = os.path.join(data_dir, "uk_global_tariff", "global-uk-tariff.csv")
     if os.path.exists(uk):
         for col in ("ukgt", "cet"):
-            print(load_uk_global_tariff_csv(uk, column=col).report.summary())  # type: ignore[union-attr]
+            print(Tariff.from_uk_global_tariff_csv(uk, column=col).report.summary())  # type: ignore[union-attr]
     return 1 if errors else 0
 
 

@@ -1,7 +1,9 @@
 """Loaders for official tariff exports: the USITC HTS CSV and the UK Global Tariff CSV.
 
-Each returns a Tariff whose ``report`` (a LoadReport) says how many rows and rates
-were read, how many are evaluable, and, by reason, which could not be evaluated and
+Each builds a tariff with the constructor it is given (``Tariff.from_usitc_csv`` passes
+``Tariff``: this module does not import the model, so that the model can offer its loaders)
+and sets its ``report`` (a LoadReport), which says how many rows and rates were read, how
+many are evaluable, and, by reason, which could not be evaluated and
 their codes.  No row is dropped silently: a rate that does not parse is kept as
 CannotAssess (and listed under ``syntax_errors``), a row without a code is counted.
 """
@@ -11,16 +13,29 @@ from __future__ import annotations
 import csv
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from ..errors import TariffError, TariffSyntaxError
 from .expr import CannotAssess, ParsedExpr, Specific, linear_terms
 from .parse import parse, split_special
 from .report import R_UNPARSED, LoadReport, unevaluable_reason
-from .table import Tariff
+
+
+class TariffBuilder(Protocol):
+    """What a loader needs of the tariff it fills (deminimis.tariff.Tariff is one)."""
+
+    report: LoadReport | None
+
+    def add(self, code: str, duty: Any, *, kind: str = ..., origins: Any = ..., program: str = ...,
+            valid_from: Any = ..., valid_to: Any = ..., source: str = ..., text: str | None = ...) -> Any: ...
+
+    def set_line(self, code: str, *, units: Sequence[str] | None = ..., description: str | None = ...) -> None: ...
+
+
+T = TypeVar("T", bound=TariffBuilder)
 
 
 @dataclass(frozen=True)
@@ -132,16 +147,16 @@ def _parse_cell(text: str, code: str, column: str, report: LoadReport, currency:
     return expr
 
 
-def _add(t: Tariff, report: LoadReport, code: str, expr: ParsedExpr, text: str, **kw: Any) -> None:
+def _add(t: TariffBuilder, report: LoadReport, code: str, expr: ParsedExpr, text: str, **kw: Any) -> None:
     try:
         t.add(code, expr, text=text.strip(), **kw)
     except TariffError as exc:  # e.g. a program listed twice on one line: keep the first, say so
         report.notes[f"measure not added: {exc}"] += 1
 
 
-def load_usitc_csv(path: str, *, programs: Mapping[str, Iterable[str]] | None = None,
+def load_usitc_csv(path: str, make: Callable[..., T], *, programs: Mapping[str, Iterable[str]] | None = None,
                    column2_origins: Iterable[str] = US_COLUMN2_ORIGINS, valid_from: Any = None,
-                   valid_to: Any = None, name: str | None = None, cite: str | None = None) -> Tariff:
+                   valid_to: Any = None, name: str | None = None, cite: str | None = None) -> T:
     """Load the USITC HTS CSV export (columns ``HTS Number``, ``Unit of Quantity``,
     ``General Rate of Duty``, ``Special Rate of Duty``, ``Column 2 Rate of Duty``,
     ``Additional Duties``...).
@@ -160,7 +175,7 @@ def load_usitc_csv(path: str, *, programs: Mapping[str, Iterable[str]] | None = 
     mapping = {k: tuple(v) for k, v in (us_programs() if programs is None else programs).items()}
     every_mapped = sorted({o for v in mapping.values() for o in v})
     col2 = tuple(sorted(column2_origins))
-    t = Tariff(name=name or f"USITC HTS CSV {os.path.basename(path)}")
+    t = make(name=name or f"USITC HTS CSV {os.path.basename(path)}")
     report = LoadReport(source=os.path.basename(path))
     dates = {"valid_from": valid_from, "valid_to": valid_to}
     parents: list[str] = []  # descriptions of the open indent levels
@@ -252,8 +267,8 @@ def _units_uncached(cell: str) -> list[str]:
 UK_COLUMNS = {"ukgt": ("ukgt_duty_rate", "GBP"), "cet": ("cet_duty_rate", "EUR")}
 
 
-def load_uk_global_tariff_csv(path: str, *, column: str = "ukgt", valid_from: Any = None, valid_to: Any = None,
-                              name: str | None = None, cite: str | None = None) -> Tariff:
+def load_uk_global_tariff_csv(path: str, make: Callable[..., T], *, column: str = "ukgt", valid_from: Any = None,
+                              valid_to: Any = None, name: str | None = None, cite: str | None = None) -> T:
     """Load the UK Global Tariff CSV (uktrade/global-uk-tariff: ``commodity``, ``description``,
     ``cet_duty_rate``, ``ukgt_duty_rate``, ...).
 
@@ -266,7 +281,7 @@ def load_uk_global_tariff_csv(path: str, *, column: str = "ukgt", valid_from: An
     if key not in UK_COLUMNS:
         raise TariffError(f"column must be one of {sorted(UK_COLUMNS)}, got {column!r}")
     col, currency = UK_COLUMNS[key]
-    t = Tariff(name=name or f"UK Global Tariff CSV {os.path.basename(path)} ({col})")
+    t = make(name=name or f"UK Global Tariff CSV {os.path.basename(path)} ({col})")
     report = LoadReport(source=f"{os.path.basename(path)} ({col})")
     with open(path, newline="", encoding="utf-8-sig") as f:
         reader = csv.DictReader(f)
@@ -293,5 +308,5 @@ def load_uk_global_tariff_csv(path: str, *, column: str = "ukgt", valid_from: An
     return t
 
 
-__all__ = ["Program", "UK_COLUMNS", "US_COLUMN2_ORIGINS", "US_PROGRAMS", "load_uk_global_tariff_csv",
+__all__ = ["Program", "TariffBuilder", "UK_COLUMNS", "US_COLUMN2_ORIGINS", "US_PROGRAMS", "load_uk_global_tariff_csv",
            "load_usitc_csv", "us_programs"]

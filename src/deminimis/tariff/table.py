@@ -58,6 +58,7 @@ from .expr import (
     Seasonal,
     Specific,
 )
+from .loaders import load_uk_global_tariff_csv, load_usitc_csv
 from .parse import parse
 from .report import (
     R_AMBIGUOUS,
@@ -370,14 +371,12 @@ class Tariff:
     @classmethod
     def from_usitc_csv(cls, path: str, **kwargs: Any) -> Tariff:
         """The USITC HTS CSV export; see ``deminimis.tariff.loaders.load_usitc_csv``."""
-        from .loaders import load_usitc_csv
-        return load_usitc_csv(path, **kwargs)
+        return load_usitc_csv(path, cls, **kwargs)
 
     @classmethod
     def from_uk_global_tariff_csv(cls, path: str, column: str = "ukgt", **kwargs: Any) -> Tariff:
         """The UK Global Tariff CSV (``column="ukgt"`` GBP, or ``"cet"``: the EU CET 2020 in EUR)."""
-        from .loaders import load_uk_global_tariff_csv
-        return load_uk_global_tariff_csv(path, column=column, **kwargs)
+        return load_uk_global_tariff_csv(path, cls, column=column, **kwargs)
 
     # ---------------------------------------------------------- views
 
