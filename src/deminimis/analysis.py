@@ -22,7 +22,7 @@ import numpy as np
 
 from . import grouping
 from .arguments import candidate_regimes
-from .assessment import Assessment, exact_sum
+from .assessment import BIT, Assessment, exact_sum
 from .columns import read_columns
 from .engine import assess
 from .engine.factorize import factorize_ids
@@ -36,7 +36,7 @@ from .thresholds import BASIS_COLUMN, beyond, limit, replaced_conditions, with_t
 #: the columns of a curve, per threshold
 AMOUNTS = ("duty", "duty_at_sale", "vat", "vat_at_sale", "fees", "total")
 COUNTS = ("consignments_within", "consignments_relieved", "items_relieved")
-RELIEF_BITS = 1 | 8  # duty_relief, vat_relief
+RELIEF_BITS = BIT["duty_relief"] | BIT["vat_relief"]
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,8 @@ from typing import Any, cast, overload
 
 import numpy as np
 
-#: rule bits of the ``rule`` column, as set by csrc/assess.h (DM_RULE_*)
+#: rule bits of the ``rule`` column, as set by csrc/assess.h (DM_RULE_*; tests/test_native_contract.py
+#: checks that the two agree)
 RULES = {
     1: "duty_relief",      # value within the duty relief; no duty
     2: "flat_duty",        # flat duty per distinct key instead of the tariff
@@ -33,7 +34,9 @@ RULES = {
     512: "duty_at_sale",   # duty collected at sale, not at the border
     1024: "vat_reduced",   # the VAT rate is reduced by the regime's vat_reduction factor
 }
-CANNOT_ASSESS = 64
+#: a rule's bit by its name
+BIT = {name: bit for bit, name in RULES.items()}
+CANNOT_ASSESS = BIT["cannot_assess"]
 ITEM_AMOUNTS = ("intrinsic", "customs_value", "duty", "duty_at_sale", "vat", "vat_at_sale", "fees", "total")
 CONSIGNMENT_AMOUNTS = ITEM_AMOUNTS
 #: the consignment table's columns after the id, as exported

@@ -23,7 +23,7 @@ import numpy as np
 
 from . import grouping
 from .arguments import regime_parts
-from .assessment import Assessment
+from .assessment import BIT, CANNOT_ASSESS, Assessment
 from .columns import KNOWN_COLUMNS, read_columns
 from .engine import assess
 from .engine.checks import read_amounts
@@ -48,8 +48,7 @@ CLASSES = (
 )
 #: the amounts that can be declared (item amounts of the assessment); "total" is their sum at the border
 DECLARABLE = ("duty", "duty_at_sale", "vat", "vat_at_sale", "fees", "total")
-RELIEF_BITS = 1 | 8  # duty_relief, vat_relief (assessment.RULES)
-NOT_ASSESSABLE_BIT = 64
+RELIEF_BITS = BIT["duty_relief"] | BIT["vat_relief"]
 
 
 @dataclass(frozen=True)
@@ -137,7 +136,7 @@ def reconcile(items: Any, *, declared: Mapping[str, str], regime: Regime | dict[
     difference = _summed([diffs[k] for k in counted], "difference")
 
     # the reasons that are not amounts, per item
-    not_assessable = (result.items["rule"] & NOT_ASSESSABLE_BIT) != 0
+    not_assessable = (result.items["rule"] & CANNOT_ASSESS) != 0
     if result.status is not None:
         not_assessable |= result.status != 0
     cas_above = np.zeros(n, dtype=bool)

@@ -19,7 +19,7 @@ import numpy as np
 
 from . import grouping
 from .arguments import candidate_regimes
-from .assessment import Assessment
+from .assessment import BIT, Assessment
 from .columns import KNOWN_COLUMNS, read_columns, to_date
 from .engine import assess
 from .engine.checks import check_distinct, read_amounts
@@ -30,7 +30,6 @@ from .tariff.table import Tariff
 from .thresholds import BASIS_COLUMN, above, beyond, consignment_limits
 
 KINDS = ("split_consignment", "undervaluation", "bunching", "collection_at_sale_above_threshold")
-VAT_AT_SALE_BIT = 16
 #: per flag kind: a table, column -> values
 Evidence = dict[str, list[Any]]
 
@@ -112,7 +111,7 @@ def collection_at_sale_above(cols: dict[str, Any], result: Assessment, reg: Regi
         return np.zeros(len(cons), dtype=bool)
     claimed = read_flags(cols["collected_at_sale"], "collected_at_sale")
     over = above(reg.collection_at_sale, reg, result.items, result.consignments, cons)
-    return claimed & over & ((result.items["rule"] & VAT_AT_SALE_BIT) == 0)
+    return claimed & over & ((result.items["rule"] & BIT["vat_at_sale"]) == 0)
 
 
 def read_flags(column: Any, name: str) -> np.ndarray:

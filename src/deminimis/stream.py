@@ -34,12 +34,10 @@ import numpy as np
 
 from . import fileio
 from .arguments import candidate_regimes
-from .assessment import ITEM_AMOUNTS, RULES, Assessment, exact_sum, make_provenance
+from .assessment import CANNOT_ASSESS, ITEM_AMOUNTS, RULES, Assessment, exact_sum, make_provenance
 from .engine import assess, require_native
 from .errors import InconsistentConsignmentError, InputError, RegimeError
 from .money import exponent
-
-CANNOT_ASSESS = next(bit for bit, name in RULES.items() if name == "cannot_assess")
 
 
 class Progress:

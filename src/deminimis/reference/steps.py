@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import regimes
 from ..arguments import check_argument_types, check_arguments
-from ..assessment import RULES, Assessment, Inputs, make_provenance, rule_names
+from ..assessment import BIT, Assessment, Inputs, make_provenance, rule_names
 from ..columns import as_items, read_columns
 from ..money import CURRENCY_EXPONENTS
 from ..partition import run, version_parts
@@ -27,8 +27,6 @@ from .measures import duty_amount
 from .reading import Batch, read_batch
 from .rules import RuleTest, every_rule, holds
 from .versions import regime_on, version_in_force
-
-BIT = {name: bit for bit, name in RULES.items()}
 
 
 class Trace:
