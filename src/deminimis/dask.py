@@ -32,10 +32,10 @@ from .tariff.table import Tariff
 __all__ = ["assess", "consignments", "totals"]
 
 
-def assess(ddf: Any, *, regime: Regime | dict[str, Any] | str, tariff: Tariff, rates: ExchangeRates | None = None,
-           on: _dt.date | None = None, currency: str | None = None, amounts: str = "decimal",
-           keep: Sequence[str] = (), key: str | None = None, order: str | None = None,
-           partitions: int | None = None) -> Any:
+def assess(ddf: Any, *, regime: Regime | dict[str, Any] | str, tariff: Tariff,
+           rates: ExchangeRates | None = None, on: _dt.date | None = None, currency: str | None = None,
+           amounts: str = "decimal", keep: Sequence[str] = (), key: str | None = None,
+           order: str | None = None, partitions: int | None = None) -> Any:
     """The item amounts of a Dask DataFrame of items, as a Dask DataFrame (lazy).
 
     The columns, and the arguments ``key``, ``order`` and ``partitions``, are those of
@@ -43,8 +43,8 @@ def assess(ddf: Any, *, regime: Regime | dict[str, Any] | str, tariff: Tariff, r
     (partitions in order, rows in order within each). Sorted by the sequence it equals
     ``deminimis.assess(..., errors="flag")`` of the same rows, item for item.
     """
-    return _assessed(ddf, 0, regime=regime, tariff=tariff, rates=rates, on=on, currency=currency, amounts=amounts,
-                     keep=keep, key=key, order=order, partitions=partitions)
+    return _assessed(ddf, 0, regime=regime, tariff=tariff, rates=rates, on=on, currency=currency,
+                     amounts=amounts, keep=keep, key=key, order=order, partitions=partitions)
 
 
 def consignments(ddf: Any, *, regime: Regime | dict[str, Any] | str, tariff: Tariff,
@@ -53,8 +53,8 @@ def consignments(ddf: Any, *, regime: Regime | dict[str, Any] | str, tariff: Tar
                  partitions: int | None = None) -> Any:
     """The consignment table of the same assessment (it assesses again; persist the input to read it
     once), with the columns of ``deminimis.spark.consignments``."""
-    return _assessed(ddf, 1, regime=regime, tariff=tariff, rates=rates, on=on, currency=currency, amounts=amounts,
-                     keep=(), key=key, order=order, partitions=partitions)
+    return _assessed(ddf, 1, regime=regime, tariff=tariff, rates=rates, on=on, currency=currency,
+                     amounts=amounts, keep=(), key=key, order=order, partitions=partitions)
 
 
 def totals(items: Any) -> dict[str, int]:
@@ -100,17 +100,22 @@ def _sequenced(ddf: Any, order: str | None) -> tuple[Any, str]:
     if SEQUENCE in ddf.columns:
         raise PartitioningError(f"the input already has a column {SEQUENCE!r}: pass order={SEQUENCE!r} if it "
                                 "gives the input order")
-    ones = ddf.assign(**{SEQUENCE: 1})[SEQUENCE].astype("int64")
-    return ddf.assign(**{SEQUENCE: ones.cumsum() - 1}), SEQUENCE
+    ddf = ddf.assign(**{SEQUENCE: 1})  # a new frame: the caller's is unchanged
+    ddf[SEQUENCE] = ddf[SEQUENCE].astype("int64").cumsum() - 1
+    return ddf, SEQUENCE
 
 
 def _check_one_consignee(ddf: Any, sequence: str) -> None:
     """A consignment with two consignees (or a consignee and a missing one) is an error."""
     pairs = (ddf[["consignment", "consignee", sequence]]
              .groupby(["consignment", "consignee"], dropna=False)[sequence].min().reset_index())
-    counts = pairs.groupby("consignment", dropna=False)[sequence].count()
-    bad = counts[counts > 1].compute()
-    if len(bad):
-        c = bad.index[0]
-        mine = pairs[pairs["consignment"] == c].compute()
+    conflicts = pairs.shuffle(on="consignment").map_partitions(_shared_consignments).compute()
+    if len(conflicts):
+        c = conflicts.sort_values(sequence)["consignment"].iloc[0]
+        mine = conflicts[conflicts["consignment"] == c]
         raise consignee_conflict(c, list(zip(mine["consignee"].tolist(), mine[sequence].tolist())))
+
+
+def _shared_consignments(pairs: Any) -> Any:
+    """The (consignment, consignee) pairs of the consignments that have more than one."""
+    return pairs[pairs.duplicated("consignment", keep=False)]

@@ -56,7 +56,8 @@ def partition_key(regime: Regime | dict[str, Any] | str, on: _dt.date | None = N
     """The column whose groups must each stay in one part: "consignee" where a condition of the regime
     (or, with ``on=None``, of any version the rows may pick) aggregates per consignee, else
     "consignment"."""
-    per_consignee = any({"consignee_day", "consignee_year"} & r.aggregations() for r in candidate_regimes(regime, on))
+    per_consignee = any({"consignee_day", "consignee_year"} & r.aggregations()
+                        for r in candidate_regimes(regime, on))
     return "consignee" if per_consignee else "consignment"
 
 
@@ -71,14 +72,18 @@ def checked_key(key: str | None, regime: Regime | dict[str, Any] | str, on: _dt.
         raise PartitioningError(f"key must be one of {KEYS}, got {key!r}")
     if key == "consignment" and needed == "consignee":
         raise PartitioningError("this regime aggregates per consignee: partitioning by consignment would "
-                                "split a consignee's consignments and change their reliefs; use key='consignee'")
+                                "split a consignee's consignments, changing their reliefs; "
+                                "use key='consignee'")
     return key
 
 
-def consignee_conflict(consignment: Any, consignees: Sequence[tuple[Any, int]]) -> InconsistentConsignmentError:
+def consignee_conflict(consignment: Any,
+                       consignees: Sequence[tuple[Any, int]]) -> InconsistentConsignmentError:
     """The error for a consignment whose items name several consignees: `consignees` are its
     (consignee, first sequence) pairs. It names the consignment and the first disagreeing row."""
-    pairs = sorted(consignees, key=lambda p: p[1])
+    consignment = consignment.item() if isinstance(consignment, np.generic) else consignment  # as Python
+    pairs = sorted(((c.item() if isinstance(c, np.generic) else c, int(s)) for c, s in consignees),
+                   key=lambda p: p[1])
     shown = ", ".join(f"{c!r} from row {s}" for c, s in pairs[:4])
     return InconsistentConsignmentError(
         f"consignment {consignment!r} has items of several consignees ({shown}): its items would be "
@@ -103,8 +108,8 @@ def in_order(table: Any, sequence: str) -> Any:
 
 
 def assess_partition(table: Any, *, regime: Regime | dict[str, Any] | str, tariff: Tariff,
-                     rates: ExchangeRates | None = None, on: _dt.date | None = None, currency: str | None = None,
-                     amounts: str = "decimal", keep: Sequence[str] = (),
+                     rates: ExchangeRates | None = None, on: _dt.date | None = None,
+                     currency: str | None = None, amounts: str = "decimal", keep: Sequence[str] = (),
                      sequence: str = SEQUENCE) -> tuple[Any, Any]:
     """One part (a pyarrow Table of whole groups of the key, with the sequence column), assessed on one
     thread with errors as data. Returns (items, consignments) as pyarrow Tables:
@@ -222,7 +227,7 @@ def with_sequence(tables: Iterable[Any], sequence: str = SEQUENCE) -> list[Any]:
     out, start = [], 0
     for t in tables:
         if sequence in t.column_names:
-            raise PartitioningError(f"the input already has a column {sequence!r}: name another sequence column")
+            raise PartitioningError(f"the input already has a column {sequence!r}: name another sequence")
         out.append(t.append_column(sequence, _arange(start, t.num_rows)))
         start += t.num_rows
     return out
@@ -242,7 +247,7 @@ def shuffle(tables: Iterable[Any], key: str, n: int) -> list[Any]:
     for t in tables:
         codes = pc.dictionary_encode(t[key].combine_chunks(), null_encoding="encode")  # null: one more value
         bucket_of = np.array([hash(v) % n for v in codes.dictionary.to_pylist()], dtype=np.int64)
-        bucket = bucket_of[codes.indices.to_numpy()] if len(bucket_of) else np.zeros(t.num_rows, dtype=np.int64)
+        bucket = bucket_of[codes.indices.to_numpy()] if len(bucket_of) else np.zeros(t.num_rows, np.int64)
         for b in range(n):
             pieces[b].append(t.filter(pa.array(bucket == b)))
     return [pa.concat_tables(p) for p in pieces]
@@ -269,7 +274,8 @@ def check_one_consignee(parts: Sequence[Any], sequence: str = SEQUENCE) -> None:
     if bad.num_rows:
         c = bad["consignment"][0].as_py()
         mine = pairs.filter(pa.compute.equal(pairs["consignment"], bad["consignment"][0]))
-        raise consignee_conflict(c, list(zip(mine["consignee"].to_pylist(), mine[f"{sequence}_min"].to_pylist())))
+        firsts = mine[f"{sequence}_min"].to_pylist()
+        raise consignee_conflict(c, list(zip(mine["consignee"].to_pylist(), firsts)))
 
 
 def assess_partitions(parts: Sequence[Any], *, regime: Regime | dict[str, Any] | str, tariff: Tariff,

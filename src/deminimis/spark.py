@@ -36,10 +36,10 @@ from .tariff.table import Tariff
 __all__ = ["assess", "consignments", "totals"]
 
 
-def assess(df: Any, *, regime: Regime | dict[str, Any] | str, tariff: Tariff, rates: ExchangeRates | None = None,
-           on: _dt.date | None = None, currency: str | None = None, amounts: str = "decimal",
-           keep: Sequence[str] = (), key: str | None = None, order: str | None = None,
-           partitions: int | None = None) -> Any:
+def assess(df: Any, *, regime: Regime | dict[str, Any] | str, tariff: Tariff,
+           rates: ExchangeRates | None = None, on: _dt.date | None = None, currency: str | None = None,
+           amounts: str = "decimal", keep: Sequence[str] = (), key: str | None = None,
+           order: str | None = None, partitions: int | None = None) -> Any:
     """The item amounts of a Spark DataFrame of items, as a Spark DataFrame (lazy).
 
     Columns: the sequence (``order``, or ``sequence`` added from the DataFrame's row order),
@@ -58,8 +58,8 @@ def assess(df: Any, *, regime: Regime | dict[str, Any] | str, tariff: Tariff, ra
     key, runs one job first that checks each consignment has one consignee (InconsistentConsignmentError
     naming it).
     """
-    return _assessed(df, 0, regime=regime, tariff=tariff, rates=rates, on=on, currency=currency, amounts=amounts,
-                     keep=keep, key=key, order=order, partitions=partitions)
+    return _assessed(df, 0, regime=regime, tariff=tariff, rates=rates, on=on, currency=currency,
+                     amounts=amounts, keep=keep, key=key, order=order, partitions=partitions)
 
 
 def consignments(df: Any, *, regime: Regime | dict[str, Any] | str, tariff: Tariff,
@@ -69,8 +69,8 @@ def consignments(df: Any, *, regime: Regime | dict[str, Any] | str, tariff: Tari
     """The consignment table of the same assessment as ``assess`` (it assesses again: cache the input
     to read it once): ``consignment``, the sequence of its first item, ``items``, the amounts,
     ``complete`` and ``status``; sorted by the sequence, the in-memory ``result.consignments``."""
-    return _assessed(df, 1, regime=regime, tariff=tariff, rates=rates, on=on, currency=currency, amounts=amounts,
-                     keep=(), key=key, order=order, partitions=partitions)
+    return _assessed(df, 1, regime=regime, tariff=tariff, rates=rates, on=on, currency=currency,
+                     amounts=amounts, keep=(), key=key, order=order, partitions=partitions)
 
 
 def totals(items: Any) -> dict[str, int]:
@@ -82,10 +82,11 @@ def totals(items: Any) -> dict[str, int]:
 
     def partial(batches: Iterator[Any]) -> Iterator[Any]:
         import pyarrow as pa
-        batches = list(batches)
-        if batches:
-            sums = partial_totals(pa.Table.from_batches(batches))
-            yield pa.RecordBatch.from_pydict({k: pa.array([Decimal(sums[k])], pa.decimal128(38, 0)) for k in names})
+        table = _whole(batches)
+        if table is not None:
+            sums = partial_totals(table)
+            yield pa.RecordBatch.from_pydict({k: pa.array([Decimal(sums[k])], pa.decimal128(38, 0))
+                                              for k in names})
 
     schema = StructType([StructField(k, DecimalType(38, 0)) for k in names])  # sums of < 2^31 int64 fit
     rows = items.select(*ITEM_AMOUNTS).mapInArrow(partial, schema).collect()
@@ -106,12 +107,18 @@ def _assessed(df: Any, which: int, *, key: str | None, order: str | None, partit
     shared = df.sparkSession.sparkContext.broadcast(assessor)  # sent to each executor once
 
     def run(batches: Iterator[Any]) -> Iterator[Any]:
-        import pyarrow as pa
-        batches = list(batches)  # the whole partition: whole groups of the key
-        if batches:
-            yield from shared.value(pa.Table.from_batches(batches))[which].to_batches()
+        table = _whole(batches)  # the whole partition: whole groups of the key
+        if table is not None:
+            yield from shared.value(table)[which].to_batches()
 
     return df.repartition(partitions or df.rdd.getNumPartitions(), key).mapInArrow(run, schema)
+
+
+def _whole(batches: Iterator[Any]) -> Any:
+    """A partition's Arrow batches as one Table (None for an empty partition, which has no schema)."""
+    import pyarrow as pa
+    read = list(batches)
+    return pa.Table.from_batches(read) if read else None
 
 
 def _sequenced(df: Any, order: str | None) -> tuple[Any, str]:
