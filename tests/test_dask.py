@@ -18,7 +18,9 @@ from test_distributed import CASES, assert_same_as_one, case_table, one_assessme
 
 @pytest.fixture(scope="module")
 def client():
-    with LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None) as cluster, \
+    # dask.dataframe imported at start: its first import racing a task's unpickling can fail (seen with 2026.8)
+    with LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None,
+                      preload=["dask.dataframe"]) as cluster, \
             Client(cluster) as c:
         yield c
 
