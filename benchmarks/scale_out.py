@@ -39,9 +39,9 @@ sys.path.append(os.path.join(os.path.dirname(HERE), "tests"))
 import numpy as np  # noqa: E402
 import pyarrow as pa  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
-import workload as W  # noqa: E402
 
 import deminimis  # noqa: E402
+import workload as W  # noqa: E402
 from deminimis import distributed as D  # noqa: E402
 from deminimis.assessment import ITEM_AMOUNTS  # noqa: E402
 from deminimis.money import exponent  # noqa: E402

@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -201,6 +201,71 @@ class PartitionAssessor:
         rows: on the driver, before any work, it also refuses unknown or missing columns."""
         items, cons = self(schema.empty_table())
         return items.schema, cons.schema
+
+
+class Cluster:
+    """The public ``assess``, ``consignments`` of a cluster (deminimis.spark, deminimis.dask), from its
+    two primitives:
+
+    - ``sequenced(frame, name)``: the frame with the column ``name`` added, each row's place in it;
+    - ``run(frame, key, assessor, which, partitions)``: the frame moved by the key into
+      ``partitions`` parts (None: as many as it has), each assessed by ``assessor`` ((items,
+      consignments)[which]), lazily; it checks what it can before any work (the output schema, then
+      with the consignee as key ``consignee_conflict``).
+    """
+
+    def __init__(self, sequenced: Callable[[Any, str], Any],
+                 run: Callable[[Any, str, PartitionAssessor, int, int | None], Any]) -> None:
+        self.sequenced, self.run = sequenced, run
+
+    def assess(self, frame: Any, *, regime: Regime | dict[str, Any] | str, tariff: Tariff,
+               rates: ExchangeRates | None = None, on: _dt.date | None = None, currency: str | None = None,
+               amounts: str = "decimal", keep: Sequence[str] = (), key: str | None = None,
+               order: str | None = None, partitions: int | None = None) -> Any:
+        """The item amounts of a frame of items, as a frame of the cluster (lazy).
+
+        Columns: the sequence (``order``, or ``sequence`` added from the frame's own row order),
+        ``consignment``, the ``keep`` columns, the amounts of ``ITEM_AMOUNTS`` in minor units,
+        ``rule``, ``status`` and ``ERROR_COLUMNS`` (a bad row is data, named by its sequence). Sorted
+        by the sequence it equals ``deminimis.assess(..., errors="flag")`` of the same rows.
+
+        key : the partition key; None (the default) is ``partition_key(regime, on)``; a key that would
+            split a consignee the regime aggregates is refused (PartitioningError)
+        order : a column of unique integers giving the input order; None: the frame's own order
+        partitions : how many parts to assess (None: as many as the frame has); each is one call
+
+        Unknown or missing columns and a wrong key raise before any work; with the consignee as key,
+        one pass first checks that each consignment has one consignee (InconsistentConsignmentError).
+        """
+        assessor = PartitionAssessor(regime=regime, tariff=tariff, rates=rates, on=on, currency=currency,
+                                     amounts=amounts, keep=tuple(keep))
+        return self._assessed(frame, 0, assessor, key, order, partitions)
+
+    def consignments(self, frame: Any, *, regime: Regime | dict[str, Any] | str, tariff: Tariff,
+                     rates: ExchangeRates | None = None, on: _dt.date | None = None,
+                     currency: str | None = None, amounts: str = "decimal", key: str | None = None,
+                     order: str | None = None, partitions: int | None = None) -> Any:
+        """The consignment table of the same assessment (it assesses again: cache the input to read it
+        once): ``consignment``, the sequence of its first item, ``items``, the amounts, ``complete``,
+        ``status``; sorted by the sequence, the in-memory ``result.consignments``."""
+        assessor = PartitionAssessor(regime=regime, tariff=tariff, rates=rates, on=on, currency=currency,
+                                     amounts=amounts)
+        return self._assessed(frame, 1, assessor, key, order, partitions)
+
+    def _assessed(self, frame: Any, which: int, assessor: PartitionAssessor, key: str | None,
+                  order: str | None, partitions: int | None) -> Any:
+        key = checked_key(key, assessor.regime, assessor.on)
+        columns = list(frame.columns)
+        if order is not None:
+            if order not in columns:
+                raise PartitioningError(f"no column {order!r} to order by (have {columns})")
+        elif SEQUENCE in columns:
+            raise PartitioningError(f"the input already has a column {SEQUENCE!r}: pass order={SEQUENCE!r} "
+                                    "if it gives the input order")
+        else:
+            frame = self.sequenced(frame, SEQUENCE)
+        assessor = replace(assessor, sequence=order or SEQUENCE)
+        return self.run(frame, key, assessor, which, partitions)
 
 
 def partial_totals(items: Any) -> dict[str, int]:
