@@ -13,8 +13,10 @@ package for every script and test process that puts benchmarks/ on sys.path, wor
 3. ``deminimis.distributed.assess_partition`` in one process: the cost of the contract (sort by the
    sequence, tables out) on the whole Table, and the fixed cost of one call (a 10-row part).
 4. Dask (LocalCluster, 2 worker processes of 1 thread) and Spark (local[2]): Parquet in, assessed,
-   Parquet out, timed from the call to the written files; session start-up apart. Each result is
-   checked against the in-memory one (totals, exactly).
+   Parquet out, timed from the call to the written files; session start-up apart; twice (the first
+   run pays the workers' imports and the JVM's warm-up). Beside it, where the time goes: the same
+   read and write alone, and with the shuffle by key (Spark: and the Arrow transfer to Python and
+   back). The result is checked against the in-memory one (totals, exactly).
 5. The wrong partitioning (``--wrong-items``): a US (consignee-day) and a CN (consignee-year)
    batch cut by rows, and by consignment, instead of by consignee: how many items get other amounts,
    with no error.
@@ -84,22 +86,31 @@ def one_process(table: pa.Table, src: str, out_dir: str, kwargs: dict) -> demini
     return result
 
 
+def passthrough(batches: Any) -> Any:
+    yield from batches
+
+
 def dask_run(src: str, out_dir: str, kwargs: dict, partitions: int, one: deminimis.Assessment) -> None:
     import dask.dataframe as dd
     from distributed import Client, LocalCluster
 
     import deminimis.dask as ddm
+    n = one.summary()["items"]
     seconds, cluster = timed(lambda: LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                                    dashboard_address=None, preload=["dask.dataframe"]))
     with cluster, Client(cluster):
-        print(f"  Dask LocalCluster start-up: {seconds:.1f} s")
+        print(f"  LocalCluster start-up: {seconds:.1f} s")
         ddf = dd.read_parquet(src)
-
-        def run() -> None:
-            ddm.assess(ddf, partitions=partitions, **kwargs).to_parquet(os.path.join(out_dir, "dask"))
-        seconds, _ = timed(run)
-        print(f"  Dask, Parquet to Parquet, {partitions} partitions:    {rate(one.summary()['items'], seconds)}")
-        totals = ddm.totals(dd.read_parquet(os.path.join(out_dir, "dask")))
+        steps = {"read + write": lambda out: ddf.to_parquet(out),
+                 "read + shuffle by key + write": lambda out: ddf.shuffle(on="consignment", npartitions=partitions)
+                 .to_parquet(out),
+                 "deminimis.dask.assess": lambda out: ddm.assess(ddf, partitions=partitions, **kwargs).to_parquet(out)}
+        for run in (1, 2):
+            for name, step in steps.items():
+                out = os.path.join(out_dir, f"dask-{run}-{len(name)}")
+                seconds, _ = timed(lambda step=step, out=out: step(out))
+                print(f"  run {run}, {name + ',':32s} {partitions} parts: {rate(n, seconds)}")
+        totals = ddm.totals(dd.read_parquet(out))
         assert totals == expected_totals(one), "Dask totals differ from the in-memory assessment"
 
 
@@ -108,18 +119,24 @@ def spark_run(src: str, out_dir: str, kwargs: dict, partitions: int, one: demini
     from pyspark.sql import SparkSession
 
     import deminimis.spark as sdm
+    n = one.summary()["items"]
     seconds, spark = timed(lambda: SparkSession.builder.master("local[2]").config("spark.ui.enabled", "false")
                            .config("spark.driver.memory", "4g").getOrCreate())
     spark.sparkContext.setLogLevel("ERROR")
-    print(f"  Spark local[2] session start-up: {seconds:.1f} s")
+    print(f"  local[2] session start-up: {seconds:.1f} s")
     try:
         df = spark.read.parquet(src)
-
-        def run() -> None:
-            sdm.assess(df, partitions=partitions, **kwargs).write.parquet(os.path.join(out_dir, "spark"))
-        seconds, _ = timed(run)
-        print(f"  Spark, Parquet to Parquet, {partitions} partitions:   {rate(one.summary()['items'], seconds)}")
-        totals = sdm.totals(spark.read.parquet(os.path.join(out_dir, "spark")))
+        steps = {"read + write": lambda out: df.write.parquet(out),
+                 "read + shuffle + Arrow to Python": lambda out: df.repartition(partitions, "consignment")
+                 .mapInArrow(passthrough, df.schema).write.parquet(out),
+                 "deminimis.spark.assess": lambda out: sdm.assess(df, partitions=partitions, **kwargs)
+                 .write.parquet(out)}
+        for run in (1, 2):
+            for name, step in steps.items():
+                out = os.path.join(out_dir, f"spark-{run}-{len(name)}")
+                seconds, _ = timed(lambda step=step, out=out: step(out))
+                print(f"  run {run}, {name + ',':32s} {partitions} parts: {rate(n, seconds)}")
+        totals = sdm.totals(spark.read.parquet(out))
         assert totals == expected_totals(one), "Spark totals differ from the in-memory assessment"
     finally:
         spark.stop()
