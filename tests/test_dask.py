@@ -4,16 +4,19 @@ apart, equal one in-memory assessment item for item, with their consignment tabl
 
 from __future__ import annotations
 
-import dask.dataframe as dd
-import pyarrow as pa
 import pytest
-from distributed import Client, LocalCluster
 
-import deminimis as dm
-import deminimis.dask as ddm
-from deminimis.assessment import ITEM_AMOUNTS
-from deminimis.distributed import PartitioningError
-from test_distributed import CASES, assert_same_as_one, case_table, one_assessment
+# needs pyarrow, which the wheels of some platforms are tested without (pyproject's cibuildwheel
+# overrides): skipped there, as every frame test; wherever pyarrow is, dask must be too (the test extra)
+pa = pytest.importorskip("pyarrow")
+import dask.dataframe as dd  # noqa: E402
+from distributed import Client, LocalCluster  # noqa: E402
+
+import deminimis as dm  # noqa: E402
+import deminimis.dask as ddm  # noqa: E402
+from deminimis.assessment import ITEM_AMOUNTS  # noqa: E402
+from deminimis.distributed import PartitioningError  # noqa: E402
+from test_distributed import CASES, assert_same_as_one, case_table, one_assessment  # noqa: E402
 
 
 @pytest.fixture(scope="module")

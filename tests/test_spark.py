@@ -8,15 +8,18 @@ from __future__ import annotations
 import sys
 from functools import reduce
 
-import pyarrow as pa
 import pytest
-from pyspark.sql import DataFrame, SparkSession
 
-import deminimis as dm
-import deminimis.spark as sdm
-from deminimis.assessment import ITEM_AMOUNTS
-from deminimis.distributed import PartitioningError
-from test_distributed import CASES, assert_same_as_one, case_table, chunks, one_assessment
+# needs pyarrow, which the wheels of some platforms are tested without (pyproject's cibuildwheel
+# overrides): skipped there, as every frame test; wherever pyarrow is, pyspark must be too (the test extra)
+pa = pytest.importorskip("pyarrow")
+from pyspark.sql import DataFrame, SparkSession  # noqa: E402
+
+import deminimis as dm  # noqa: E402
+import deminimis.spark as sdm  # noqa: E402
+from deminimis.assessment import ITEM_AMOUNTS  # noqa: E402
+from deminimis.distributed import PartitioningError  # noqa: E402
+from test_distributed import CASES, assert_same_as_one, case_table, chunks, one_assessment  # noqa: E402
 
 # PySpark's own warning about pandas 3 (these tests pass no pandas through Spark: Arrow only)
 pytestmark = pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning")
