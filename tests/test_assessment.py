@@ -59,6 +59,17 @@ def test_to_pandas_and_to_arrow(result):
     assert t_cons.column("consignment").to_pylist() == ["P1", "P2"]
 
 
+def test_arrow_stream_and_polars_export_the_item_table(result):
+    pa = pytest.importorskip("pyarrow")
+    pl = pytest.importorskip("polars")
+    t_items, t_cons = result.to_arrow()
+    assert pa.table(result).equals(t_items)  # through __arrow_c_stream__, the PyCapsule interface
+    assert pl.DataFrame(result).equals(pl.from_arrow(t_items))  # (pl.from_arrow of a stream gives a Series)
+    items, cons = result.to_polars()
+    assert items.to_arrow().equals(t_items) and items["duty"].to_list() == [300, 300, 160]
+    assert cons["consignment"].to_list() == ["P1", "P2"] and cons.equals(pl.from_arrow(t_cons))
+
+
 def test_explain_derives_the_item_step_by_step(result):
     text = result.explain(2)
     assert "value 180 USD -> 16550 minor units of EUR" in text

@@ -408,6 +408,17 @@ class Assessment:
                          **{k: self.consignments[k] for k in CONSIGNMENT_COLUMNS}})
         return items, cons
 
+    def __arrow_c_stream__(self, requested_schema: object | None = None) -> object:
+        """The item table of ``to_arrow()`` through the Arrow PyCapsule interface: ``pyarrow.table(result)``,
+        ``polars.DataFrame(result)`` and any other Arrow consumer read it (the int64 columns uncopied)."""
+        return self.to_arrow()[0].__arrow_c_stream__(requested_schema)
+
+    def to_polars(self) -> Any:
+        """(items DataFrame, consignments DataFrame) of ``to_arrow()``; needs polars and pyarrow."""
+        import polars as pl
+        items, cons = self.to_arrow()
+        return pl.from_arrow(items), pl.from_arrow(cons)
+
     def as_decimal(self, column: str, i: int) -> Decimal:
         """An item amount in major units, exactly."""
         from .money import exponent
