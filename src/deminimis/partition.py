@@ -166,6 +166,9 @@ def rate_parts(parts: Sequence[tuple[Regime, np.ndarray | None]], rates: Any, co
     """
     if not isinstance(rates, DatedRates):
         return [(reg, rates, rows) for reg, rows in parts], []
+    for reg, _ in parts:  # (as arguments.check_arguments, before any row is read)
+        if rates.base != reg.currency:
+            raise RegimeError(f"exchange rates are into {rates.base}, the regime's currency is {reg.currency}")
     dates = to_list(cols["date"]) if on is None else None
     fixed = to_date(on) if on is not None else None
     tables: dict[Any, ExchangeRates] = {}  # per distinct date value (or `on`)
@@ -207,7 +210,8 @@ def rate_parts(parts: Sequence[tuple[Regime, np.ndarray | None]], rates: Any, co
     spans: dict[str, list[_dt.date]] = {}
     for value in dict.fromkeys(day(i) for i in good.tolist() if i not in bad):
         spans.setdefault(hashes[value], []).append(to_date(value))
-    used = [{"from": min(days).isoformat(), "to": max(days).isoformat(), "hash": h} for h, days in spans.items()]
+    used = merge_rates_tables([{"from": min(days).isoformat(), "to": max(days).isoformat(), "hash": h}
+                               for h, days in spans.items()])
     if dates is not None:
         _check_consignee_years([(reg, rows) for reg, _, rows in pieces], cols,
                                [f"{reg.id} at the rates {t.source}" for reg, t, _ in pieces])
@@ -283,6 +287,16 @@ def run(cols: dict[str, Any], n: int, *, parts: list[tuple[Regime, np.ndarray | 
     result = _stitch(n, results, cons_of, cons_ids, status, sink, [reg for reg, _, _ in whole], on, engine, tariff,
                      rates)
     return _with_rates(_dated(result, cols, on), rates, used)
+
+
+def merge_rates_tables(*lists: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The rates tables of several assessments' provenance as one list: each table once, from the first
+    to the last day any of them used it."""
+    merged: dict[str, dict[str, str]] = {}
+    for entry in (e for entries in lists for e in entries):
+        m = merged.setdefault(entry["hash"], dict(entry))
+        m["from"], m["to"] = min(m["from"], entry["from"]), max(m["to"], entry["to"])
+    return sorted(merged.values(), key=lambda e: (e["from"], e["to"]))
 
 
 def _with_rates(result: Assessment, rates: Any, used: list[dict[str, str]]) -> Assessment:

@@ -35,6 +35,7 @@ import numpy as np
 from . import fileio
 from .arguments import candidate_regimes
 from .assessment import ITEM_AMOUNTS, RULES, Assessment, exact_sum, make_provenance
+from .partition import merge_rates_tables
 from .engine import assess, require_native
 from .errors import InconsistentConsignmentError, InputError, RegimeError
 from .money import exponent
@@ -330,7 +331,10 @@ def assess_file(source: str, destination: str | None = None, *, regime: Any, tar
                                  progress=bar, reread=lambda: items.batches(batch_rows), keep=keep, errors=errors)
             for chunk, result in chunks:
                 dates, seen = provenance.get("dates"), provenance.get("regime")
+                tables = provenance.get("rates_tables", [])
                 provenance.update(result.provenance)
+                if tables:  # dated rates: every table any chunk used
+                    provenance["rates_tables"] = merge_rates_tables(tables, provenance["rates_tables"])
                 if seen:  # per-row dates: every version any chunk applied
                     ids = dict.fromkeys([*seen.split(","), *provenance["regime"].split(",")])
                     provenance["regime"] = ",".join(ids)
