@@ -157,7 +157,8 @@ class TestLoaders:
         assert (info.value.line, info.value.column) == (2, "currency")
         with pytest.raises(RatesFileError, match="the header must be"):
             load_csv(write(tmp_path, "b.csv", "currency,from,to,rate\n"), base="EUR")
-        overlapping = "currency,valid_from,valid_to,rate\nUSD,2026-01-01,2026-01-31,1.1\nUSD,2026-01-31,2026-02-28,1.2\n"
+        overlapping = ("currency,valid_from,valid_to,rate\n"
+                       "USD,2026-01-01,2026-01-31,1.1\nUSD,2026-01-31,2026-02-28,1.2\n")
         with pytest.raises(DeminimisError, match="two USD rates on 2026-01-31"):
             load_csv(write(tmp_path, "c.csv", overlapping), base="EUR")
 

@@ -37,8 +37,9 @@ from .rounding import Rounding
 from .tariff import Tariff
 
 __all__ = [
-    "AmountOverflowError", "Assessment", "DatedRates", "DeminimisError", "ExchangeRates", "InconsistentConsignmentError",
-    "InputError", "InvalidValueError", "LengthMismatchError", "MissingColumnError", "MissingRateError", "NATIVE", "NATIVE_REASON",
+    "AmountOverflowError", "Assessment", "DatedRates", "DeminimisError", "ExchangeRates",
+    "InconsistentConsignmentError", "InputError", "InvalidValueError", "LengthMismatchError", "MissingColumnError",
+    "MissingRateError", "NATIVE", "NATIVE_REASON",
     "NativeUnavailableError", "RULES", "Regime",
     "RegimeError", "Rounding", "Tariff", "TariffError", "TariffSyntaxError", "UnknownCodeError",
     "UnknownCurrencyError", "assess", "reference", "regimes", "tariff", "__version__",

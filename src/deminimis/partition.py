@@ -18,6 +18,7 @@ Nothing here computes an amount: it chooses rows and scatters results.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import hashlib
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -189,13 +190,17 @@ def rate_parts(parts: Sequence[tuple[Regime, np.ndarray | None]], rates: Any, co
     currencies = {"currency": to_list(cols["currency"]) if "currency" in cols else [currency] * n}
     if "freight_currency" in cols:
         currencies["freight_currency"] = to_list(cols["freight_currency"])
+
+    def no_rate(name: str, values: list[Any], row: int) -> MissingRateError:
+        cur, on_day = values[row], to_date(day(row))
+        return MissingRateError(f"no {cur} rate on {on_day}: {rates.missing(cur, on_day)}", column=name, row=row,
+                                value=cur)
+
     for name, values in currencies.items():  # ISO codes only: another value is an error of its own (step 3)
         missing = [i for i in good.tolist() if i not in bad and isinstance(values[i], str)
                    and values[i] in CURRENCY_EXPONENTS and values[i] != rates.base
                    and values[i] not in table(day(i)).rates]
-        report(sink, missing, lambda row, name=name, values=values: MissingRateError(
-            f"no {values[row]} rate on {to_date(day(row))}: {rates.missing(values[row], to_date(day(row)))}",
-            column=name, row=row, value=values[row]))
+        report(sink, missing, functools.partial(no_rate, name, values))
         bad.update(missing)
     cut: dict[tuple[str, str], tuple[Regime, ExchangeRates, list[int]]] = {}
     for (reg, _), rows in zip(parts, rows_of):
@@ -205,15 +210,16 @@ def rate_parts(parts: Sequence[tuple[Regime, np.ndarray | None]], rates: Any, co
                 cut.setdefault((reg.id, hashes[day(i)]), (reg, t, []))[2].append(i)
     if dates is not None and len(cut) > 1:
         _check_one_part(cut, cols, sink, bad)
-    pieces = [(reg, t, np.array([i for i in rows if i not in bad], dtype=np.int64)) for reg, t, rows in cut.values()]
-    pieces = [p for p in pieces if len(p[2])]
+    pieces: list[tuple[Regime, Any, np.ndarray | None]] = [
+        (reg, t, np.array([i for i in rows if i not in bad], dtype=np.int64)) for reg, t, rows in cut.values()]
+    pieces = [p for p in pieces if p[2] is not None and len(p[2])]
     spans: dict[str, list[_dt.date]] = {}
     for value in dict.fromkeys(day(i) for i in good.tolist() if i not in bad):
         spans.setdefault(hashes[value], []).append(to_date(value))
     used = merge_rates_tables([{"from": min(days).isoformat(), "to": max(days).isoformat(), "hash": h}
                                for h, days in spans.items()])
     if dates is not None:
-        _check_consignee_years([(reg, rows) for reg, _, rows in pieces], cols,
+        _check_consignee_years([(reg, rows) for reg, _, rows in pieces if rows is not None], cols,
                                [f"{reg.id} at the rates {t.source}" for reg, t, _ in pieces])
     if not pieces:  # every row bad: empty parts keep the regimes for the result
         pieces = [(reg, None, np.zeros(0, dtype=np.int64)) for reg, _ in parts]

@@ -35,10 +35,10 @@ import numpy as np
 from . import fileio
 from .arguments import candidate_regimes
 from .assessment import ITEM_AMOUNTS, RULES, Assessment, exact_sum, make_provenance
-from .partition import merge_rates_tables
 from .engine import assess, require_native
 from .errors import InconsistentConsignmentError, InputError, RegimeError
 from .money import exponent
+from .partition import merge_rates_tables
 
 CANNOT_ASSESS = next(bit for bit, name in RULES.items() if name == "cannot_assess")
 
