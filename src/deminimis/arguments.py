@@ -32,7 +32,7 @@ def check_argument_types(*, regime: Any, tariff: Any, rates: Any, on: Any, curre
     if not isinstance(tariff, Tariff):
         refuse("tariff", "a deminimis.Tariff", tariff)
     if rates is not None and not isinstance(rates, (ExchangeRates, DatedRates)):
-        refuse("rates", "a deminimis.ExchangeRates, a deminimis.DatedRates or None", rates)
+        refuse("rates", "a deminimis.DatedRates, a deminimis.ExchangeRates or None", rates)
     if on is not None and not isinstance(on, _dt.date):
         refuse("on", "a datetime.date (or datetime) or None", on)
     if currency is not None and not isinstance(currency, str):
