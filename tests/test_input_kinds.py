@@ -166,7 +166,7 @@ def test_items_of_another_kind_is_a_type_error(items, received):
 @pytest.mark.parametrize("argument,value,expected", [
     ("tariff", None, "a deminimis.Tariff; got NoneType"),
     ("tariff", {"61": "10%"}, "a deminimis.Tariff; got dict"),
-    ("rates", {"USD": "2"}, "a deminimis.ExchangeRates or None; got dict"),
+    ("rates", {"USD": "2"}, "a deminimis.DatedRates, a deminimis.ExchangeRates or None; got dict"),
     ("regime", 42, "a Regime, a dict or a built-in regime code .str.; got int"),
     ("regime", None, "a Regime, a dict or a built-in regime code .str.; got NoneType"),
     ("on", "2026-01-01", r"a datetime.date \(or datetime\) or None; got str"),

@@ -23,6 +23,7 @@ from .errors import (
     InvalidValueError,
     LengthMismatchError,
     MissingColumnError,
+    MissingRateError,
     NativeUnavailableError,
     RegimeError,
     TariffError,
@@ -30,14 +31,15 @@ from .errors import (
     UnknownCodeError,
     UnknownCurrencyError,
 )
-from .rates import ExchangeRates
+from .rates import DatedRates, ExchangeRates
 from .regimes import Regime
 from .rounding import Rounding
 from .tariff import Tariff
 
 __all__ = [
-    "AmountOverflowError", "Assessment", "DeminimisError", "ExchangeRates", "InconsistentConsignmentError",
-    "InputError", "InvalidValueError", "LengthMismatchError", "MissingColumnError", "NATIVE", "NATIVE_REASON",
+    "AmountOverflowError", "Assessment", "DatedRates", "DeminimisError", "ExchangeRates",
+    "InconsistentConsignmentError", "InputError", "InvalidValueError", "LengthMismatchError", "MissingColumnError",
+    "MissingRateError", "NATIVE", "NATIVE_REASON",
     "NativeUnavailableError", "RULES", "Regime",
     "RegimeError", "Rounding", "Tariff", "TariffError", "TariffSyntaxError", "UnknownCodeError",
     "UnknownCurrencyError", "assess", "reference", "regimes", "tariff", "__version__",

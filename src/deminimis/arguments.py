@@ -12,7 +12,7 @@ import numpy as np
 from .errors import RegimeError
 from .partition import fixed_regime, version_parts
 from .problems import Problems
-from .rates import ExchangeRates
+from .rates import DatedRates, ExchangeRates
 from .regimes.model import Regime
 from .tariff.table import Tariff
 
@@ -31,8 +31,8 @@ def check_argument_types(*, regime: Any, tariff: Any, rates: Any, on: Any, curre
         refuse("regime", "a Regime, a dict or a built-in regime code (str)", regime)
     if not isinstance(tariff, Tariff):
         refuse("tariff", "a deminimis.Tariff", tariff)
-    if rates is not None and not isinstance(rates, ExchangeRates):
-        refuse("rates", "a deminimis.ExchangeRates or None", rates)
+    if rates is not None and not isinstance(rates, (ExchangeRates, DatedRates)):
+        refuse("rates", "a deminimis.DatedRates, a deminimis.ExchangeRates or None", rates)
     if on is not None and not isinstance(on, _dt.date):
         refuse("on", "a datetime.date (or datetime) or None", on)
     if currency is not None and not isinstance(currency, str):

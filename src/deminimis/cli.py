@@ -37,7 +37,7 @@ from .assessment import ITEM_AMOUNTS
 from .engine import assess
 from .errors import DeminimisError, InputError
 from .money import CURRENCY_EXPONENTS, exponent
-from .rates import ExchangeRates
+from .rates import RULES, DatedRates, ExchangeRates
 from .regimes import Regime
 from .tariff import Tariff, sample
 
@@ -262,6 +262,32 @@ def parse_rates(pairs: Sequence[str]) -> dict[str, Decimal]:
     return rates
 
 
+RATES_FORMATS = ("ecb", "hmrc", "boc", "csv")
+
+
+def exchange_rates(args: argparse.Namespace, currency: str) -> ExchangeRates | DatedRates | None:
+    """--rate CUR=RATE (one day's rates) or --rates FILE --rates-format F [--rates-rule R] (dated rates)."""
+    from .rates_loaders import LOADERS
+    rates = parse_rates(args.rate)
+    files = getattr(args, "rates", None) or []
+    if not files:
+        if getattr(args, "rates_format", None) or getattr(args, "rates_rule", None):
+            raise UsageError("--rates-format and --rates-rule go with --rates FILE")
+        return ExchangeRates(rates, base=currency, quote=args.quote) if rates else None
+    if rates:
+        raise UsageError("give --rate CUR=RATE or --rates FILE, not both")
+    if args.rates_format is None:
+        raise UsageError(f"--rates {files[0]}: give its format, --rates-format {'|'.join(RATES_FORMATS)}")
+    if len(files) > 1 and args.rates_format != "hmrc":
+        raise UsageError("--rates is given once, except for HMRC's monthly files (one per month)")
+    rule = {"rule": args.rates_rule} if args.rates_rule else {}
+    if args.rates_format == "hmrc":
+        return LOADERS["hmrc"](files, **rule)
+    if args.rates_format == "csv":
+        return LOADERS["csv"](files[0], base=currency, quote=args.quote, **rule)
+    return LOADERS[args.rates_format](files[0], **rule)
+
+
 def positive(option: str, value: str) -> int:
     try:
         n = int(value)
@@ -312,7 +338,6 @@ def assess_file(args: argparse.Namespace) -> int:
     """Assess a file of items batch by batch and write one row of amounts per item to another."""
     from . import fileio, stream
     on = parse_on(args.on) if args.on is not None else None
-    rates = parse_rates(args.rate)
     batch_rows = positive("--batch-rows", args.batch_rows)
     threads = positive("--threads", args.threads)
     fileio.format_of(args.destination, args.format)  # an unknown extension is an error before any work
@@ -324,7 +349,7 @@ def assess_file(args: argparse.Namespace) -> int:
         regimes.get(args.regime, on=on) if on is not None else args.regime)
     currency = candidate_regimes(regime, on)[0].currency
     tariff = load_tariff(args.tariff)
-    exchange = ExchangeRates(rates, base=currency, quote=args.quote) if rates else None
+    exchange = exchange_rates(args, currency)
     try:
         summary = stream.assess_file(args.source, args.destination, regime=regime, tariff=tariff, rates=exchange,
                                      on=on, amounts=args.amounts, batch_rows=batch_rows, n_threads=threads,
@@ -458,6 +483,13 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--rate", action="append", default=[], metavar="CUR=RATE",
                    help="exchange rate into the regime's currency (repeat per currency)")
     a.add_argument("--quote", default="foreign_per_base", choices=["foreign_per_base", "base_per_foreign"])
+    a.add_argument("--rates", action="append", default=[], metavar="FILE",
+                   help="dated exchange rates, converted at the rates of each row's date (or --on): the ECB "
+                        "history eurofxref-hist.csv, HMRC monthly CSVs (repeat per month), a Bank of Canada "
+                        "Valet CSV/JSON, or a CSV currency,valid_from,valid_to,rate (in --quote)")
+    a.add_argument("--rates-format", choices=RATES_FORMATS, help="the --rates file's publication")
+    a.add_argument("--rates-rule", choices=RULES, help="which published rate applies on a day (default: "
+                   "daily for ecb, boc and csv; uk-monthly for hmrc); eu-customs: Art. 146 IR 2015/2447")
     a.add_argument("--amounts", default="decimal", choices=["decimal", "minor"],
                    help="input amounts in major units (exact decimals) or integer minor units")
     a.add_argument("--input-format", choices=fileio_formats(), help="the source's format (default: by extension)")

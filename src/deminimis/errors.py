@@ -111,6 +111,22 @@ class UnknownCurrencyError(InputError):
     """A currency that is not ISO 4217 or has no exchange rate."""
 
 
+class MissingRateError(UnknownCurrencyError):
+    """Dated rates (``deminimis.DatedRates``) hold no rate for a currency on a day: the message names
+    both and why (none published, or the last one older than the table's ``max_gap``)."""
+
+
+class RatesFileError(DeminimisError, ValueError):
+    """An exchange-rate publication that cannot be read exactly: names the file, the line (1-based)
+    and the column."""
+
+    def __init__(self, message: str, *, source: str, line: int | None = None, column: str | None = None) -> None:
+        where = ", ".join([source] + ([f"line {line}"] if line is not None else [])
+                          + ([f"column {column!r}"] if column is not None else []))
+        super().__init__(f"{where}: {message}")
+        self.source, self.line, self.column = source, line, column
+
+
 class UnknownCodeError(InputError):
     """An hs_code that the tariff does not cover (no prefix matches)."""
 

@@ -1,10 +1,12 @@
 """Parts of a batch, assessed apart and put back together in input order.
 
-A batch is cut into parts in two cases, the same for the engine and the reference
+A batch is cut into parts in three cases, the same for the engine and the reference
 (each brings its own checks and arithmetic as `validate` and `assess` callables):
 
 - **per-row dates** (no ``on=``): each consignment is assessed under the regime version
   in force on its ``date``; a part per version (docs/semantics.md, "Dates");
+- **dated rates** (``rates`` a DatedRates): each consignment is converted at the rates in
+  force on its ``date`` (or on ``on``); a part per regime version and rates table;
 - **errors as data** (``errors="flag"``): every check runs over every row; the
   consignments with a bad item (and, where the regime aggregates per consignee, every
   consignment of their consignees, whose reliefs depend on them) are left out and
@@ -16,6 +18,7 @@ Nothing here computes an amount: it chooses rows and scatters results.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import hashlib
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -24,14 +27,23 @@ import numpy as np
 
 from .assessment import CANNOT_ASSESS, CONSIGNMENT_AMOUNTS, ITEM_AMOUNTS, Assessment, make_provenance, to_list
 from .columns import date_problem, id_codes, to_date
-from .errors import InconsistentConsignmentError, InputError, InvalidValueError, MissingColumnError, RegimeError
+from .errors import (
+    InconsistentConsignmentError,
+    InputError,
+    InvalidValueError,
+    MissingColumnError,
+    MissingRateError,
+    RegimeError,
+)
+from .money import CURRENCY_EXPONENTS
 from .problems import ASSESSED, INVALID, WITH_INVALID, Problems, report
+from .rates import DatedRates, ExchangeRates
 from .regimes.model import Regime
 
-#: validate(cols, n, regime, on, sink): every problem of the part into the sink
-Validate = Callable[[dict[str, Any], int, Regime, Any, Problems], None]
-#: assess(cols, n, regime, on): the part's Assessment (raising its first problem)
-AssessPart = Callable[[dict[str, Any], int, Regime, Any], Assessment]
+#: validate(cols, n, regime, rates, on, sink): every problem of the part into the sink
+Validate = Callable[[dict[str, Any], int, Regime, Any, Any, Problems], None]
+#: assess(cols, n, regime, rates, on): the part's Assessment (raising its first problem)
+AssessPart = Callable[[dict[str, Any], int, Regime, Any, Any], Assessment]
 
 
 def take(cols: dict[str, Any], rows: np.ndarray) -> dict[str, Any]:
@@ -123,20 +135,113 @@ def version_parts(regime: Regime | dict | str, cols: dict[str, Any], n: int, sin
     return parts
 
 
-def _check_consignee_years(parts: list[tuple[Regime, np.ndarray]], cols: dict[str, Any]) -> None:
-    """A consignee's yearly aggregate cannot span two regime versions (which version's threshold?)."""
+def _check_consignee_years(parts: Sequence[tuple[Regime, np.ndarray]], cols: dict[str, Any],
+                           names: Sequence[str] | None = None) -> None:
+    """A consignee's yearly aggregate cannot span two parts (which version's threshold, or which rates?).
+    `names` say what each part is (default: its regime version)."""
     if len(parts) < 2 or not any("consignee_year" in r.aggregations() for r, _ in parts) or "consignee" not in cols:
         return
+    names = names or [f"regime versions {reg.id}" for reg, _ in parts]
     consignee, dates = to_list(cols["consignee"]), to_list(cols["date"])
-    seen: dict[tuple[Any, int], str] = {}
-    for reg, rows in parts:
+    seen: dict[tuple[Any, int], int] = {}
+    for k, (_, rows) in enumerate(parts):
         for i in rows.tolist():
             key = (consignee[i], to_date(dates[i]).year)
-            if seen.setdefault(key, reg.id) != reg.id:
+            if seen.setdefault(key, k) != k:
                 raise InvalidValueError(
-                    f"consignee {key[0]!r}'s {key[1]} aggregate spans regime versions {seen[key]} and {reg.id}; "
-                    "assess the dates of each version apart, or pass on= to apply one", column="date", row=i,
-                    value=dates[i])
+                    f"consignee {key[0]!r}'s {key[1]} aggregate spans {names[seen[key]]} and "
+                    f"{names[k].removeprefix('regime versions ')}; assess the dates of each apart, or pass on= "
+                    "to apply one", column="date", row=i, value=dates[i])
+
+
+def rate_parts(parts: Sequence[tuple[Regime, np.ndarray | None]], rates: Any, cols: dict[str, Any], n: int,
+               on: Any, currency: str | None, sink: Problems | None
+               ) -> tuple[list[tuple[Regime, Any, np.ndarray | None]], list[dict[str, str]]]:
+    """Each regime part cut by the rates table in force on its rows' days (a part = one regime
+    version x one rates table), and the tables used, as provenance.
+
+    Only dated rates (a DatedRates) cut: the table of `on`, else of each row's `date`.  A row whose
+    `currency` (then `freight_currency`) has no rate on its day is a MissingRateError naming the
+    currency and the day; the items of a consignment must fall in one table.  Other rates pass
+    through, one table for every part.
+    """
+    if not isinstance(rates, DatedRates):
+        return [(reg, rates, rows) for reg, rows in parts], []
+    for reg, _ in parts:  # (as arguments.check_arguments, before any row is read)
+        if rates.base != reg.currency:
+            raise RegimeError(f"exchange rates are into {rates.base}, the regime's currency is {reg.currency}")
+    dates = to_list(cols["date"]) if on is None else None
+    fixed = to_date(on) if on is not None else None
+    tables: dict[Any, ExchangeRates] = {}  # per distinct date value (or `on`)
+    hashes: dict[Any, str] = {}
+
+    def day(i: int) -> Any:
+        return fixed if dates is None else dates[i]
+
+    def table(value: Any) -> ExchangeRates:
+        if value not in tables:
+            tables[value] = rates.rates_on(to_date(value), currencies=())
+            hashes[value] = tables[value].content_hash
+        return tables[value]
+
+    rows_of = [np.arange(n, dtype=np.int64) if rows is None else rows for _, rows in parts]
+    good = np.sort(np.concatenate(rows_of)) if rows_of else np.zeros(0, dtype=np.int64)
+    bad: set[int] = set()
+    currencies = {"currency": to_list(cols["currency"]) if "currency" in cols else [currency] * n}
+    if "freight_currency" in cols:
+        currencies["freight_currency"] = to_list(cols["freight_currency"])
+
+    def no_rate(name: str, values: list[Any], row: int) -> MissingRateError:
+        cur, on_day = values[row], to_date(day(row))
+        return MissingRateError(f"no {cur} rate on {on_day}: {rates.missing(cur, on_day)}", column=name, row=row,
+                                value=cur)
+
+    for name, values in currencies.items():  # ISO codes only: another value is an error of its own (step 3)
+        missing = [i for i in good.tolist() if i not in bad and isinstance(values[i], str)
+                   and values[i] in CURRENCY_EXPONENTS and values[i] != rates.base
+                   and values[i] not in table(day(i)).rates]
+        report(sink, missing, functools.partial(no_rate, name, values))
+        bad.update(missing)
+    cut: dict[tuple[str, str], tuple[Regime, ExchangeRates, list[int]]] = {}
+    for (reg, _), rows in zip(parts, rows_of):
+        for i in rows.tolist():
+            if i not in bad:
+                t = table(day(i))
+                cut.setdefault((reg.id, hashes[day(i)]), (reg, t, []))[2].append(i)
+    if dates is not None and len(cut) > 1:
+        _check_one_part(cut, cols, sink, bad)
+    pieces: list[tuple[Regime, Any, np.ndarray | None]] = [
+        (reg, t, np.array([i for i in rows if i not in bad], dtype=np.int64)) for reg, t, rows in cut.values()]
+    pieces = [p for p in pieces if p[2] is not None and len(p[2])]
+    spans: dict[str, list[_dt.date]] = {}
+    for value in dict.fromkeys(day(i) for i in good.tolist() if i not in bad):
+        spans.setdefault(hashes[value], []).append(to_date(value))
+    used = merge_rates_tables([{"from": min(days).isoformat(), "to": max(days).isoformat(), "hash": h}
+                               for h, days in spans.items()])
+    if dates is not None:
+        _check_consignee_years([(reg, rows) for reg, _, rows in pieces if rows is not None], cols,
+                               [f"{reg.id} at the rates {t.source}" for reg, t, _ in pieces])
+    if not pieces:  # every row bad: empty parts keep the regimes for the result
+        pieces = [(reg, None, np.zeros(0, dtype=np.int64)) for reg, _ in parts]
+    return pieces, used
+
+
+def _check_one_part(cut: dict[Any, tuple[Regime, ExchangeRates, list[int]]], cols: dict[str, Any],
+                    sink: Problems | None, bad: set[int]) -> None:
+    """The items of a consignment fall in one part (one regime version and rates table)."""
+    ids = to_list(cols["consignment"])
+    part_of = np.empty(len(ids), dtype=np.int64)
+    for k, (_, _, rows) in enumerate(cut.values()):
+        part_of[rows] = k
+    first: dict[Any, int] = {}
+    for i in sorted(i for _, _, rows in cut.values() for i in rows):
+        c = ids[i]
+        if c not in first:
+            first[c] = i
+        elif part_of[first[c]] != part_of[i]:
+            report(sink, [i], lambda row: InconsistentConsignmentError(
+                f"items of one consignment disagree (row {first[ids[row]]} has another value)", column="date", row=row))
+            bad.add(i)
 
 
 def _remap(exc: InputError, rows: np.ndarray) -> InputError:
@@ -145,33 +250,36 @@ def _remap(exc: InputError, rows: np.ndarray) -> InputError:
 
 def run(cols: dict[str, Any], n: int, *, parts: list[tuple[Regime, np.ndarray | None]], on: Any,
         sink: Problems | None, validate: Validate, assess: AssessPart, engine: str,
-        tariff: Any, rates: Any) -> Assessment:
-    """Assess each part (raising the first problem, or with a sink leaving out what is bad)."""
-    whole = [(reg, np.arange(n, dtype=np.int64) if rows is None else rows) for reg, rows in parts]
-    if sink is None and len(whole) == 1 and len(whole[0][1]) == n:  # one part, every row in order
-        return _dated(assess(cols, n, whole[0][0], on), cols, on)
+        tariff: Any, rates: Any, currency: str | None = None) -> Assessment:
+    """Assess each part (raising the first problem, or with a sink leaving out what is bad); the
+    parts of regime versions are cut again by rates table where `rates` is dated."""
+    cut, used = rate_parts(parts, rates, cols, n, on, currency, sink)
+    whole = [(reg, table, np.arange(n, dtype=np.int64) if rows is None else rows) for reg, table, rows in cut]
+    if sink is None and len(whole) == 1 and len(whole[0][2]) == n:  # one part, every row in order
+        reg, table, _ = whole[0]
+        return _with_rates(_dated(assess(cols, n, reg, table, on), cols, on), rates, used)
     if sink is not None:
-        for reg, rows in whole:
+        for reg, table, rows in whole:
             part_sink = Problems(len(rows))
-            validate(take(cols, rows), len(rows), reg, on, part_sink)
+            validate(take(cols, rows), len(rows), reg, table, on, part_sink)
             for exc in part_sink.exceptions:
                 sink.add(_remap(exc, rows))
     ids = to_list(cols["consignment"])
     cons_of, cons_ids = id_codes(ids)
     consignee = to_list(cols["consignee"]) if "consignee" in cols else None
-    per_consignee = any({"consignee_day", "consignee_year"} & reg.aggregations() for reg, _ in whole)
+    per_consignee = any({"consignee_day", "consignee_year"} & reg.aggregations() for reg, _, _ in whole)
     status = np.zeros(n, dtype=np.int8)
     results: list[tuple[np.ndarray, Assessment]] = []
     while True:
         excluded = _excluded(sink, cons_of, consignee if per_consignee else None) if sink is not None else None
         try:
             results = []
-            for reg, rows in whole:
+            for reg, table, rows in whole:
                 keep = rows if excluded is None else rows[~excluded[rows]]
                 if len(keep) == 0:
                     continue
                 try:
-                    results.append((keep, assess(take(cols, keep), len(keep), reg, on)))
+                    results.append((keep, assess(take(cols, keep), len(keep), reg, table, on)))
                 except InputError as exc:
                     raise _remap(exc, keep) from None
             break
@@ -182,7 +290,28 @@ def run(cols: dict[str, Any], n: int, *, parts: list[tuple[Regime, np.ndarray | 
     if sink is not None:
         status[excluded] = WITH_INVALID
         status[sink.bad] = INVALID
-    return _dated(_stitch(n, results, cons_of, cons_ids, status, sink, parts, on, engine, tariff, rates), cols, on)
+    result = _stitch(n, results, cons_of, cons_ids, status, sink, [reg for reg, _, _ in whole], on, engine, tariff,
+                     rates)
+    return _with_rates(_dated(result, cols, on), rates, used)
+
+
+def merge_rates_tables(*lists: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The rates tables of several assessments' provenance as one list: each table once, from the first
+    to the last day any of them used it."""
+    merged: dict[str, dict[str, str]] = {}
+    for entry in (e for entries in lists for e in entries):
+        m = merged.setdefault(entry["hash"], dict(entry))
+        m["from"], m["to"] = min(m["from"], entry["from"]), max(m["to"], entry["to"])
+    return sorted(merged.values(), key=lambda e: (e["from"], e["to"]))
+
+
+def _with_rates(result: Assessment, rates: Any, used: list[dict[str, str]]) -> Assessment:
+    """Dated rates: the provenance has the dated table's hash and rule, and the hash of each day's
+    table used with the first and last days it converted."""
+    if isinstance(rates, DatedRates):
+        result.provenance.update({"rates_hash": rates.content_hash, "rates_rule": rates.rule,
+                                  "rates_max_gap": rates.max_gap, "rates_tables": used})
+    return result
 
 
 def _dated(result: Assessment, cols: dict[str, Any], on: Any) -> Assessment:
@@ -210,7 +339,7 @@ def _excluded(sink: Problems, cons_of: np.ndarray, consignee: list[Any] | None) 
 
 
 def _stitch(n: int, results: list[tuple[np.ndarray, Assessment]], cons_of: np.ndarray, cons_ids: list[Any],
-            status: np.ndarray, sink: Problems | None, parts: Sequence[tuple[Regime, Any]], on: Any,
+            status: np.ndarray, sink: Problems | None, parts: Sequence[Regime], on: Any,
             engine: str, tariff: Any, rates: Any) -> Assessment:
     """One Assessment of the whole batch in input order: the parts' rows scattered back, zeros (and
     a status) where nothing was assessed."""
@@ -228,7 +357,7 @@ def _stitch(n: int, results: list[tuple[np.ndarray, Assessment]], cons_of: np.nd
     # a consignment with an invalid item is invalid (1); one left out for its consignee's sake is 2
     has = [np.bincount(cons_of[status == k], minlength=nc) > 0 for k in (INVALID, WITH_INVALID)]
     cons_status = np.where(has[0], INVALID, np.where(has[1], WITH_INVALID, ASSESSED)).astype(np.int8)
-    regimes = list({reg.id: reg for reg, _ in parts}.values())
+    regimes = list({reg.id: reg for reg in parts}.values())
     currencies = {reg.currency for reg in regimes}
     if len(currencies) > 1:
         raise RegimeError(f"the regime versions of this batch have different currencies {sorted(currencies)}")

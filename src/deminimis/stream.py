@@ -38,6 +38,7 @@ from .assessment import CANNOT_ASSESS, ITEM_AMOUNTS, RULES, Assessment, exact_su
 from .engine import assess, require_native
 from .errors import InconsistentConsignmentError, InputError, RegimeError
 from .money import exponent
+from .partition import merge_rates_tables
 
 
 class Progress:
@@ -328,7 +329,10 @@ def assess_file(source: str, destination: str | None = None, *, regime: Any, tar
                                  progress=bar, reread=lambda: items.batches(batch_rows), keep=keep, errors=errors)
             for chunk, result in chunks:
                 dates, seen = provenance.get("dates"), provenance.get("regime")
+                tables = provenance.get("rates_tables", [])
                 provenance.update(result.provenance)
+                if tables:  # dated rates: every table any chunk used
+                    provenance["rates_tables"] = merge_rates_tables(tables, provenance["rates_tables"])
                 if seen:  # per-row dates: every version any chunk applied
                     ids = dict.fromkeys([*seen.split(","), *provenance["regime"].split(",")])
                     provenance["regime"] = ",".join(ids)

@@ -27,7 +27,7 @@ from ..columns import as_items, read_columns
 from ..errors import NativeUnavailableError
 from ..partition import run
 from ..problems import Problems, check_errors_mode
-from ..rates import ExchangeRates
+from ..rates import DatedRates, ExchangeRates
 from ..reference import explain
 from ..regimes.model import Regime
 from ..tariff.table import Tariff
@@ -69,7 +69,8 @@ def require_native() -> None:
         raise NativeUnavailableError(NATIVE_REASON)
 
 
-def assess(items: Any, *, regime: Regime | dict | str, tariff: Tariff, rates: ExchangeRates | None = None,
+def assess(items: Any, *, regime: Regime | dict | str, tariff: Tariff,
+           rates: ExchangeRates | DatedRates | None = None,
            on: _dt.date | None = None, currency: str | None = None, amounts: str = "decimal",
            keep: Sequence[str] = (), errors: str = "raise", n_threads: int | None = 1,
            out: Buffers | None = None) -> Assessment:
@@ -84,7 +85,8 @@ def assess(items: Any, *, regime: Regime | dict | str, tariff: Tariff, rates: Ex
     regime : Regime, dict, built-in regime id (``"EU-2026-07-01"``) or jurisdiction code
         (``"EU"``: the version in force on the date)
     tariff : Tariff
-    rates : ExchangeRates into the regime's currency (not needed for a one-currency batch)
+    rates : ExchangeRates into the regime's currency (not needed for a one-currency batch), or
+        DatedRates: each consignment converted at the rates in force on its ``date`` (or on ``on``)
     on : the assessment date; the regime must be in force on it. Without it, the items
         need a ``date`` column and each consignment is assessed under the regime version
         and tariff lines in force on its date.
@@ -116,18 +118,18 @@ def assess(items: Any, *, regime: Regime | dict | str, tariff: Tariff, rates: Ex
     parts = regime_parts(regime, on, cols, n, sink)
     timings = {"encode": 0.0, "core": 0.0}
 
-    def checked(reg: Regime) -> tuple[ExchangeRates, bool]:
-        return check_arguments(reg, rates, amounts)
+    def checked(reg: Regime, rates_: ExchangeRates | None) -> tuple[ExchangeRates, bool]:
+        return check_arguments(reg, rates_, amounts)
 
-    def validate(part: dict[str, Any], m: int, reg: Regime, on_: Any, part_sink: Problems) -> None:
-        rates_, minor = checked(reg)
-        prepare(part, m, regime=reg, tariff=tariff, rates=rates_, currency=currency, minor=minor, on=on_,
+    def validate(part: dict[str, Any], m: int, reg: Regime, rates_: Any, on_: Any, part_sink: Problems) -> None:
+        table, minor = checked(reg, rates_)
+        prepare(part, m, regime=reg, tariff=tariff, rates=table, currency=currency, minor=minor, on=on_,
                 sink=part_sink)
 
-    def assess_part(part: dict[str, Any], m: int, reg: Regime, on_: Any) -> Assessment:
+    def assess_part(part: dict[str, Any], m: int, reg: Regime, rates_: Any, on_: Any) -> Assessment:
         t1 = time.perf_counter()
-        rates_, minor = checked(reg)
-        enc = prepare(part, m, regime=reg, tariff=tariff, rates=rates_, currency=currency, minor=minor, on=on_)
+        table, minor = checked(reg, rates_)
+        enc = prepare(part, m, regime=reg, tariff=tariff, rates=table, currency=currency, minor=minor, on=on_)
         assert enc is not None
         nn, nc = enc["n"], enc["n_cons"]
         if out is not None:
@@ -142,12 +144,12 @@ def assess(items: Any, *, regime: Regime | dict | str, tariff: Tariff, rates: Ex
         timings["encode"] += t2 - t1
         timings["core"] += time.perf_counter() - t2
         return Assessment(items=out_items, consignment_ids=enc["cons_ids"], consignments=out_cons,
-                          currency=reg.currency, provenance=make_provenance(reg, tariff, rates, on_, engine="native"),
-                          inputs=Inputs(part, enc["items"]["cons"], reg, tariff, rates, on_, currency, amounts,
+                          currency=reg.currency, provenance=make_provenance(reg, tariff, rates_, on_, engine="native"),
+                          inputs=Inputs(part, enc["items"]["cons"], reg, tariff, rates_, on_, currency, amounts,
                                         factorized=enc["factorized"]))
 
     result = run(cols, n, parts=parts, on=on, sink=sink, validate=validate, assess=assess_part, engine="native",
-                 tariff=tariff, rates=rates)
+                 tariff=tariff, rates=rates, currency=currency)
     result.kept = {k: cols[k] for k in keep}
     result.explained_by(explain)  # the reference derives each amount, from the snapshot
     result.timings = timings

@@ -18,7 +18,7 @@ from ..columns import as_items, read_columns
 from ..money import CURRENCY_EXPONENTS
 from ..partition import run, version_parts
 from ..problems import Problems, check_errors_mode
-from ..rates import ExchangeRates
+from ..rates import DatedRates, ExchangeRates
 from ..regimes.model import Regime
 from ..tariff.expr import CannotAssess, Expr
 from ..tariff.table import Tariff
@@ -41,7 +41,8 @@ class Trace:
             self.lines.append(text)
 
 
-def assess(items: Any, *, regime: Regime | dict | str, tariff: Tariff, rates: ExchangeRates | None = None,
+def assess(items: Any, *, regime: Regime | dict | str, tariff: Tariff,
+           rates: ExchangeRates | DatedRates | None = None,
            on: _dt.date | None = None, currency: str | None = None, amounts: str = "decimal",
            keep: Sequence[str] = (), errors: str = "raise", _trace: Trace | None = None) -> Assessment:
     """Same signature and result as deminimis.assess, computed item by item."""
@@ -55,17 +56,17 @@ def assess(items: Any, *, regime: Regime | dict | str, tariff: Tariff, rates: Ex
     else:
         parts = list(version_parts(regime, cols, n, sink, regimes.by_id, version_in_force))
 
-    def validate(part: dict[str, Any], m: int, reg: Regime, on_: Any, part_sink: Problems) -> None:
-        read_batch(part, m, reg, tariff, *check_arguments(reg, rates, amounts), on_, currency, part_sink)
+    def validate(part: dict[str, Any], m: int, reg: Regime, rates_: Any, on_: Any, part_sink: Problems) -> None:
+        read_batch(part, m, reg, tariff, *check_arguments(reg, rates_, amounts), on_, currency, part_sink)
 
-    def assess_part(part: dict[str, Any], m: int, reg: Regime, on_: Any) -> Assessment:
-        rates_, minor = check_arguments(reg, rates, amounts)
-        batch = read_batch(part, m, reg, tariff, rates_, minor, on_, currency, None)
+    def assess_part(part: dict[str, Any], m: int, reg: Regime, rates_: Any, on_: Any) -> Assessment:
+        table, minor = check_arguments(reg, rates_, amounts)
+        batch = read_batch(part, m, reg, tariff, table, minor, on_, currency, None)
         assert batch is not None
-        return _compute(batch, part, m, reg, tariff, rates_, rates, on_, currency, amounts, _trace or Trace(None))
+        return _compute(batch, part, m, reg, tariff, table, rates_, on_, currency, amounts, _trace or Trace(None))
 
     result = run(cols, n, parts=parts, on=on, sink=sink, validate=validate, assess=assess_part, engine="reference",
-                 tariff=tariff, rates=rates)
+                 tariff=tariff, rates=rates, currency=currency)
     result.kept = {k: cols[k] for k in keep}
     return result
 
