@@ -2,8 +2,8 @@
 
 Random regimes (every mechanism, every rounding mode, quantum and level), random
 tariffs (ad valorem, specific per mass/volume/piece/pure alcohol with scales, compound,
-MIN/MAX, a subtracted term, cannot-assess), random exchange rates (both quotations), specific amounts in a foreign currency,
-per litre of pure alcohol, a subtracted term, and random
+MIN/MAX, a subtracted term, cannot-assess), random exchange rates (both quotations),
+specific amounts in a foreign currency, and random
 batches (many consignments, mixed currencies, boundary values at thresholds and
 near the int64 limit, occasional bad input) go through `deminimis.assess` and
 `deminimis.reference.assess`.  They must agree bit for bit, or raise the same
