@@ -31,28 +31,38 @@ static inline void dm_sort_keys(int64_t *v, int64_t k)
     }
 }
 
-static inline int dm_clause_amount(const dm_clause *c, int64_t value, int64_t mass, int64_t vol,
-                                   int64_t qty, const dm_rounding *r, int64_t *out)
+/* An item's (or a consignment's summed) value and quantities, as a measure reads them. */
+typedef struct { int64_t value, mass, vol, qty, alc; } dm_basis;
+
+static inline int dm_clause_amount(const dm_clause *c, const dm_basis *q, const dm_rounding *r, int64_t *out)
 {
-    dm_u128 n = dm_mul64((uint64_t)value, (uint64_t)c->adv); /* most lines are ad valorem only */
-    if (c->mass) n = dm_u128_add(n, dm_mul64((uint64_t)mass, (uint64_t)c->mass));
-    if (c->vol) n = dm_u128_add(n, dm_mul64((uint64_t)vol, (uint64_t)c->vol));
-    if (c->qty) n = dm_u128_add(n, dm_mul64((uint64_t)qty, (uint64_t)c->qty));
+    dm_u128 n = dm_mul64((uint64_t)q->value, (uint64_t)c->adv); /* most lines are ad valorem only */
+    if (c->mass) n = dm_u128_add(n, dm_mul64((uint64_t)q->mass, (uint64_t)c->mass));
+    if (c->vol) n = dm_u128_add(n, dm_mul64((uint64_t)q->vol, (uint64_t)c->vol));
+    if (c->qty) n = dm_u128_add(n, dm_mul64((uint64_t)q->qty, (uint64_t)c->qty));
+    if (c->alc) { /* the fifth product may carry out of 128 bits: then the quotient is beyond int64 too */
+        const dm_u128 s = dm_u128_add(n, dm_mul64((uint64_t)q->alc, (uint64_t)c->alc));
+        if (dm_u128_hi(s) < dm_u128_hi(n)) return 1;
+        n = s;
+    }
     return dm_round_div_u(n, (uint64_t)c->den, r->mode, r->quantum, out);
 }
 
-static inline int dm_measure_amount(const dm_measure *m, int64_t value, int64_t mass, int64_t vol,
-                                    int64_t qty, const dm_rounding *r, int64_t *out)
+static inline int dm_measure_amount(const dm_measure *m, const dm_basis *q, const dm_rounding *r, int64_t *out)
 {
     int64_t d, b;
-    if (dm_clause_amount(&m->main, value, mass, vol, qty, r, &d)) return 1;
+    if (dm_clause_amount(&m->main, q, r, &d)) return 1;
     if (m->has_lo) {
-        if (dm_clause_amount(&m->lo, value, mass, vol, qty, r, &b)) return 1;
+        if (dm_clause_amount(&m->lo, q, r, &b)) return 1;
         if (b > d) d = b;
     }
     if (m->has_hi) {
-        if (dm_clause_amount(&m->hi, value, mass, vol, qty, r, &b)) return 1;
+        if (dm_clause_amount(&m->hi, q, r, &b)) return 1;
         if (b < d) d = b;
+    }
+    if (m->has_sub) { /* a reduction beyond the duty leaves none, never a refund */
+        if (dm_clause_amount(&m->sub, q, r, &b)) return 1;
+        d = b < d ? d - b : 0;
     }
     *out = d;
     return 0;
@@ -427,10 +437,10 @@ DM_INLINE int dm_consignment_impl(const dm_shared *sh, int64_t c, int64_t k, dm_
         } else if (in->measures[in->measure[i]].cannot_assess) {
             x->rule |= DM_RULE_CANNOT_ASSESS;
         } else if (duty_per_item) {
-            int64_t base;
-            if (dm_base(!lean && p->duty_base_rounded, &p->duty_base, x->cv, &base) ||
-                dm_measure_amount(&in->measures[in->measure[i]], base, in->mass ? in->mass[i] : 0,
-                                  in->vol ? in->vol[i] : 0, in->qty ? in->qty[i] : 0, &p->duty, &x->duty))
+            dm_basis q = {0, in->mass ? in->mass[i] : 0, in->vol ? in->vol[i] : 0, in->qty ? in->qty[i] : 0,
+                          in->alc ? in->alc[i] : 0};
+            if (dm_base(!lean && p->duty_base_rounded, &p->duty_base, x->cv, &q.value) ||
+                dm_measure_amount(&in->measures[in->measure[i]], &q, &p->duty, &x->duty))
                 DM_FAIL(i, DM_W_DUTY);
         } else {
             keys[k - ++nk] = ((int64_t)in->measure[i] << 32) | j;
@@ -456,15 +466,17 @@ DM_INLINE int dm_consignment_impl(const dm_shared *sh, int64_t c, int64_t k, dm_
     dm_sort_keys(mk, nk);
     for (int64_t s = 0, e; s < nk; s = e) {
         e = dm_group_end(mk, nk, s);
-        int64_t sv = 0, sm = 0, sl = 0, sq = 0, amount;
+        dm_basis q = {0, 0, 0, 0, 0};
+        int64_t amount;
         for (int64_t t = s; t < e; t++) {
             const int64_t i = it[DM_J(mk[t])].row;
-            if (dm_add(sv, it[DM_J(mk[t])].cv, &sv) || (in->mass && dm_add(sm, in->mass[i], &sm)) ||
-                (in->vol && dm_add(sl, in->vol[i], &sl)) || (in->qty && dm_add(sq, in->qty[i], &sq)))
+            if (dm_add(q.value, it[DM_J(mk[t])].cv, &q.value) || (in->mass && dm_add(q.mass, in->mass[i], &q.mass)) ||
+                (in->vol && dm_add(q.vol, in->vol[i], &q.vol)) || (in->qty && dm_add(q.qty, in->qty[i], &q.qty)) ||
+                (in->alc && dm_add(q.alc, in->alc[i], &q.alc)))
                 DM_FAIL(i, DM_W_QUANTITY_SUM);
         }
-        if (dm_base(p->duty_base_rounded, &p->duty_base, sv, &sv) ||
-            dm_measure_amount(&in->measures[mk[s] >> 32], sv, sm, sl, sq, &p->duty, &amount))
+        if (dm_base(p->duty_base_rounded, &p->duty_base, q.value, &q.value) ||
+            dm_measure_amount(&in->measures[mk[s] >> 32], &q, &p->duty, &amount))
             DM_FAIL(it[DM_J(mk[s])].row, DM_W_DUTY);
         dm_share(amount, S, mk + s, e - s, DM_OFF(cv), DM_OFF(duty));
     }

@@ -12,7 +12,8 @@
  *
  * All amounts are non-negative int64 minor units of the customs currency
  * (inputs are validated non-negative), so products are formed in unsigned
- * 128 bits: a sum of up to four products of int64 factors cannot overflow.
+ * 128 bits: a sum of up to four products of int64 factors cannot overflow (a
+ * fifth is added with a check).
  */
 #ifndef DM_ASSESS_H
 #define DM_ASSESS_H
@@ -72,13 +73,15 @@ enum { DM_DUE_ALWAYS = 0, DM_DUE_IF_DUE = 1, DM_DUE_IF_ENTRY = 2 };
 
 typedef struct { int32_t mode; int32_t level; int64_t quantum; } dm_rounding;
 
-/* amount = (value*adv + mass_g*mass + volume_ml*vol + quantity*qty) / den, all >= 0 */
-typedef struct { int64_t adv, mass, vol, qty, den; } dm_clause;
+/* amount = (value*adv + mass_g*mass + volume_ml*vol + quantity*qty + alcohol*alc) / den, all >= 0;
+ * alcohol is volume_ml * strength in thousandths of a % vol (1e-8 litre of pure alcohol) */
+typedef struct { int64_t adv, mass, vol, qty, alc, den; } dm_clause;
 
-/* duty = min(max(round(main), round(lo)), round(hi)) with the bounds optional */
+/* duty = max(0, min(max(round(main), round(lo)), round(hi)) - round(sub)), the bounds and the
+ * subtracted term optional */
 typedef struct {
-    dm_clause main, lo, hi;
-    int32_t has_lo, has_hi, cannot_assess, pad_;
+    dm_clause main, lo, hi, sub;
+    int32_t has_lo, has_hi, cannot_assess, has_sub;
 } dm_measure;
 
 typedef struct {
@@ -120,7 +123,7 @@ typedef struct {
 typedef struct {
     int64_t n_items, n_cons;
     /* items */
-    const int64_t *cons, *value, *qty, *mass, *vol;
+    const int64_t *cons, *value, *qty, *mass, *vol, *alc;  /* alc: volume_ml x strength (thousandths) */
     const int32_t *cur, *measure, *vat_rate, *vat_rate_reduced, *flat_key;
     const uint16_t *item_flags;               /* bit r: excluded from rule r; bit 12 + q: from waiver q */
     /* consignments */

@@ -1,8 +1,9 @@
 """Differential tests: the native engine against the pure-Python reference.
 
 Random regimes (every mechanism, every rounding mode, quantum and level), random
-tariffs (ad valorem, specific per mass/volume/piece with scales, compound,
-MIN/MAX, cannot-assess), random exchange rates (both quotations) and random
+tariffs (ad valorem, specific per mass/volume/piece/pure alcohol with scales, compound,
+MIN/MAX, a subtracted term, cannot-assess), random exchange rates (both quotations),
+specific amounts in a foreign currency, and random
 batches (many consignments, mixed currencies, boundary values at thresholds and
 near the int64 limit, occasional bad input) go through `deminimis.assess` and
 `deminimis.reference.assess`.  They must agree bit for bit, or raise the same
@@ -42,7 +43,7 @@ def decimal_amount(exp: int, hi: int) -> st.SearchStrategy[str]:
 
 
 @st.composite
-def duty_expr(draw: Any, ccy: str) -> str:
+def duty_expr(draw: Any, ccy: str, foreign: list[str]) -> str:
     exp = CURRENCY_EXPONENTS[ccy]
 
     def pct() -> str:
@@ -50,8 +51,9 @@ def duty_expr(draw: Any, ccy: str) -> str:
 
     def spec() -> str:
         amount = draw(st.integers(0, 5000).map(lambda m: str(Decimal(m).scaleb(-max(exp, 1)))))
-        unit = draw(st.sampled_from(["kg", "100 kg", "l", "hl", "p/st", "doz.", "1000", "pair", "item"]))
-        return f"{amount} {ccy}/{unit}"
+        unit = draw(st.sampled_from(["kg", "100 kg", "l", "hl", "p/st", "doz.", "1000", "pair", "item",
+                                     "% vol/hl", "hl alc. 100%", "1000 p/st"]))
+        return f"{amount} {draw(st.sampled_from([ccy, ccy, *foreign]))}/{unit}"
 
     def linear() -> str:
         k = draw(st.integers(1, 3))
@@ -62,6 +64,8 @@ def duty_expr(draw: Any, ccy: str) -> str:
         main += f" MIN {linear()}"
     if draw(st.booleans()):
         main += f" MAX {linear()}"
+    for _ in range(draw(st.integers(0, 2)) if draw(st.booleans()) else 0):  # subtracted terms come last
+        main += f" - {pct() if draw(st.booleans()) else spec()}"
     return main
 
 
@@ -184,16 +188,16 @@ def case(draw: Any) -> dict[str, Any]:
     records = []
     for c in codes:  # one or two lines on a code's prefixes: the longest in force decides
         for n in draw(st.lists(st.sampled_from([4, 6, 10]), min_size=1, max_size=2, unique=True)):
-            records.append({"code": c[:n], "duty": draw(duty_expr(ccy))})
+            records.append({"code": c[:n], "duty": draw(duty_expr(ccy, foreign))})
     seen, unique_records = set(), []
     for r in records:
         if r["code"] not in seen:
             seen.add(r["code"])
             unique_records.append(r)
     if draw(st.booleans()):  # an origin-specific line
-        unique_records.append({"code": codes[0][:4], "origin": "CN", "duty": draw(duty_expr(ccy))})
+        unique_records.append({"code": codes[0][:4], "origin": "CN", "duty": draw(duty_expr(ccy, foreign))})
     if draw(st.booleans()):  # an additional duty, for some origins or all, in force from or to ON
-        unique_records.append({"code": codes[-1][:6], "measure": "additional", "duty": draw(duty_expr(ccy)),
+        unique_records.append({"code": codes[-1][:6], "measure": "additional", "duty": draw(duty_expr(ccy, foreign)),
                                "origin": draw(st.sampled_from(["", "CN", "US TR"])),
                                draw(st.sampled_from(["valid_from", "valid_to"])): draw(st.sampled_from(DAYS))})
 
@@ -229,6 +233,7 @@ def case(draw: Any) -> dict[str, Any]:
                 "quantity": draw(st.integers(0, 20)),
                 "net_mass_kg": str(Decimal(draw(st.integers(0, 50_000))).scaleb(-3)),
                 "volume_l": str(Decimal(draw(st.integers(0, 5000))).scaleb(-3)),
+                "alcohol_pct": str(Decimal(draw(st.integers(0, 1000))).scaleb(-1)),
                 "freight": str(Decimal(cr["freight"]).scaleb(-min(exp, 2))),
                 "insurance": str(Decimal(cr["insurance"]).scaleb(-min(exp, 2))),
                 "collected_at_sale": cr["cas"], "transport": cr["transport"], "consignee": cr["consignee"],
@@ -242,7 +247,7 @@ def case(draw: Any) -> dict[str, Any]:
 
 def columns(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
     keys = ["consignment", "hs_code", "value", "currency", "origin", "quantity", "net_mass_kg", "volume_l",
-            "freight", "insurance", "collected_at_sale", "transport", "consignee", "date", "destination",
+            "alcohol_pct", "freight", "insurance", "collected_at_sale", "transport", "consignee", "date", "destination",
             "nature", "shipped_from"]
     return {k: [r[k] for r in rows] for k in keys}
 
@@ -334,7 +339,8 @@ def test_engine_equals_reference(c: dict[str, Any], kind: str) -> None:
     run_both(INPUT_KINDS[kind](columns(c["rows"])), **built(c))
 
 
-BAD_VALUES = ["-1", "abc", None, "1.23456", float("nan"), "99", "XX", "1e400", 2**64, "Gift", "9999999999"]
+BAD_VALUES = ["-1", "abc", None, "1.23456", float("nan"), "99", "XX", "1e400", 2**64, "Gift", "9999999999",
+              "100.5"]
 
 
 @st.composite

@@ -475,9 +475,17 @@ def test_missing_quantity_not_needed_by_ad_valorem_line():
     check(base(net_mass_kg=np.array([None, None, None], dtype=object)), duty=[100, 200, 300])
 
 
-def test_specific_duty_in_another_currency_is_a_tariff_error():
-    tar = tariff(("61", "1 USD / kg"))
+def test_specific_duty_in_a_currency_without_a_rate_is_a_tariff_error():
+    tar = tariff(("61", "1 GBP / kg"))  # RATES has no GBP
     raises_same(TariffError, None, None, base(net_mass_kg=["1", "1", "1"]), tar=tar)
+
+
+def test_specific_duty_in_another_currency_is_converted_at_the_rate():
+    # 1 USD / kg at 1 EUR = 2 USD is 0.50 EUR / kg: 1.5 kg -> 0.75 EUR; 0.001 kg -> 0.0005 EUR -> 0.00
+    # (half up to the cent); 3 kg -> 1.50 EUR
+    tar = tariff(("61", "1 USD / kg"))
+    engine, ref = both(base(net_mass_kg=["1.5", "0.001", "3"]), tar=tar)
+    assert engine["duty"].tolist() == ref["duty"].tolist() == [75, 0, 150]
 
 
 def test_missing_vat_category_rate_is_a_regime_error():

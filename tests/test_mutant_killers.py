@@ -43,7 +43,7 @@ def test_record_denominator_is_the_least_common_one() -> None:
     """
     e = Compound((AdValorem(Fraction("0.00000001")), Specific(Decimal("0.000000001"), "EUR", "kg")))
     rec = compile_measure(e, "EUR", 2)
-    assert rec[:5] == (1, 1, 0, 0, 10**10)  # adv, mass, vol, qty numerators over den
+    assert rec[:6] == (1, 1, 0, 0, 0, 10**10)  # adv, mass, vol, qty, alc numerators over den
 
 
 def test_a_regime_ending_within_a_day_is_in_force_that_day() -> None:

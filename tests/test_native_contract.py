@@ -33,12 +33,15 @@ def test_each_regime_word_has_one_kernel_code(vocabulary, core):
 
 def test_measure_dtype_is_the_compiled_struct():
     dt = _core.MEASURE_DTYPE
-    assert dt.names is not None and len(dt.names) == 18
-    assert [dt.fields[f"{c}_den"][1] for c in ("main", "lo", "hi")] == [32, 72, 112]  # int64 x 5 per clause
-    assert dt.itemsize % 8 == 0 and dt.itemsize >= 15 * 8 + 3 * 4
+    assert dt.names is not None and len(dt.names) == 28
+    # int64 x 6 per clause (adv, mass, vol, qty, alc, den)
+    assert [dt.fields[f"{c}_den"][1] for c in ("main", "lo", "hi", "sub")] == [40, 88, 136, 184]
+    assert dt.itemsize % 8 == 0 and dt.itemsize == 24 * 8 + 4 * 4
     rec = np.zeros(1, dtype=dt)
     rec["hi_den"] = 7
-    assert rec.view(np.int64)[14] == 7  # the 15th int64 of the row, as the C struct has it
+    rec["sub_alc"] = 5
+    assert rec.view(np.int64)[17] == 7  # the 18th int64 of the row, as the C struct has it
+    assert rec.view(np.int64)[22] == 5
 
 
 @pytest.mark.parametrize("regime_id", [r["id"] for code in ("EU", "US", "CA", "NO", "BR", "UK")

@@ -8,7 +8,7 @@ units on the sample item below, worked out by hand (e.g. ``46.3¢/kg + 14.9%``:
 The strings are inlined, so this test runs without ../shared.
 
 Sample item: customs value 1,234.56 (123,456 minor units of the rate's currency), net mass
-12.5 kg, volume 30 l, 24 pieces; rounding half up to 0.01; date 2026-03-15 for seasonal
+12.5 kg, volume 30 l at 12% vol (3.6 litres of pure alcohol), 24 pieces; rounding half up to 0.01; date 2026-03-15 for seasonal
 rates.  A chapter 99 "applicable subheading + X" is evaluated as its addition X; "No change"
 adds nothing; None is "cannot assess" (the tree then gives the reason).
 """
@@ -38,7 +38,7 @@ from deminimis.tariff import (
     parse,
     split_special,
 )
-from deminimis.tariff.compile import compile_measure
+from deminimis.tariff.compile import compile_measures
 from deminimis.tariff.parse import (
     R_AGRI,
     R_BARE_NUMBER,
@@ -57,7 +57,7 @@ from deminimis.tariff.parse import (
 )
 
 VALUE = 123_456
-QTY = {"mass": 12_500, "volume": 30_000, "count": 24_000}
+QTY = {"mass": 12_500, "volume": 30_000, "count": 24_000, "alcohol": 30_000 * 12_000}  # ml x thousandths of % vol
 ON = dt.date(2026, 3, 15)
 CURRENCY = {"general": "USD", "column2": "USD", "additional": "USD", "special": "USD",
             "cet_duty_rate": "EUR", "ukgt_duty_rate": "GBP"}
@@ -341,7 +341,7 @@ CASES: list[tuple[Any, ...]] = [
     ('cet_duty_rate', '41.20 EUR / 100 kg', SP("41.20", "EUR", "kg", "100"), 515),
     ('cet_duty_rate', '10.20% + 93.10 EUR / 100 kg', SUM(AV("10.2"), SP("93.10", "EUR", "kg", "100")), 13756),
     ('cet_duty_rate', '114.00 EUR / tonne', SP("114.00", "EUR", "t"), 143),
-    ('cet_duty_rate', '1.75 EUR / % vol / hl', CA('charged per % vol/hl'), None),
+    ('cet_duty_rate', '1.75 EUR / % vol / hl', SP("1.75", "EUR", "% vol/hl"), 630),  # 1.75 x 12 x 0.3 hl = 6.30
     ('cet_duty_rate', '1.19 EUR / kg / lactic matter + 27.50 EUR / 100 kg', CA('charged per kg/lactic matter'), None),
     ('cet_duty_rate', '9.00% + EA MAX 18.70% + ADSZ', CA('EU agricultural component (EA, ADSZ, ADFM)'), None),
     ('cet_duty_rate', 'Entry Price', CA('EU entry price system'), None),
@@ -358,14 +358,14 @@ CASES: list[tuple[Any, ...]] = [
     ('cet_duty_rate', '50.70 EUR / 100 kg / net dry', CA('charged per kg/net dry'), None),
     ('cet_duty_rate', '9.00% + EA MAX 20.70% + ADFM', CA('EU agricultural component (EA, ADSZ, ADFM)'), None),
     ('cet_duty_rate', '9.10% + 45.10 EUR / 100 kg MAX 18.90% + 16.50 EUR / 100 kg', BND(SUM(AV("9.1"), SP("45.10", "EUR", "kg", "100")), None, SUM(AV("18.9"), SP("16.50", "EUR", "kg", "100"))), 11798),
-    ('cet_duty_rate', '0.90 EUR / % vol / hl + 6.40 EUR / hl', CA('charged per % vol/hl'), None),
+    ('cet_duty_rate', '0.90 EUR / % vol / hl + 6.40 EUR / hl', SUM(SP("0.90", "EUR", "% vol/hl"), SP("6.40", "EUR", "hl")), 516),  # 0.90 x 3.6 + 6.40 x 0.3 = 3.24 + 1.92
     ('cet_duty_rate', '0.50 EUR / item MIN 2.70% MAX 4.60%', BND(SP("0.50", "EUR", "item"), AV("2.7"), AV("4.6")), 3333),
     ('cet_duty_rate', '33.90 EUR / 100 kg / std qual', CA('charged per kg/std qual'), None),
     ('cet_duty_rate', '40.00% + 121.00 EUR / hl + 20.60 EUR / 100 kg', SUM(AV("40"), SP("121.00", "EUR", "hl"), SP("20.60", "EUR", "kg", "100")), 53270),
     ('cet_duty_rate', '5.00% MIN 0.17 EUR / item', BND(AV("5"), SP("0.17", "EUR", "item"), None), 6173),
     ('cet_duty_rate', '7.2 MIN 0.36 EUR/100 kg', CA("a number without '%' or a currency (a '%' missing in the published text?)"), None),
     ('cet_duty_rate', '22.40% + 27.00 EUR / hl', SUM(AV("22.4"), SP("27.00", "EUR", "hl")), 28464),
-    ('cet_duty_rate', '17.30% MIN 1.00 EUR / % vol / hl', CA('charged per % vol/hl'), None),
+    ('cet_duty_rate', '17.30% MIN 1.00 EUR / % vol / hl', BND(AV("17.30"), SP("1.00", "EUR", "% vol/hl")), 21358),  # 213.57888 -> 213.58 > 3.60
     ('cet_duty_rate', '1.62 EUR / kg / tot alc', CA('charged per kg/tot alc'), None),
     ('cet_duty_rate', '6.50% MAX 5.00 EUR / 100 m', CA('charged per m'), None),
     ('cet_duty_rate', '0.07 EUR / kg / dry lactic matter', CA('charged per kg/dry lactic matter'), None),
@@ -377,13 +377,13 @@ CASES: list[tuple[Any, ...]] = [
     ('cet_duty_rate', '11.20% (01 JAN-31 APR, 01 AUG-31 DEC), 12.80% MIN 2.4€/100kg/net (01 MAY-31 JUL)', SEA((AV("11.2"), [(1, 1, 4, 31), (8, 1, 12, 31)]), (BND(AV("12.8"), SP("2.4", "EUR", "kg", "100"), None), [(5, 1, 7, 31)])), 13827),
     ('cet_duty_rate', '16.00% + 50.70 EUR / 100 kg / net dry', CA('charged per kg/net dry'), None),
     ('cet_duty_rate', '8.3 + 3.8 EUR/100 kg eda', CA('charged per kg eda'), None),
-    ('cet_duty_rate', '1.30 EUR / % vol / hl MIN 7.20 EUR / hl', CA('charged per % vol/hl'), None),
+    ('cet_duty_rate', '1.30 EUR / % vol / hl MIN 7.20 EUR / hl', BND(SP("1.30", "EUR", "% vol/hl"), SP("7.20", "EUR", "hl")), 468),  # 1.30 x 3.6 = 4.68 > 7.20 x 0.3 = 2.16
     ('cet_duty_rate', '8.00% MAX 2.80 EUR / m2', CA('charged per m2'), None),
     ('ukgt_duty_rate', '0.0%', AV("0"), 0),
     ('ukgt_duty_rate', '34.00 GBP/100kg', SP("34.00", "GBP", "kg", "100"), 425),
     ('ukgt_duty_rate', '26.00 GBP/hl', SP("26.00", "GBP", "hl"), 780),
     ('ukgt_duty_rate', '10.00% + 77.00 GBP/100kg', SUM(AV("10"), SP("77.00", "GBP", "kg", "100")), 13308),
-    ('ukgt_duty_rate', '1.40 GBP / % vol / hl', CA('charged per % vol/hl'), None),
+    ('ukgt_duty_rate', '1.40 GBP / % vol / hl', SP("1.40", "GBP", "% vol/hl"), 504),  # 1.40 x 3.6 = 5.04
     ('ukgt_duty_rate', '1.00 GBP/kg/lactic matter + 23.00 GBP/100kg', CA('charged per kg/lactic matter'), None),
     ('ukgt_duty_rate', '14.00% (01 JUL - 31 JAN), 0.00% (01 FEB - 30 JUN)', SEA((AV("14"), [(7, 1, 1, 31)]), (AV("0"), [(2, 1, 6, 30)])), 0),
     ('ukgt_duty_rate', '0.20 GBP/ item', SP("0.20", "GBP", "item"), 480),
@@ -391,10 +391,10 @@ CASES: list[tuple[Any, ...]] = [
     ('ukgt_duty_rate', '4.00% + 7.80 GBP/100kg eda', CA('charged per kg eda'), None),
     ('ukgt_duty_rate', '0.30 GBP/100kg/net/%sacchar.', CA('charged per kg/net/%sacchar.'), None),
     ('ukgt_duty_rate', '42.00 GBP/100kg mas', CA('charged per kg mas'), None),
-    ('ukgt_duty_rate', '1.00 GBP/%vol/hl', CA('charged per %vol/hl'), None),
+    ('ukgt_duty_rate', '1.00 GBP/%vol/hl', SP("1.00", "GBP", "% vol/hl"), 360),  # 1.00 x 3.6
     ('ukgt_duty_rate', '28.00 GBP/100kg std qual', CA('charged per kg std qual'), None),
     ('ukgt_duty_rate', '40.00% + 101.00 GBP/hl + 17 GBP/100kg', SUM(AV("40"), SP("101.00", "GBP", "hl"), SP("17", "GBP", "kg", "100")), 52625),
-    ('ukgt_duty_rate', '0.50 GBP/%vol/hl + 2.60 GBP/hl', CA('charged per %vol/hl'), None),
+    ('ukgt_duty_rate', '0.50 GBP/%vol/hl + 2.60 GBP/hl', SUM(SP("0.50", "GBP", "% vol/hl"), SP("2.60", "GBP", "hl")), 258),  # 1.80 + 0.78
     ('ukgt_duty_rate', '20.00% + 22.00 GBP/hl', SUM(AV("20"), SP("22.00", "GBP", "hl")), 25351),
     ('ukgt_duty_rate', '4.00% (01 JAN - 31 MAR), 0.00% (01 APR - 31 JUL), 8.00% (01 AUG - 31 DEC)', SEA((AV("4"), [(1, 1, 3, 31)]), (AV("0"), [(4, 1, 7, 31)]), (AV("8"), [(8, 1, 12, 31)])), 4938),
     ('ukgt_duty_rate', '8.00% (01 JAN - 31 JAN), 4.00% (01 FEB - 31 MAR), 0.00% (01 APR - 31 JUL), 10.00% (01 AUG - 31 DEC)', SEA((AV("8"), [(1, 1, 1, 31)]), (AV("4"), [(2, 1, 3, 31)]), (AV("0"), [(4, 1, 7, 31)]), (AV("10"), [(8, 1, 12, 31)])), 4938),
@@ -420,17 +420,21 @@ def _duty(tree: Any, currency: str) -> int | None:
     rounding = Rounding("half_up", Decimal("0.01"))
     ref = duty_amount(tree, VALUE, QTY, currency, 2, rounding)
     # the compiled record gives the same duty (round half up of each clause, then clamp)
-    rec = compile_measure(tree, currency, 2)
-    clauses = [rec[0:5], rec[5:10], rec[10:15]]
-    amounts = []
-    for adv, mass, vol, qty, den in clauses:
-        num = VALUE * adv + QTY["mass"] * mass + QTY["volume"] * vol + QTY["count"] * qty
-        amounts.append((2 * num + den) // (2 * den))  # half up, non-negative
-    d = amounts[0]
-    if rec[15]:
-        d = max(d, amounts[1])
-    if rec[16]:
-        d = min(d, amounts[2])
+    rec = compile_measures([tree], currency, 2)[0]
+    amounts = {}
+    for clause in ("main", "lo", "hi", "sub"):
+        num = VALUE * int(rec[f"{clause}_adv"]) + sum(QTY[kind] * int(rec[f"{clause}_{field}"]) for kind, field in
+                                                      (("mass", "mass"), ("volume", "vol"), ("count", "qty"),
+                                                       ("alcohol", "alc")))
+        den = int(rec[f"{clause}_den"])
+        amounts[clause] = (2 * num + den) // (2 * den)  # half up, non-negative
+    d = amounts["main"]
+    if rec["has_lo"]:
+        d = max(d, amounts["lo"])
+    if rec["has_hi"]:
+        d = min(d, amounts["hi"])
+    if rec["has_sub"]:
+        d = max(0, d - amounts["sub"])
     assert d == ref, (tree, d, ref)
     return ref
 

@@ -109,7 +109,7 @@ def test_forms(text: str, tree: Any) -> None:
     ("$1.32/t, including weight of container", R_COMPONENT),
     ("6.4 + 24.6 EUR/100 kg", R_BARE_NUMBER),
     ("7.2 MIN 0.36 EUR/100 kg", R_BARE_NUMBER),
-    ("1.75 EUR / % vol / hl", "charged per % vol/hl"),
+    ("1.62 EUR / kg / tot alc", "charged per kg/tot alc"),  # per kg of alcohol: a mass no item carries
     ("18.7¢/clean kg", "charged per clean kg"),
     ("$1.32/pf. liter", "charged per pf. liter"),
     ("3.80% MIN 0.60 EUR / 100 kg / gross", "charged per kg/gross"),

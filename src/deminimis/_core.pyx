@@ -74,14 +74,15 @@ cdef object _measure_dtype():
     cdef dm_measure m
     cdef dm_clause *cl
     names, offsets = [], []
-    for name in ("main", "lo", "hi"):
-        cl = &m.main if name == "main" else (&m.lo if name == "lo" else &m.hi)
-        names += [f"{name}_{field}" for field in ("adv", "mass", "vol", "qty", "den")]
+    for name in ("main", "lo", "hi", "sub"):
+        cl = &m.main if name == "main" else &m.lo if name == "lo" else &m.hi if name == "hi" else &m.sub
+        names += [f"{name}_{field}" for field in ("adv", "mass", "vol", "qty", "alc", "den")]
         offsets += [_offset(&cl.adv, &m), _offset(&cl.mass, &m), _offset(&cl.vol, &m), _offset(&cl.qty, &m),
-                    _offset(&cl.den, &m)]
-    names += ["has_lo", "has_hi", "cannot_assess"]
-    offsets += [_offset(&m.has_lo, &m), _offset(&m.has_hi, &m), _offset(&m.cannot_assess, &m)]
-    return np.dtype({"names": names, "formats": [np.int64] * 15 + [np.int32] * 3, "offsets": offsets,
+                    _offset(&cl.alc, &m), _offset(&cl.den, &m)]
+    names += ["has_lo", "has_hi", "cannot_assess", "has_sub"]
+    offsets += [_offset(&m.has_lo, &m), _offset(&m.has_hi, &m), _offset(&m.cannot_assess, &m),
+                _offset(&m.has_sub, &m)]
+    return np.dtype({"names": names, "formats": [np.int64] * 24 + [np.int32] * 4, "offsets": offsets,
                      "itemsize": sizeof(dm_measure)})
 
 
@@ -337,7 +338,7 @@ cdef int _bind(dm_params *p, Params params, Py_ssize_t n_cons) except -1:
 
 
 cdef inline bint _bad_clause(const dm_clause *c) noexcept nogil:
-    return c.adv < 0 or c.mass < 0 or c.vol < 0 or c.qty < 0 or c.den <= 0
+    return c.adv < 0 or c.mass < 0 or c.vol < 0 or c.qty < 0 or c.alc < 0 or c.den <= 0
 
 
 cdef int _check_factors(const dm_input *inp) except -1:
@@ -356,7 +357,8 @@ cdef int _check_factors(const dm_input *inp) except -1:
                              "the rate must not be negative and the divisor must be positive")
     for k in range(inp.n_measures):
         m = &inp.measures[k]
-        if _bad_clause(&m.main) or (m.has_lo and _bad_clause(&m.lo)) or (m.has_hi and _bad_clause(&m.hi)):
+        if (_bad_clause(&m.main) or (m.has_lo and _bad_clause(&m.lo)) or (m.has_hi and _bad_clause(&m.hi))
+                or (m.has_sub and _bad_clause(&m.sub))):
             raise ValueError(f"measures[{k}]: a factor must not be negative and the divisor must be positive")
     return 0
 
@@ -410,6 +412,7 @@ def assess(dict items, dict cons, dict tables, Params params not None, dict out_
     inp.qty = _i64_or_zeros(items["qty"], n, "qty")
     inp.mass = _i64_or_zeros(items["mass"], n, "mass")
     inp.vol = _i64_or_zeros(items["vol"], n, "vol")
+    inp.alc = _i64_or_zeros(items["alc"], n, "alc")
     inp.cur = _i32(items["cur"], n, "cur")
     inp.measure = _i32(items["measure"], n, "measure")
     inp.vat_rate = _i32(items["vat_rate"], n, "vat_rate")

@@ -32,10 +32,10 @@ cdef extern from "assess.h":
         int32_t mode, level
         int64_t quantum
     ctypedef struct dm_clause:
-        int64_t adv, mass, vol, qty, den
+        int64_t adv, mass, vol, qty, alc, den
     ctypedef struct dm_measure:
-        dm_clause main, lo, hi
-        int32_t has_lo, has_hi, cannot_assess
+        dm_clause main, lo, hi, sub
+        int32_t has_lo, has_hi, cannot_assess, has_sub
     ctypedef struct dm_cond:
         int32_t basis, per, inclusive
         int64_t threshold
@@ -64,6 +64,7 @@ cdef extern from "assess.h":
         const int64_t *qty
         const int64_t *mass
         const int64_t *vol
+        const int64_t *alc
         const int32_t *cur
         const int32_t *measure
         const int32_t *vat_rate

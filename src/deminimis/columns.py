@@ -20,7 +20,8 @@ import numpy as np
 
 from .errors import InvalidValueError, LengthMismatchError, MissingColumnError, UnknownColumnError
 
-ITEM_COLUMNS = ("consignment", "hs_code", "value", "currency", "origin", "quantity", "net_mass_kg", "volume_l")
+ITEM_COLUMNS = ("consignment", "hs_code", "value", "currency", "origin", "quantity", "net_mass_kg", "volume_l",
+                "alcohol_pct")
 CONSIGNMENT_COLUMNS = ("freight", "insurance", "freight_currency", "collected_at_sale", "destination",
                        "transport", "nature", "shipped_from", "consignee", "date")
 #: the value of a consignment-level column a rule restricts when the column is not given

@@ -14,6 +14,7 @@ from ..arguments import check_arguments, resolve_regime
 from ..assessment import ConsignmentIds, to_list
 from ..columns import VOCABULARIES, date_problem, is_missing, read_columns, to_date
 from ..errors import (
+    AmountOverflowError,
     InputError,
     InvalidValueError,
     MissingColumnError,
@@ -21,7 +22,7 @@ from ..errors import (
     UnknownCodeError,
     UnknownCurrencyError,
 )
-from ..money import CURRENCY_EXPONENTS
+from ..money import CURRENCY_EXPONENTS, INT64_MAX
 from ..problems import Problems, report
 from ..rates import ExchangeRates
 from ..regimes.model import Regime
@@ -104,6 +105,7 @@ def prepare(cols: dict[str, Any], n: int, *, regime: Regime, tariff: Tariff, rat
                                       "a quantity in thousandths", optional=True, sink=sink, skip=skip)
         else:
             qty_cols[kind] = (None, None)
+    alc = pure_alcohol(qty_cols["alcohol"], qty_cols["volume"], sink, skip)
 
     # consignment-level fields, each checked for agreement within its consignment
     # consignment-level columns: (code per consignment, distinct values)
@@ -243,7 +245,7 @@ def prepare(cols: dict[str, Any], n: int, *, regime: Regime, tariff: Tariff, rat
         return None
 
     exp = regime.exponent
-    measures = compile_measures(exprs or [FREE], regime.currency, exp)
+    measures = compile_measures(exprs or [FREE], regime.currency, exp, rates)
 
     # VAT rates per distinct (destination, category), as exact effective rationals
     cats = [vat.category_of(c) for c in codes]
@@ -299,7 +301,7 @@ def prepare(cols: dict[str, Any], n: int, *, regime: Regime, tariff: Tariff, rat
         "n": n, "n_cons": n_cons, "cons_ids": cons_ids, "factorized": factorized,
         "items": {
             "cons": cons.astype(np.int64, copy=False), "value": value,
-            "qty": qty_cols["count"][0], "mass": qty_cols["mass"][0], "vol": qty_cols["volume"][0],
+            "qty": qty_cols["count"][0], "mass": qty_cols["mass"][0], "vol": qty_cols["volume"][0], "alc": alc,
             "cur": cur_idx.astype(np.int32, copy=False), "measure": measure.astype(np.int32, copy=False),
             "vat_rate": vat_idx.astype(np.int32, copy=False),
             "vat_rate_reduced": vat_reduced_idx.astype(np.int32, copy=False),
@@ -319,6 +321,36 @@ def prepare(cols: dict[str, Any], n: int, *, regime: Regime, tariff: Tariff, rat
         },
         "params": params,
     }
+
+
+#: the strongest alcoholic strength, in thousandths of a % vol
+MAX_STRENGTH = 100_000
+
+
+def pure_alcohol(strength: tuple[np.ndarray | None, np.ndarray | None],
+                 volume: tuple[np.ndarray | None, np.ndarray | None],
+                 sink: Problems | None, skip: np.ndarray | None) -> np.ndarray | None:
+    """Each item's pure alcohol as volume_ml x strength in thousandths of a % vol (None: no strengths).
+
+    A strength above 100% vol is an InvalidValueError, a product beyond int64 an AmountOverflowError,
+    both at alcohol_pct; an item without a volume or a strength carries no alcohol (a line that
+    charges per pure alcohol then reports the missing column)."""
+    pct, pct_missing = strength
+    if pct is None or pct_missing is None:
+        return None
+    vol = volume[0] if volume[0] is not None else np.zeros(len(pct), dtype=np.int64)
+    ok = ~pct_missing if skip is None else ~pct_missing & ~skip
+    above = ok & (pct > MAX_STRENGTH)
+    report(sink, np.flatnonzero(above), lambda row: InvalidValueError(
+        "an alcoholic strength is at most 100 (% vol)", column="alcohol_pct", row=row,
+        value=Decimal(int(pct[row])).scaleb(-3)))
+    safe = np.where(ok & ~above, pct, 0)
+    over = safe > 0
+    over[over] = vol[over] > INT64_MAX // safe[over]
+    report(sink, np.flatnonzero(over), lambda row: AmountOverflowError(
+        "volume_l x alcohol_pct (the pure alcohol, in 1e-8 litre) does not fit in 64 bits",
+        column="alcohol_pct", row=row, value=Decimal(int(pct[row])).scaleb(-3)))
+    return np.where(over, 0, vol * safe)
 
 
 def encode(items: Any, *, regime: Regime | dict | str, tariff: Tariff, on: _dt.date | None,

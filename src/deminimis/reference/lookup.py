@@ -60,6 +60,7 @@ AMBIGUOUS = "the code covers tariff lines with different duties: declare more di
 SEVERAL_RATES = "several rates of the same kind are in force and none is lower on every item"
 SEVERAL_DATED = "several dated rates: pass the assessment date (lookup(..., on=date))"
 STACK_BOUNDS = "two duties with MIN/MAX bounds cannot be stacked exactly"
+STACK_LESS = "an additional duty on a duty with a subtracted term cannot be stacked exactly"
 NO_BASE = "no base rate for this code (only additional duties)"
 
 #: how many "See heading" references are followed, one inside another
@@ -240,6 +241,8 @@ def add_up(rate: Expr, additions: list[Expr]) -> Expr:
     if len(bounded) > 1:
         return CannotAssess(STACK_BOUNDS, " + ".join(str(p) for p in parts))
     [b] = bounded
+    if b.less is not None:  # what is left after the reduction, plus the addition: not one MIN/MAX duty
+        return CannotAssess(STACK_LESS, " + ".join(str(p) for p in parts))
     return Bounded(total_of([b.main, *sums]),
                    None if b.minimum is None else total_of([b.minimum, *sums]),
                    None if b.maximum is None else total_of([b.maximum, *sums]))

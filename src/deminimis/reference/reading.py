@@ -221,6 +221,17 @@ def read_batch(cols: dict[str, Any], n: int, reg: Regime, tariff: Tariff, rates:
                                        in_minor=False)]
         else:
             qty[kind] = [None] * n
+    # the alcoholic strength is at most 100% vol; the pure alcohol (volume_ml x strength in thousandths
+    # of a % vol) fits in 64 bits
+    strength = qty["alcohol"]
+    report(sink, [i for i in range(n) if not bad[i] and (strength[i] or 0) > 100_000],
+           lambda row: InvalidValueError("an alcoholic strength is at most 100 (% vol)", column="alcohol_pct",
+                                         row=row, value=Decimal(strength[row] or 0).scaleb(-3)))
+    qty["alcohol"] = [None if s is None else (qty["volume"][i] or 0) * s for i, s in enumerate(strength)]
+    report(sink, [i for i in range(n) if not bad[i] and (qty["alcohol"][i] or 0) > INT64_MAX],
+           lambda row: AmountOverflowError(
+               "volume_l x alcohol_pct (the pure alcohol, in 1e-8 litre) does not fit in 64 bits",
+               column="alcohol_pct", row=row, value=Decimal(strength[row] or 0).scaleb(-3)))
 
     # 1. Inputs, validation order 6: consignment-level columns
     percons: dict[str, dict[Any, Any]] = {}
@@ -300,7 +311,7 @@ def read_batch(cols: dict[str, Any], n: int, reg: Regime, tariff: Tariff, rates:
     if sink is not None:
         return None
     for e in dict.fromkeys(exprs):
-        check_compilable(e, reg.currency, exp)  # type: ignore[arg-type]
+        check_compilable(e, reg.currency, exp, rates)  # type: ignore[arg-type]
 
     def destination(c: int) -> str:
         return str(percons["destination"][c] if "destination" in percons else vat.default_destination)

@@ -224,7 +224,7 @@ def _compute(b: Batch, cols: dict[str, Any], n: int, reg: Regime, tariff: Tariff
             elif rd.level == "item":
                 q = {k: b.qty[k][i] or 0 for k in b.qty}
                 value = base_rounded("duty_base", customs[i])
-                duty[i] = fits(duty_amount(b.exprs[i], value, q, ccy, exp, rd), "duty", i)
+                duty[i] = fits(duty_amount(b.exprs[i], value, q, ccy, exp, rd, rates), "duty", i)
                 trace(i, f"duty {b.exprs[i]} on value {value}, quantities {q} -> {duty[i]}")
             else:
                 tariff_groups.setdefault(b.exprs[i], []).append(i)
@@ -248,7 +248,7 @@ def _compute(b: Batch, cols: dict[str, Any], n: int, reg: Regime, tariff: Tariff
             for k in b.qty:
                 sq[k] = fits(sum(b.qty[k][i] or 0 for i in g), "consignment quantity", g[0])
             value = base_rounded("duty_base", sv)
-            amount = fits(duty_amount(e, value, sq, ccy, exp, rd), "duty", g[0])
+            amount = fits(duty_amount(e, value, sq, ccy, exp, rd, rates), "duty", g[0])
             for i, p in zip(g, allocate(amount, [customs[i] for i in g])):
                 duty[i] = p
                 trace(i, f"duty {e} on the consignment's summed value {value} -> {amount}; item's share {p}")

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from fractions import Fraction
 
 from .expr import AdValorem, Bounded, CannotAssess, Compound, Expr, Specific, is_linear, linear_terms
-from .report import R_SEVERAL_RATES, R_STACK_BOUNDS
+from .report import R_SEVERAL_RATES, R_STACK_BOUNDS, R_STACK_LESS
 
 
 def _coefficients(expr: Expr) -> dict[tuple[str, ...], Fraction] | None:
@@ -86,6 +86,8 @@ def stack(base: Expr, additions: Sequence[Expr]) -> Expr:
     bounded = [p for p in parts if isinstance(p, Bounded)]
     if len(bounded) > 1:
         return CannotAssess(R_STACK_BOUNDS, " + ".join(map(str, parts)))
+    if bounded and bounded[0].less is not None:  # max(0, A - D) + X is no one record
+        return CannotAssess(R_STACK_LESS, " + ".join(map(str, parts)))
     linear = [p for p in parts if not isinstance(p, Bounded)]
     if not bounded:
         return _sum(linear)

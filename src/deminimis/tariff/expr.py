@@ -6,7 +6,8 @@ Amounts are exact Decimals; percentages may be rationals (``33 1/3 %``), held
 as Fraction.
 
 Five node types are the *core* vocabulary that the compiler and the reference
-understand: AdValorem, Specific, Compound, Bounded and CannotAssess.  The
+understand: AdValorem, Specific, Compound, Bounded (MIN, MAX and a subtracted
+term) and CannotAssess.  The
 parser also builds a few *tariff-level* nodes that only make sense inside a
 Tariff (Seasonal, Applicable, NoChange, HeadingRef); ``Tariff.lookup``
 resolves them into core nodes (a seasonal rate by the assessment date, a US
@@ -25,14 +26,17 @@ from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
-#: quantity kinds an item carries, and the input column each comes from
-QUANTITY_COLUMNS = {"mass": "net_mass_kg", "volume": "volume_l", "count": "quantity"}
+#: quantity kinds an item carries, and the input column each comes from.  "alcohol" (litres of pure
+#: alcohol) is the volume times the alcoholic strength: a line charged per pure alcohol needs both columns.
+QUANTITY_COLUMNS = {"mass": "net_mass_kg", "volume": "volume_l", "count": "quantity", "alcohol": "alcohol_pct"}
 
 #: one US barrel (42 US gallons of 231 cubic inches) in litres, exactly
 BARREL_LITRES = Decimal("158.987294928")
 
 #: canonical unit -> (quantity kind, base units of that kind per unit).
-#: Base units: kg for mass, litres for volume, pieces (or pairs, heads...) for count.
+#: Base units: kg for mass, litres for volume, pieces (or pairs, heads...) for count, litres of pure
+#: alcohol for alcohol.  "% vol/hl" (EU/UK: an amount per % vol per hectolitre) charges
+#: amount x strength x hectolitres = amount x litres of pure alcohol, so its base is one litre.
 UNITS: dict[str, tuple[str, Decimal]] = {
     "kg": ("mass", Decimal(1)), "g": ("mass", Decimal("0.001")), "t": ("mass", Decimal(1000)),
     "l": ("volume", Decimal(1)), "hl": ("volume", Decimal(100)), "m3": ("volume", Decimal(1000)),
@@ -41,6 +45,7 @@ UNITS: dict[str, tuple[str, Decimal]] = {
     "pair": ("count", Decimal(1)), "head": ("count", Decimal(1)), "article": ("count", Decimal(1)),
     "pack": ("count", Decimal(1)), "pin": ("count", Decimal(1)),
     "doz": ("count", Decimal(12)), "gross": ("count", Decimal(144)), "thousand": ("count", Decimal(1000)),
+    "% vol/hl": ("alcohol", Decimal(1)), "l alc": ("alcohol", Decimal(1)), "hl alc": ("alcohol", Decimal(100)),
 }
 
 #: spellings found in published tariffs (lower case, dots kept) -> canonical unit
@@ -55,6 +60,9 @@ UNIT_SYNONYMS: dict[str, str] = {
     "pairs": "pair", "pr": "pair", "pr.": "pair", "prs": "pair", "prs.": "pair",
     "heads": "head", "articles": "article", "packs": "pack", "pins": "pin",
     "doz.": "doz", "dozen": "doz", "dozens": "doz", "thousands": "thousand",
+    "%vol/hl": "% vol/hl", "% vol./hl": "% vol/hl", "l alc. 100%": "l alc", "l alc. 100 %": "l alc",
+    "l pure alcohol": "l alc", "litre of pure alcohol": "l alc", "lpa": "l alc",
+    "hl alc. 100%": "hl alc", "hl alc. 100 %": "hl alc", "hl pure alcohol": "hl alc",
 }
 
 
@@ -93,7 +101,7 @@ class Specific:
 
     @property
     def quantity(self) -> str:
-        """The quantity kind the unit measures: "mass", "volume" or "count"."""
+        """The quantity kind the unit measures: "mass", "volume", "count" or "alcohol"."""
         return UNITS[_canonical_unit(self.unit)][0]
 
     @property
@@ -121,14 +129,17 @@ class Compound:
 
 @dataclass(frozen=True)
 class Bounded:
-    """main, at least `minimum` (TARIC "MIN") and at most `maximum` (TARIC "MAX").
+    """main, at least `minimum` (TARIC "MIN"), at most `maximum` (TARIC "MAX"), less `less` ("- D").
 
-    duty = min(max(main, minimum), maximum), each side rounded first.
+    duty = max(0, min(max(main, minimum), maximum) - less), each clause rounded first: the
+    subtracted term reduces the bounded duty (docs/tariffs.md, "A subtracted term") and a
+    reduction larger than the duty leaves no duty, never a refund.
     """
 
     main: Expr
     minimum: Expr | None = None
     maximum: Expr | None = None
+    less: Expr | None = None
 
     def __str__(self) -> str:
         s = str(self.main)
@@ -136,6 +147,8 @@ class Bounded:
             s += f" MIN {self.minimum}"
         if self.maximum is not None:
             s += f" MAX {self.maximum}"
+        if self.less is not None:
+            s += "".join(f" - {t}" for t in linear_terms(self.less))
         return s
 
 
@@ -295,17 +308,19 @@ def is_core(expr: object) -> bool:
     if isinstance(expr, CannotAssess):
         return True
     if isinstance(expr, Bounded):
-        return is_linear(expr.main) and all(p is None or is_linear(p) for p in (expr.minimum, expr.maximum))
+        return is_linear(expr.main) and all(p is None or is_linear(p)
+                                            for p in (expr.minimum, expr.maximum, expr.less))
     return is_linear(expr)
 
 
 def quantities_used(expr: Expr) -> set[str]:
-    """Quantity kinds ("mass", "volume", "count") the expression needs."""
+    """Quantity kinds ("mass", "volume", "count", "alcohol") the expression needs; pure alcohol is
+    the volume times the strength, so "alcohol" comes with "volume"."""
     if isinstance(expr, Specific):
-        return {expr.quantity}
+        return {"alcohol", "volume"} if expr.quantity == "alcohol" else {expr.quantity}
     if isinstance(expr, Compound):
         return set().union(*(quantities_used(t) for t in expr.terms))
     if isinstance(expr, Bounded):
-        parts = [expr.main, expr.minimum, expr.maximum]
+        parts = [expr.main, expr.minimum, expr.maximum, expr.less]
         return set().union(*(quantities_used(t) for t in parts if t is not None))
     return set()

@@ -118,7 +118,7 @@ def _terms(expr: Any) -> Iterable[Any]:
         if expr.plus is not None:
             yield from _terms(expr.plus)
     elif isinstance(expr, Bounded):
-        for p in (expr.main, expr.minimum, expr.maximum):
+        for p in (expr.main, expr.minimum, expr.maximum, expr.less):
             if p is not None:
                 yield from linear_terms(p)
     else:

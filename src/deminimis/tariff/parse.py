@@ -5,7 +5,7 @@ Grammar (whitespace is free; keywords are case-insensitive)::
     rate      := season ("," season)*            several seasons only with date ranges
     season    := bounded ["(" range ("," range)* ")"]
     range     := DAY [MONTH] "-" DAY MONTH       "01 NOV-14 MAY", "01-31 DEC"
-    bounded   := sum (("MIN" | "MAX") sum)*
+    bounded   := sum (("MIN" | "MAX") sum)* ("-" term)*
     sum       := term (("+" | "plus") term)*
     term      := "Free" | NUMBER ["N/D"] ("%" | "percent")
                | money ("each" | ("/" | "per") [SCALE] UNIT)
@@ -14,7 +14,13 @@ Grammar (whitespace is free; keywords are case-insensitive)::
 NUMBER is an exact decimal (``1,024.00`` has a thousands separator); ``¢``
 is a hundredth of a US dollar.  Units: kg, g, t/tonne, l/liter/litre, hl, m3,
 bbl, item/p/st/pcs/No., each, pair/pr., doz., gross, thousand, head, article,
-pack, and a bare scale (``38.4¢/1000``: per 1000 pieces); ``kg/net`` is net mass.
+pack, and a bare scale (``38.4¢/1000``: per 1000 pieces); ``kg/net`` is net mass;
+pure alcohol: ``% vol/hl`` (per % vol per hectolitre, that is per litre of pure
+alcohol), ``l alc. 100%``, ``hl alc. 100%``.
+
+A subtracted term comes last: ``A MIN B MAX C - D`` is max(0, min(max(A, B), C) - D);
+a ``-`` before MIN or MAX, or a ``+`` after a subtracted term, is a TariffSyntaxError
+(which terms it would subtract is not written down).
 
 Besides the grammar, the published prose forms are recognised:
 
@@ -23,7 +29,7 @@ Besides the grammar, the published prose forms are recognised:
 - forms that need data an item does not carry parse into ``CannotAssess`` with
   the reason: EU agricultural components (``EA``, ``ADSZ``, ``ADFM``), entry
   prices, rates on named components (``6% on the case``), qualified bases
-  (``on drained weight``, ``of total sugars``, ``/ % vol / hl``, ``clean kg``,
+  (``on drained weight``, ``of total sugars``, ``/ kg / tot alc``, ``clean kg``,
   ``pf. liter``, ``m2``), sliding scales, duties on partial values, references to
   other articles or notes, conditional free text, a number without ``%``;
 - ``CANNOT_ASSESS[reason](text)`` (what ``str(CannotAssess)`` prints).
@@ -87,7 +93,8 @@ _MONTH = (r"JAN(?:UARY)?|FEB(?:RUARY)?|MAR(?:CH)?|APR(?:IL)?|MAY|JUNE?|JULY?|AUG
 _RANGE = re.compile(rf"(\d{{1,2}})\s*(?:({_MONTH})\s*)?-\s*(\d{{1,2}})\s*({_MONTH})\b", re.I)
 _AGRI = re.compile(r"(?:EA|EAR|ADSZ|ADSZR|ADFM|ADFMR|AD\s*S/Z|AD\s*F/M)(?![A-Za-z])")
 _QUALIFIER = re.compile(r",?\s*(?:on|of|over|upon|including|for\s+each)\b", re.I)
-_UNIT_END = re.compile(r"\s*(?:\+|\(|\)|,(?!\d{3})|\bMIN\b|\bMAX\b|\bplus\b|\bon\b|\bof\b|\bover\b|\bupon\b"
+_UNIT_END = re.compile(r"\s*(?:\+|(?<=\s)-|-(?=\s*[\d.$€£])|\(|\)|,(?!\d{3})|\bMIN\b|\bMAX\b|\bplus\b|\bon\b|\bof\b"
+                       r"|\bover\b|\bupon\b"
                        r"|\bfor\s+each\b|$)", re.I)
 _WHOLE_VALUE = re.compile(r"on\s+the\s+(?:entire\s+set|full\s+value\s+of\s+the\s+imported\s+article)\b", re.I)
 _CANNOT = re.compile(r"CANNOT_ASSESS\[(?P<reason>[^\]]*)\]\((?P<text>.*)\)", re.S)
@@ -245,9 +252,16 @@ class _Parser:
                 if hi is not None:
                     raise self.fail("a second MAX", m.start())
                 hi = bound
-        if lo is None and hi is None:
+        less = []
+        while self.take(r"-"):
+            less.append(self.term())
+        if less and (m := self.take(r"MIN\b|MAX\b|plus\b|\+", re.I)) is not None:
+            raise self.fail(f"'{m.group()}' after a subtracted term: write MIN, MAX and '+' before the '-'",
+                            m.start())
+        if lo is None and hi is None and not less:
             return main
-        return Bounded(main, lo, hi)  # type: ignore[arg-type]
+        sub = None if not less else less[0] if len(less) == 1 else Compound(tuple(less))  # type: ignore[arg-type]
+        return Bounded(main, lo, hi, sub)  # type: ignore[arg-type]
 
     def sum(self) -> object:
         terms = [self.term()]

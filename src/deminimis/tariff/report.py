@@ -23,6 +23,7 @@ R_SEVERAL_RATES = "several rates of the same kind are in force and none is lower
 R_SEVERAL_DATED = "several dated rates: pass the assessment date (lookup(..., on=date))"
 
 R_STACK_BOUNDS = "two duties with MIN/MAX bounds cannot be stacked exactly"
+R_STACK_LESS = "an additional duty on a duty with a subtracted term cannot be stacked exactly"
 
 R_NO_BASE = "no base rate for this code (only additional duties)"
 
