@@ -162,19 +162,19 @@ def whole_consignments(batches: Iterable[Any], reread: Callable[[], Iterable[Any
         source = kept if kept is not None else _ids_before(reread(), row0)  # type: ignore[misc]
         return any(pc.any(pc.equal(ids, pa.scalar(cid, ids.type))).as_py() for ids in source)
 
-    def checked(chunk: Any) -> tuple[int, Any]:
+    def checked(chunk: Any, starts: np.ndarray | None) -> tuple[int, Any]:
         nonlocal row0
-        if "consignment" in chunk.column_names:
-            ids = chunk.column("consignment")
-            starts = run_starts(ids)
-            firsts = ids.take(pa.array(starts))  # one id per run of equal ids
+        if starts is not None:
+            firsts = chunk.column("consignment").take(pa.array(starts))  # one id per run of equal ids
             values = firsts.to_pylist()
             present = [j for j, cid in enumerate(values) if cid is not None]
+            fp = SeenIds.fingerprints([values[j] for j in present])
             again = []  # runs whose id was seen before: in this chunk, or (confirmed) in an earlier one
-            if pc.count_distinct(firsts).as_py() != len(present):
+            ordered = np.sort(fp)
+            if np.any(ordered[1:] == ordered[:-1]):  # a candidate repeat inside the chunk: decide exactly
                 here: set[Any] = set()
                 again = [j for j in present if values[j] in here or here.add(values[j])]  # type: ignore[func-returns-value]
-            hits = np.flatnonzero(seen.add(SeenIds.fingerprints([values[j] for j in present])))
+            hits = np.flatnonzero(seen.add(fp))
             again += [present[j] for j in hits if reappears(values[present[j]])]
             if again:
                 j = min(again)  # the first in input order
@@ -192,25 +192,29 @@ def whole_consignments(batches: Iterable[Any], reread: Callable[[], Iterable[Any
         if table.num_rows == 0:
             continue
         if "consignment" not in table.column_names:
-            yield checked(table)
+            yield checked(table, None)
             continue
         ids = table.column("consignment")
-        is_last = pc.fill_null(pc.equal(ids, ids[table.num_rows - 1]), False).to_numpy(zero_copy_only=False)
-        head = table.num_rows - int(np.argmin(is_last[::-1])) if not is_last.all() else 0
+        starts = run_starts(ids)
+        # the last consignment's run may continue in the next batch (a missing id continues nothing)
+        head = int(starts[-1]) if ids[table.num_rows - 1].is_valid else table.num_rows
         carry = table.slice(head)
         if head:
-            yield checked(table.slice(0, head))
+            yield checked(table.slice(0, head), starts[starts < head])
     if carry is not None and carry.num_rows:
-        yield checked(carry)
+        yield checked(carry, run_starts(carry.column("consignment")))
 
 
 def run_starts(ids: Any) -> np.ndarray:
     """The positions where a run of equal ids starts (a missing id starts a run of its own)."""
+    import pyarrow as pa
     import pyarrow.compute as pc
     if len(ids) == 0:
         return np.zeros(0, dtype=np.int64)
     differs = pc.fill_null(pc.not_equal(ids.slice(1), ids.slice(0, len(ids) - 1)), True)
-    return np.flatnonzero(np.r_[True, differs.to_numpy(zero_copy_only=False)])
+    after = pc.indices_nonzero(differs)  # positions before a change (a bitmap to numpy is slow)
+    after = after.combine_chunks() if isinstance(after, pa.ChunkedArray) else after
+    return np.r_[0, after.to_numpy().astype(np.int64) + 1]
 
 
 def aggregates_per_consignee(regime: Any, on: Any) -> bool:
