@@ -274,7 +274,7 @@ class TestPipeline:
         assert os.listdir(tmp_path) == ["in.parquet"]
 
     def test_prefetch_keeps_order_and_stops_its_thread_when_left(self):
-        assert list(pipeline.prefetch(iter(range(1000)), depth=3)) == list(range(1000))
+        assert list(pipeline.Prefetch(iter(range(1000)), depth=3)) == list(range(1000))
         produced = []
 
         def endless():
@@ -285,7 +285,7 @@ class TestPipeline:
                 i += 1
 
         before = threading.active_count()
-        items = pipeline.prefetch(endless(), depth=2)
+        items = pipeline.Prefetch(endless(), depth=2)
         assert [next(items) for _ in range(5)] == list(range(5))
         items.close()
         assert threading.active_count() == before and len(produced) <= 5 + 2 + 1

@@ -239,17 +239,24 @@ def iter_assess(batches: Iterable[Any], *, regime: Any, tariff: Any, rates: Any 
     without one, the engine names the missing column where a version needs it.
     """
     require_native()  # on the first next(), even for no batches
+    yield from assess_chunks(whole_consignments(batches, reread), regime=regime, tariff=tariff, rates=rates, on=on,
+                             currency=currency, amounts=amounts, n_threads=n_threads, progress=progress, keep=keep,
+                             errors=errors)
+
+
+def assess_chunks(chunks: Iterable[tuple[int, Any]], *, regime: Any, on: Any = None,
+                  progress: Progress | None = None, **kwargs: Any) -> Iterator[tuple[Any, Assessment]]:
+    """iter_assess of (row0, chunk) pairs from whole_consignments (in a reader thread, say)."""
     versions = candidate_regimes(regime, on)  # per-row dates (on=None): each consignment's own version
     reg = versions[0] if on is not None else regime
     per_consignee = aggregates_per_consignee(regime, on)
-    for row0, chunk in whole_consignments(batches, reread):
+    for row0, chunk in chunks:
         if per_consignee and "consignee" in chunk.column_names:
             raise RegimeError(f"regime {versions[0].id} aggregates per consignee; it needs every consignment of "
                               "a consignee at once and cannot be assessed batch by batch (assess_file partitions "
                               "a file by consignee)")
-        yield chunk, assess_rows(chunk, np.arange(row0, row0 + chunk.num_rows, dtype=np.int64), regime=reg,
-                                 tariff=tariff, rates=rates, on=on, currency=currency, amounts=amounts,
-                                 n_threads=n_threads, keep=keep, errors=errors)
+        yield chunk, assess_rows(chunk, np.arange(row0, row0 + chunk.num_rows, dtype=np.int64), regime=reg, on=on,
+                                 **kwargs)
         if progress:
             progress.update(chunk.num_rows)
 
@@ -339,7 +346,10 @@ def assess_file(source: str, destination: str | None = None, *, regime: Any, tar
     """Assess a file of items (Parquet, CSV or JSON Lines) in batches; write the item amounts to
     `destination` whole or not at all.  Returns the summary over all items: counts and revenue
     totals in minor units, with ``intrinsic_cannot_assess`` (the value of the items whose duty
-    could not be assessed) and ``provenance`` (what the output file carries).
+    could not be assessed), ``provenance`` (what the output file carries), ``errors`` (with
+    errors="flag") and ``timings`` (seconds: ``total``; ``read``, the reader thread reading and
+    cutting the file into consignments; ``write``, the writer thread; ``waited_for_read`` and
+    ``waited_for_write``, the assessing thread waiting for them).
 
     The output has one row per input item, in input order: ``row`` (the 1-based data row of the
     input: the item's identity), ``consignment``, the `keep` columns as they are, the amounts
@@ -379,8 +389,9 @@ def assess_file(source: str, destination: str | None = None, *, regime: Any, tar
         summary = _empty_summary(reg.currency)
         provenance: dict[str, Any] = {}
         found: list[Any] = []  # errors="flag": every problem, rows of the whole input (0-based)
-        kwargs = dict(regime=reg if on is not None else regime, tariff=tariff, rates=rates, on=on,
-                      currency=currency, amounts=amounts, n_threads=n_threads, keep=keep, errors=errors)
+        timings: dict[str, float] = {}  # seconds: where the time went (not in the provenance: it varies)
+        kwargs = dict(tariff=tariff, rates=rates, on=on, currency=currency, amounts=amounts, n_threads=n_threads,
+                      keep=keep, errors=errors)
         by_consignee = aggregates_per_consignee(regime, on) and items.columns is not None \
             and {"consignment", "consignee"} <= set(items.columns)
 
@@ -402,27 +413,26 @@ def assess_file(source: str, destination: str | None = None, *, regime: Any, tar
             cannot = (result.items["rule"] & CANNOT_ASSESS) != 0
             summary["intrinsic_cannot_assess"] += exact_sum(result.items["intrinsic"][cannot])
 
-        def in_order(batches: Iterator[Any], out: pipeline.Writer | None) -> int:
+        def in_order(chunks: Iterator[Any], out: pipeline.Writer | None) -> int:
             """Assess chunk after chunk as read; the number of rows."""
             row0 = 0
-            for chunk, result in iter_assess(batches, progress=bar, reread=lambda: items.batches(batch_rows),
-                                             **kwargs):
+            for chunk, result in assess_chunks(chunks, regime=regime, progress=bar, **kwargs):
                 account(result)
                 if out is not None:
                     out.put(output_table(chunk, result, np.arange(row0, row0 + chunk.num_rows), schema))
                 row0 += chunk.num_rows
             return row0
 
-        def by_buckets(batches: Iterator[Any], out: pipeline.Writer | None) -> int:
+        def by_buckets(chunks: Iterator[Any], out: pipeline.Writer | None) -> int:
             """Partition by consignee on disk, assess bucket after bucket, merge in input order."""
             from . import buckets
             rows = items.num_rows if items.num_rows is not None else items.stat().st_size // buckets.MIN_ROW_BYTES
             here = os.path.dirname(os.path.abspath(destination)) if temp_dir is None and destination else temp_dir
             with buckets.ConsigneeBuckets(buckets.bucket_count(rows, batch_rows), here) as parts:
-                parts.fill(whole_consignments(batches, reread=lambda: items.batches(batch_rows)))
+                parts.fill(chunks)
                 for j, chunk, at in parts.inputs():
                     try:
-                        result = assess_rows(chunk, at, **kwargs)
+                        result = assess_rows(chunk, at, regime=reg if on is not None else regime, **kwargs)
                     except InconsistentConsignmentError as exc:
                         if exc.column != "consignee" or exc.row is None:
                             raise
@@ -441,16 +451,21 @@ def assess_file(source: str, destination: str | None = None, *, regime: Any, tar
                 return parts.rows
 
         def run(sink: Any) -> None:
+            # the reader thread reads and cuts the file into whole consignments; the writer thread writes
             out = pipeline.Writer(sink.write) if sink is not None else None
+            t0 = time.perf_counter()
             try:
-                with contextlib.closing(pipeline.prefetch(items.batches(batch_rows))) as batches:
-                    rows = (by_buckets if by_consignee else in_order)(batches, out)
+                with pipeline.Prefetch(whole_consignments(items.batches(batch_rows),
+                                                          reread=lambda: items.batches(batch_rows))) as chunks:
+                    rows = (by_buckets if by_consignee else in_order)(chunks, out)
                 if out is not None:
                     out.close()
             except BaseException:
                 if out is not None:
                     out.abort()
                 raise
+            timings.update({"total": time.perf_counter() - t0, "read": chunks.busy, "waited_for_read": chunks.waited,
+                            "write": out.busy if out else 0.0, "waited_for_write": out.waited if out else 0.0})
             if not provenance:  # no rows: the provenance the engine would have given
                 provenance.update(make_provenance(reg, tariff, rates, on, engine="native"))
             provenance.update({"input": os.path.basename(source), "input_format": items.format,
@@ -469,6 +484,7 @@ def assess_file(source: str, destination: str | None = None, *, regime: Any, tar
             bar.close()
     summary["provenance"] = provenance
     summary["errors"] = found
+    summary["timings"] = timings
     return summary
 
 
