@@ -84,7 +84,8 @@ def test_consignee_aggregation_without_a_consignee_column_names_it(setup):
     # the column is partitioned by consignee: tests/test_out_of_core.py)
     _, tariff, rates, table = setup
     states = set(table.column("destination").to_pylist())
-    regime = dm.Regime.from_dict({"id": "x", "currency": "EUR", "vat": {"rates": {d: {"standard": "19"} for d in states}},
+    vat = {"rates": {d: {"standard": "19"} for d in states}}
+    regime = dm.Regime.from_dict({"id": "x", "currency": "EUR", "vat": vat,
                                   "duty_relief": {"conditions": [{"threshold": "800", "per": "consignee_day"}]}})
     with pytest.raises(dm.MissingColumnError, match="consignee"):
         list(iter_assess([table], regime=regime, tariff=tariff, rates=rates, on=ON, amounts="minor"))

@@ -156,7 +156,7 @@ class ConsigneeBuckets:
                             break
                 table = pa.Table.from_batches(pieces, schema=readers[0].schema) if pieces else None
                 position = table.column("row").to_numpy() - 1 - lo if table is not None else np.zeros(0)
-                if len(position) != hi - lo:
+                if table is None or len(position) != hi - lo:
                     raise RuntimeError(f"internal error: the output buckets hold {len(position)} of the rows "
                                        f"{lo + 1} to {hi}")
                 order = np.empty(len(position), dtype=np.int64)
