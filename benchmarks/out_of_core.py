@@ -40,6 +40,8 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -51,8 +53,8 @@ import workload as W  # noqa: E402
 LIMIT = 2 * 2**30
 
 
-def case(regime_id: str) -> tuple[dict, object]:
-    """The assess keyword arguments for the regime, and a function (n_items, path) that writes its file."""
+def case(regime_id: str) -> tuple[dict, Any]:
+    """The assess keyword arguments for the regime, and (but for EU) its assessment date."""
     if regime_id == "EU":
         kwargs = W.generate(10, 0).assess_kwargs()
         return kwargs, None
@@ -65,11 +67,9 @@ def case(regime_id: str) -> tuple[dict, object]:
     return {"regime": regime, "tariff": tariff, "rates": demo_rates(regime.currency), "on": on, "amounts": "minor"}, on
 
 
-def write_consignee_parquet(path: str, n_items: int, seed: int, regime_id: str, chunk_items: int,
-                            row_group: int) -> None:
+def consignee_tables(n_items: int, seed: int, regime_id: str, chunk_items: int) -> Iterator[Any]:
     """Synthetic batches under `regime_id` with consignees spread over the whole file."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     from deminimis.cli import demo_currencies, synthetic_batch
     kwargs, on = case(regime_id)
@@ -77,8 +77,7 @@ def write_consignee_parquet(path: str, n_items: int, seed: int, regime_id: str, 
     days = [on - datetime.timedelta(days=k) for k in range(7)]
     rng = np.random.default_rng(seed)
     n_consignees = max(1, n_items // 20)  # ~2.5 items a consignment: ~8 consignments a consignee
-    tmp, writer, done, first = path + ".partial", None, 0, 0
-    t0 = time.perf_counter()
+    done, first = 0, 0
     while done < n_items:
         n = min(chunk_items, n_items - done)
         b = synthetic_batch(n, kwargs["tariff"], sorted(regime.vat.rates), seed=seed * 100_003 + done,
@@ -88,31 +87,22 @@ def write_consignee_parquet(path: str, n_items: int, seed: int, regime_id: str, 
         b["consignee"] = rng.integers(0, n_consignees, size=n_cons).astype(np.int64)[cons]
         b["consignment"] = np.char.add("C", (cons + first).astype("U12"))
         first += n_cons
-        t = pa.table(b)
-        if writer is None:
-            writer = pq.ParquetWriter(tmp, t.schema)
-        writer.write_table(t, row_group_size=row_group)
         done += n
-        print(f"\rwriting {path}: {done:,}/{n_items:,} items ({time.perf_counter() - t0:.0f} s)",
-              end="", file=sys.stderr, flush=True)
-    if writer is not None:
-        writer.close()
-    print(file=sys.stderr)
-    os.replace(tmp, path)
+        yield pa.table(b)
 
 
-def write_parquet(path: str, n_items: int, seed: int, chunk_items: int, row_group: int) -> None:
+def write_parquet(path: str, tables: Iterable[Any], n_items: int, row_group: int) -> None:
+    """The tables into one Parquet file at `path` (whole or not at all), with a progress line."""
     import pyarrow.parquet as pq
     tmp = path + ".partial"
     writer = None
     done = 0
     t0 = time.perf_counter()
-    for w in W.chunks(n_items, chunk_items, seed):
-        t = w.table()
+    for t in tables:
         if writer is None:
             writer = pq.ParquetWriter(tmp, t.schema)
         writer.write_table(t, row_group_size=row_group)
-        done += w.n_items
+        done += t.num_rows
         print(f"\rwriting {path}: {done:,}/{n_items:,} items ({time.perf_counter() - t0:.0f} s)",
               end="", file=sys.stderr, flush=True)
     if writer is not None:
@@ -224,11 +214,9 @@ def main(argv: list[str] | None = None) -> int:
     src = os.path.join(args.dir, f"deminimis-bench-{args.items}-seed{args.seed}{tag}.parquet")
     dst = os.path.join(args.dir, f"deminimis-bench-{args.items}-seed{args.seed}{tag}.assessed.parquet")
     if not os.path.exists(src):
-        if args.regime == "EU":
-            write_parquet(src, args.items, args.seed, chunk_items=2_000_000 + 3, row_group=args.batch_rows * 3 // 4)
-        else:
-            write_consignee_parquet(src, args.items, args.seed, args.regime, chunk_items=2_000_000 + 3,
-                                    row_group=args.batch_rows * 3 // 4)
+        tables = (w.table() for w in W.chunks(args.items, 2_000_000 + 3, args.seed)) if args.regime == "EU" \
+            else consignee_tables(args.items, args.seed, args.regime, chunk_items=2_000_000 + 3)
+        write_parquet(src, tables, args.items, row_group=args.batch_rows * 3 // 4)
     size = os.path.getsize(src)
     v = E.versions()
     print(f"deminimis out of core: {' '.join(sys.argv)}")
