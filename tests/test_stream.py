@@ -79,12 +79,16 @@ def test_consignment_reappearing_later_in_the_next_chunk_is_refused(setup):
     assert info.value.row == len(a) + len(b) + len(c)  # A's reappearance, counted from the first input row
 
 
-def test_consignee_aggregation_is_refused(setup):
+def test_consignee_aggregation_without_a_consignee_column_names_it(setup):
+    # batch by batch, as in one pass: the engine names the column the regime needs (a file with
+    # the column is partitioned by consignee: tests/test_out_of_core.py)
     _, tariff, rates, table = setup
-    regime = dm.Regime.from_dict({"id": "x", "currency": "EUR", "vat": {"rates": {"DE": {"standard": "19"}}},
+    states = set(table.column("destination").to_pylist())
+    vat = {"rates": {d: {"standard": "19"} for d in states}}
+    regime = dm.Regime.from_dict({"id": "x", "currency": "EUR", "vat": vat,
                                   "duty_relief": {"conditions": [{"threshold": "800", "per": "consignee_day"}]}})
-    with pytest.raises(dm.RegimeError, match="consignee"):
-        list(iter_assess([table], regime=regime, tariff=tariff, rates=rates, amounts="minor"))
+    with pytest.raises(dm.MissingColumnError, match="consignee"):
+        list(iter_assess([table], regime=regime, tariff=tariff, rates=rates, on=ON, amounts="minor"))
 
 
 def test_cli_assess_writes_the_one_pass_result(setup, tmp_path, capsys):

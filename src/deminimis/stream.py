@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from . import fileio
+from . import fileio, pipeline
 from .arguments import candidate_regimes
 from .assessment import CANNOT_ASSESS, ITEM_AMOUNTS, RULES, Assessment, exact_sum, make_provenance
 from .engine import assess, require_native
@@ -131,6 +131,97 @@ def _ids_before(source: Iterable[Any], end: int) -> Iterator[Any]:
         done += len(ids)
 
 
+def whole_consignments(batches: Iterable[Any], reread: Callable[[], Iterable[Any]] | None = None,
+                       ) -> Iterator[tuple[int, Any]]:
+    """(row0, chunk) per chunk of whole consignments: pyarrow Tables holding, together, every row
+    of `batches` (Tables or RecordBatches) once, in order; row0 is a chunk's first row in the input.
+
+    The rows of a consignment's last run in a batch may continue in the next, so they are held
+    back and joined to it.  A consignment that reappears after its items ended, in the same chunk
+    or any number of chunks later, is an InconsistentConsignmentError naming the row.  A missing
+    id continues nothing and reappears nowhere (assess names it, or flags it).  A chunk without a
+    consignment column is passed on as it is (assess names what is missing).
+
+    Memory: the ids of earlier chunks are kept as 64-bit fingerprints (8 to 16 bytes per
+    consignment).  A fingerprint seen before is confirmed exactly by reading the earlier ids again:
+    from ``reread()`` (the same batches from the start), or from ``batches`` itself when it is a
+    re-iterable collection (a list); for a one-shot iterator without ``reread`` the ids are kept
+    for that.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if reread is None and iter(batches) is not batches:
+        reread = lambda: batches  # noqa: E731
+    kept: list[Any] | None = [] if reread is None else None  # earlier ids, only to confirm a hit
+    seen = SeenIds()
+    row0 = 0
+
+    def reappears(cid: Any) -> bool:
+        source = kept if kept is not None else _ids_before(reread(), row0)  # type: ignore[misc]
+        return any(pc.any(pc.equal(ids, pa.scalar(cid, ids.type))).as_py() for ids in source)
+
+    def checked(chunk: Any, starts: np.ndarray | None) -> tuple[int, Any]:
+        nonlocal row0
+        if starts is not None:
+            firsts = chunk.column("consignment").take(pa.array(starts))  # one id per run of equal ids
+            values = firsts.to_pylist()
+            present = [j for j, cid in enumerate(values) if cid is not None]
+            fp = SeenIds.fingerprints([values[j] for j in present])
+            again = []  # runs whose id was seen before: in this chunk, or (confirmed) in an earlier one
+            ordered = np.sort(fp)
+            if np.any(ordered[1:] == ordered[:-1]):  # a candidate repeat inside the chunk: decide exactly
+                here: set[Any] = set()
+                again = [j for j in present if values[j] in here or here.add(values[j])]  # type: ignore[func-returns-value]
+            hits = np.flatnonzero(seen.add(fp))
+            again += [present[j] for j in hits if reappears(values[present[j]])]
+            if again:
+                j = min(again)  # the first in input order
+                raise _reappears(values[j], row0 + int(starts[j]))
+            if kept is not None:
+                kept.append(firsts)
+        first, row0 = row0, row0 + chunk.num_rows
+        return first, chunk
+
+    carry: Any = None
+    for batch in batches:
+        table = pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch
+        if carry is not None:
+            table = pa.concat_tables([carry, table]).combine_chunks()
+        if table.num_rows == 0:
+            continue
+        if "consignment" not in table.column_names:
+            yield checked(table, None)
+            continue
+        ids = table.column("consignment")
+        starts = run_starts(ids)
+        # the last consignment's run may continue in the next batch (a missing id continues nothing)
+        head = int(starts[-1]) if ids[table.num_rows - 1].is_valid else table.num_rows
+        carry = table.slice(head)
+        if head:
+            yield checked(table.slice(0, head), starts[starts < head])
+    if carry is not None and carry.num_rows:
+        yield checked(carry, run_starts(carry.column("consignment")))
+
+
+def run_starts(ids: Any) -> np.ndarray:
+    """The positions where a run of equal ids starts (a missing id starts a run of its own)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    if len(ids) == 0:
+        return np.zeros(0, dtype=np.int64)
+    differs = pc.fill_null(pc.not_equal(ids.slice(1), ids.slice(0, len(ids) - 1)), True)
+    after = pc.indices_nonzero(differs)  # positions before a change (a bitmap to numpy is slow)
+    after = after.combine_chunks() if isinstance(after, pa.ChunkedArray) else after
+    return np.r_[0, after.to_numpy().astype(np.int64) + 1]
+
+
+def aggregates_per_consignee(regime: Any, on: Any) -> bool:
+    """Whether a version of `regime` that may apply (on the date, or on any row's date) has a
+    condition per consignee and day or year."""
+    return any({"consignee_day", "consignee_year"} & reg.aggregations() for reg in candidate_regimes(regime, on))
+
+
 def iter_assess(batches: Iterable[Any], *, regime: Any, tariff: Any, rates: Any = None, on: Any = None,
                 currency: str | None = None, amounts: str = "decimal", n_threads: int | None = 1,
                 progress: Progress | None = None,
@@ -138,87 +229,51 @@ def iter_assess(batches: Iterable[Any], *, regime: Any, tariff: Any, rates: Any 
                 errors: str = "raise") -> Iterator[tuple[Any, Assessment]]:
     """Assess pyarrow Tables (or RecordBatches) in order; yield (items, assessment) per chunk.
 
-    Each yielded chunk holds whole consignments only; together the chunks hold
-    every input item exactly once, in input order.  The items of a consignment
-    must be adjacent: a consignment that reappears after its items ended, in the
-    same chunk or any number of chunks later, is an InconsistentConsignmentError
-    naming the row.  Rows in errors are 0-based positions in the whole input.
+    Each yielded chunk holds whole consignments only (see whole_consignments: the items of a
+    consignment must be adjacent); together the chunks hold every input item exactly once, in
+    input order.  Rows in errors are 0-based positions in the whole input.
 
-    Memory: the ids of earlier chunks are kept as 64-bit fingerprints (8 to 16
-    bytes per consignment).  A fingerprint seen before is confirmed exactly by
-    reading the earlier ids again: from ``reread()`` (the same batches from the
-    start), or from ``batches`` itself when it is a re-iterable collection (a
-    list); for a one-shot iterator without ``reread`` the ids are kept for that.
+    A regime that aggregates per consignee needs every consignment of a consignee at once: input
+    with a consignee column is refused (assess_file partitions a file by consignee instead);
+    without one, the engine names the missing column where a version needs it.
     """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     require_native()  # on the first next(), even for no batches
+    yield from assess_chunks(whole_consignments(batches, reread), regime=regime, tariff=tariff, rates=rates, on=on,
+                             currency=currency, amounts=amounts, n_threads=n_threads, progress=progress, keep=keep,
+                             errors=errors)
+
+
+def assess_chunks(chunks: Iterable[tuple[int, Any]], *, regime: Any, on: Any = None,
+                  progress: Progress | None = None, **kwargs: Any) -> Iterator[tuple[Any, Assessment]]:
+    """iter_assess of (row0, chunk) pairs from whole_consignments (in a reader thread, say)."""
     versions = candidate_regimes(regime, on)  # per-row dates (on=None): each consignment's own version
-    for reg in versions:
-        if {"consignee_day", "consignee_year"} & reg.aggregations():
-            raise RegimeError(f"regime {reg.id} aggregates per consignee; it needs every consignment of a "
-                              "consignee at once and cannot be assessed batch by batch")
     reg = versions[0] if on is not None else regime
-    if reread is None and iter(batches) is not batches:
-        reread = lambda: batches  # noqa: E731
-    kept: list[Any] | None = [] if reread is None else None  # earlier ids, only to confirm a hit
-    seen = SeenIds()
-    carry: Any = None
-    row0 = 0
-
-    def reappears(cid: Any) -> bool:
-        source = kept if kept is not None else _ids_before(reread(), row0)  # type: ignore[misc]
-        return any(pc.any(pc.equal(ids, pa.scalar(cid, ids.type))).as_py() for ids in source)
-
-    def run(chunk: Any) -> tuple[Any, Assessment]:
-        nonlocal row0
-        try:
-            result = assess(chunk, regime=reg, tariff=tariff, rates=rates, on=on, currency=currency,
-                            amounts=amounts, n_threads=n_threads, keep=keep, errors=errors)
-            result.errors = [e.moved(lambda row: row + row0) for e in result.errors]
-        except InputError as exc:
-            raise shift_rows(exc, row0) from exc
-        ids = chunk.column("consignment")
-        starts = np.flatnonzero(np.r_[True, pc.fill_null(pc.not_equal(ids.slice(1), ids.slice(0, len(ids) - 1)), True)
-                                      .to_numpy(zero_copy_only=False)])
-        firsts = ids.take(pa.array(starts))  # one id per run of equal ids
-        values = firsts.to_pylist()
-        again = []  # runs whose id was seen before: in this chunk, or (confirmed) in an earlier one
-        if len(starts) != len(result.consignment_ids):
-            here: set[Any] = set()
-            again = [j for j, cid in enumerate(values) if cid in here or here.add(cid)]  # type: ignore[func-returns-value]
-        hits = np.flatnonzero(seen.add(SeenIds.fingerprints(values)))
-        again += [int(j) for j in hits if reappears(values[j])]
-        if again:
-            j = min(again)  # the first in input order
-            raise _reappears(values[j], row0 + int(starts[j]))
-        if kept is not None:
-            kept.append(firsts)
-        row0 += chunk.num_rows
+    per_consignee = aggregates_per_consignee(regime, on)
+    for row0, chunk in chunks:
+        if per_consignee and "consignee" in chunk.column_names:
+            raise RegimeError(f"regime {versions[0].id} aggregates per consignee; it needs every consignment of "
+                              "a consignee at once and cannot be assessed batch by batch (assess_file partitions "
+                              "a file by consignee)")
+        yield chunk, assess_rows(chunk, np.arange(row0, row0 + chunk.num_rows, dtype=np.int64), regime=reg, on=on,
+                                 **kwargs)
         if progress:
             progress.update(chunk.num_rows)
-        return chunk, result
 
-    for batch in batches:
-        table = pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch
-        if carry is not None:
-            table = pa.concat_tables([carry, table]).combine_chunks()
-        if table.num_rows == 0:
-            continue
-        if "consignment" not in table.column_names:  # assess names what is missing
-            yield run(table)
-            continue
-        ids = table.column("consignment")
-        # the trailing run of the last consignment may continue in the next batch (a missing id
-        # continues nothing: assess names it, or flags it)
-        is_last = pc.fill_null(pc.equal(ids, ids[table.num_rows - 1]), False).to_numpy(zero_copy_only=False)
-        head = table.num_rows - int(np.argmin(is_last[::-1])) if not is_last.all() else 0
-        carry = table.slice(head)
-        if head:
-            yield run(table.slice(0, head))
-    if carry is not None and carry.num_rows:
-        yield run(carry)
+
+def assess_rows(chunk: Any, rows: np.ndarray, **kwargs: Any) -> Assessment:
+    """assess(chunk, **kwargs) with the rows of its errors (raised or flagged) moved to the input's:
+    `rows` holds the input's 0-based row of each of the chunk's rows."""
+    where = (lambda row: row + int(rows[0])) if len(rows) and rows[-1] - rows[0] == len(rows) - 1 \
+        else (lambda row: int(rows[row]))
+    try:
+        result = assess(chunk, **kwargs)
+    except InputError as exc:
+        moved = exc.moved(where)
+        if moved is exc:
+            raise
+        raise moved from exc
+    result.errors = [e.moved(where) for e in result.errors]
+    return result
 
 
 def _reappears(cid: Any, row: int) -> InconsistentConsignmentError:
@@ -240,11 +295,11 @@ def output_schema(items: Any, keep: Sequence[str], currency: str, major_units: b
                       *([("status", pa.int8())] if flagged else [])])
 
 
-def output_table(chunk: Any, result: Assessment, row0: int, schema: Any) -> Any:
-    """A chunk's output rows in the output schema; row0: the chunk's 0-based input position."""
+def output_table(chunk: Any, result: Assessment, rows: np.ndarray, schema: Any) -> Any:
+    """A chunk's output rows in the output schema; rows: the input's 0-based row of each."""
     import pyarrow as pa
     n = chunk.num_rows
-    columns: dict[str, Any] = {"row": np.arange(row0 + 1, row0 + n + 1, dtype=np.int64)}
+    columns: dict[str, Any] = {"row": rows + 1}
     for f in schema:
         if f.name in ITEM_AMOUNTS:
             minor = result.items[f.name].astype(np.int64, copy=False)
@@ -285,11 +340,15 @@ def assess_file(source: str, destination: str | None = None, *, regime: Any, tar
                 on: Any = None, currency: str | None = None, amounts: str = "decimal",
                 batch_rows: int = 1_000_000, n_threads: int | None = 1, progress: bool = True,
                 input_format: str | None = None, output_format: str | None = None,
-                keep: Sequence[str] = (), major_units: bool = False, errors: str = "raise") -> dict[str, Any]:
+                keep: Sequence[str] = (), major_units: bool = False, errors: str = "raise",
+                temp_dir: str | None = None) -> dict[str, Any]:
     """Assess a file of items (Parquet, CSV or JSON Lines) in batches; write the item amounts to
     `destination` whole or not at all.  Returns the summary over all items: counts and revenue
     totals in minor units, with ``intrinsic_cannot_assess`` (the value of the items whose duty
-    could not be assessed) and ``provenance`` (what the output file carries).
+    could not be assessed), ``provenance`` (what the output file carries), ``errors`` (with
+    errors="flag") and ``timings`` (seconds: ``total``; ``read``, the reader thread reading and
+    cutting the file into consignments; ``write``, the writer thread; ``waited_for_read`` and
+    ``waited_for_write``, the assessing thread waiting for them).
 
     The output has one row per input item, in input order: ``row`` (the 1-based data row of the
     input: the item's identity), ``consignment``, the `keep` columns as they are, the amounts
@@ -298,6 +357,14 @@ def assess_file(source: str, destination: str | None = None, *, regime: Any, tar
     Parquet key-value metadata (key ``deminimis``, JSON), or beside a CSV or JSON Lines output in
     ``DEST.provenance.json`` (with the output's SHA-256).  Formats follow the extensions unless
     named (fileio).  The destination must not be the source.
+
+    Reading, assessing and writing overlap (pipeline: a reader and a writer thread beside the
+    assessing one).  Under a regime that aggregates per consignee (a consignee column given), the
+    file is partitioned by consignee into bucket files of about `batch_rows` rows in a temporary
+    folder in `temp_dir` (default: the destination's folder, else the system's), each bucket is
+    assessed whole and the output merged back in input order (buckets); the folder is removed
+    afterwards, also on error.  Either way the result is that of one ``assess`` of the whole file,
+    provided the items of each consignment are adjacent in it (checked: see whole_consignments).
     """
     require_native()  # before any work, and even for an input of no rows
     if isinstance(batch_rows, bool) or not isinstance(batch_rows, int) or batch_rows <= 0:
@@ -321,38 +388,90 @@ def assess_file(source: str, destination: str | None = None, *, regime: Any, tar
         summary = _empty_summary(reg.currency)
         provenance: dict[str, Any] = {}
         found: list[Any] = []  # errors="flag": every problem, rows of the whole input (0-based)
+        timings: dict[str, float] = {}  # seconds: where the time went (not in the provenance: it varies)
+        kwargs = dict(tariff=tariff, rates=rates, on=on, currency=currency, amounts=amounts, n_threads=n_threads,
+                      keep=keep, errors=errors)
+        by_consignee = aggregates_per_consignee(regime, on) and items.columns is not None \
+            and {"consignment", "consignee"} <= set(items.columns)
+
+        def account(result: Assessment) -> None:
+            """Add a chunk's result to the summary, the provenance and the errors."""
+            dates, seen = provenance.get("dates"), provenance.get("regime")
+            tables = provenance.get("rates_tables", [])
+            provenance.update(result.provenance)
+            if tables:  # dated rates: every table any chunk used
+                provenance["rates_tables"] = merge_rates_tables(tables, provenance["rates_tables"])
+            if seen:  # per-row dates: every version any chunk applied
+                ids = dict.fromkeys([*seen.split(","), *provenance["regime"].split(",")])
+                provenance["regime"] = ",".join(ids)
+            if dates and result.provenance.get("dates"):  # per-row dates: the span of every chunk
+                provenance["dates"] = [min(dates[0], provenance["dates"][0]), max(dates[1], provenance["dates"][1])]
+            found.extend(result.errors)
+            for k, v in result.summary().items():  # counts and exact totals add up across chunks
+                if isinstance(v, dict):  # not-assessed reasons: counts by reason
+                    summary[k] = dict(Counter(summary.get(k, {})) + Counter(v))
+                elif not isinstance(v, str):
+                    summary[k] = summary.get(k, 0) + v
+            cannot = (result.items["rule"] & CANNOT_ASSESS) != 0
+            summary["intrinsic_cannot_assess"] += exact_sum(result.items["intrinsic"][cannot])
+
+        def in_order(chunks: Iterator[Any], out: pipeline.Writer | None) -> int:
+            """Assess chunk after chunk as read; the number of rows."""
+            row0 = 0
+            for chunk, result in assess_chunks(chunks, regime=regime, progress=bar, **kwargs):
+                account(result)
+                if out is not None:
+                    out.put(output_table(chunk, result, np.arange(row0, row0 + chunk.num_rows), schema))
+                row0 += chunk.num_rows
+            return row0
+
+        def by_buckets(chunks: Iterator[Any], out: pipeline.Writer | None) -> int:
+            """Partition by consignee on disk, assess bucket after bucket, merge in input order."""
+            from . import buckets
+            rows = items.num_rows if items.num_rows is not None else items.stat().st_size // buckets.MIN_ROW_BYTES
+            here = os.path.dirname(os.path.abspath(destination)) if temp_dir is None and destination else temp_dir
+            with buckets.ConsigneeBuckets(buckets.bucket_count(rows, batch_rows), here) as parts:
+                parts.fill(chunks)
+                for j, chunk, at in parts.inputs():
+                    try:
+                        result = assess_rows(chunk, at, regime=reg if on is not None else regime, **kwargs)
+                    except InconsistentConsignmentError as exc:
+                        if exc.column != "consignee" or exc.row is None:
+                            raise
+                        cid = chunk.column("consignment")[int(np.searchsorted(at, exc.row))].as_py()
+                        raise InconsistentConsignmentError(
+                            f"consignment {cid!r} has items of more than one consignee: {exc.message}",
+                            column="consignee", row=exc.row) from exc
+                    account(result)
+                    if out is not None:
+                        parts.write_output(j, output_table(chunk, result, at, schema), batch_rows)
+                    bar.update(chunk.num_rows)
+                found.sort(key=lambda e: -1 if e.row is None else e.row)  # as one pass lists them: by row
+                if out is not None:
+                    for table in parts.merged(batch_rows):
+                        out.put(table)
+                return parts.rows
 
         def run(sink: Any) -> None:
-            row0 = 0
-            chunks = iter_assess(items.batches(batch_rows), regime=reg if on is not None else regime, tariff=tariff,
-                                 rates=rates, on=on, currency=currency, amounts=amounts, n_threads=n_threads,
-                                 progress=bar, reread=lambda: items.batches(batch_rows), keep=keep, errors=errors)
-            for chunk, result in chunks:
-                dates, seen = provenance.get("dates"), provenance.get("regime")
-                tables = provenance.get("rates_tables", [])
-                provenance.update(result.provenance)
-                if tables:  # dated rates: every table any chunk used
-                    provenance["rates_tables"] = merge_rates_tables(tables, provenance["rates_tables"])
-                if seen:  # per-row dates: every version any chunk applied
-                    ids = dict.fromkeys([*seen.split(","), *provenance["regime"].split(",")])
-                    provenance["regime"] = ",".join(ids)
-                if dates and result.provenance.get("dates"):  # per-row dates: the span of every chunk
-                    provenance["dates"] = [min(dates[0], provenance["dates"][0]), max(dates[1], provenance["dates"][1])]
-                found.extend(result.errors)
-                for k, v in result.summary().items():  # counts and exact totals add up across chunks
-                    if isinstance(v, dict):  # not-assessed reasons: counts by reason
-                        summary[k] = dict(Counter(summary.get(k, {})) + Counter(v))
-                    elif not isinstance(v, str):
-                        summary[k] = summary.get(k, 0) + v
-                cannot = (result.items["rule"] & CANNOT_ASSESS) != 0
-                summary["intrinsic_cannot_assess"] += exact_sum(result.items["intrinsic"][cannot])
-                if sink is not None:
-                    sink.write(output_table(chunk, result, row0, schema))
-                row0 += chunk.num_rows
+            # the reader thread reads and cuts the file into whole consignments; the writer thread writes
+            out = pipeline.Writer(sink.write) if sink is not None else None
+            t0 = time.perf_counter()
+            try:
+                with pipeline.Prefetch(whole_consignments(items.batches(batch_rows),
+                                                          reread=lambda: items.batches(batch_rows))) as chunks:
+                    rows = (by_buckets if by_consignee else in_order)(chunks, out)
+                if out is not None:
+                    out.close()
+            except BaseException:
+                if out is not None:
+                    out.abort()
+                raise
+            timings.update({"total": time.perf_counter() - t0, "read": chunks.busy, "waited_for_read": chunks.waited,
+                            "write": out.busy if out else 0.0, "waited_for_write": out.waited if out else 0.0})
             if not provenance:  # no rows: the provenance the engine would have given
                 provenance.update(make_provenance(reg, tariff, rates, on, engine="native"))
             provenance.update({"input": os.path.basename(source), "input_format": items.format,
-                               "input_sha256": items.sha256, "rows": row0,
+                               "input_sha256": items.sha256, "rows": rows,
                                "amounts": "major units" if major_units else "minor units",
                                "summary": {k: v for k, v in summary.items()}})
 
@@ -367,6 +486,7 @@ def assess_file(source: str, destination: str | None = None, *, regime: Any, tar
             bar.close()
     summary["provenance"] = provenance
     summary["errors"] = found
+    summary["timings"] = timings
     return summary
 
 
