@@ -19,7 +19,8 @@ pq = pytest.importorskip("pyarrow.parquet")
 pacsv = pytest.importorskip("pyarrow.csv")
 
 from deminimis import stream  # noqa: E402
-from deminimis.stream import SeenIds, assess_file, assess_parquet, iter_assess, shift_rows  # noqa: E402
+from deminimis.chunking import SeenIds  # noqa: E402
+from deminimis.stream import assess_file, assess_parquet, iter_assess, shift_rows  # noqa: E402
 
 ON = dt.date(2026, 11, 28)
 RATES = [f"--rate={k}={v}" for k, v in DEMO_RATES.items()]

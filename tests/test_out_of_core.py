@@ -15,7 +15,8 @@ pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
 
 from deminimis import buckets, fileio, pipeline, stream  # noqa: E402
-from deminimis.stream import assess_file, iter_assess, output_schema, output_table, whole_consignments  # noqa: E402
+from deminimis.chunking import whole_consignments  # noqa: E402
+from deminimis.stream import assess_file, iter_assess, output_schema, output_table  # noqa: E402
 
 AMOUNTS = ("customs_value", "duty", "vat", "vat_at_sale", "fees", "total", "rule")
 US_DAYS = [dt.date(2024, 11, 1) + dt.timedelta(days=d) for d in range(3)]  # consignee-day

@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from .stream import SeenIds, run_starts
+from .chunking import SeenIds, run_starts
 
 #: the most bucket files open at once (each an open file while partitioning and merging)
 MAX_BUCKETS = 512
