@@ -28,7 +28,7 @@ from .table import Tariff
 DATA_FILE = "us_additional.toml"
 CHAPTERS = tuple(f"{c:02d}" for c in range(1, 98) if c != 77)  # 77 is reserved; 98 and 99 are not goods
 MEASURE_KEYS = {"heading", "origins", "except_origins", "duty", "scope", "usmca", "valid_from", "valid_to",
-                "source", "unverified"}
+                "source", "unverified", "quoted"}
 REQUIRED = ("heading", "origins", "duty", "scope", "valid_from", "source")
 
 
