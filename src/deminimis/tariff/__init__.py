@@ -10,6 +10,7 @@
   (IEEPA, Section 301) as dated ``additional`` records (additional.py).
 """
 
+from .additional import attach_us_additional, us_additional_duties
 from .expr import (
     FREE,
     AdValorem,
@@ -25,7 +26,6 @@ from .expr import (
     Specific,
 )
 from .parse import parse, split_special
-from .additional import attach_us_additional, us_additional_duties
 from .report import LoadReport
 from .table import Measure, Resolution, Tariff
 
