@@ -5,9 +5,12 @@
   resolves them into the core nodes the engine compiles (table.py);
 - ``Tariff.from_usitc_csv``, ``Tariff.from_uk_global_tariff_csv``, ``Tariff.from_csv`` / ``from_parquet``
   (our schema, docs/tariffs.md) and ``Tariff.to_records``;
-- ``sample("EU" | "UK" | "US")``: built-in sample tariffs of common e-commerce lines, rates as published.
+- ``sample("EU" | "UK" | "US")``: built-in sample tariffs of common e-commerce lines, rates as published;
+- ``us_additional_duties()`` / ``attach_us_additional(tariff)``: the US chapter 99 duties by origin
+  (IEEPA, Section 301) as dated ``additional`` records (additional.py).
 """
 
+from .additional import attach_us_additional, us_additional_duties
 from .expr import (
     FREE,
     AdValorem,
@@ -45,16 +48,25 @@ def clear_caches() -> None:
     table._origins_of.cache_clear()
 
 
-def sample(jurisdiction: str = "EU") -> Tariff:
-    """A built-in sample tariff of common e-commerce lines, rates as published (see its source column)."""
+def sample(jurisdiction: str = "EU", *, additional: bool = False) -> Tariff:
+    """A built-in sample tariff of common e-commerce lines, rates as published (see its source column).
+
+    ``additional=True`` (US only) attaches the US additional duties by origin (``us_additional_duties``).
+    """
     from importlib import resources
     if jurisdiction not in _SAMPLES:
         raise KeyError(f"no sample tariff for {jurisdiction!r}; have {sorted(_SAMPLES)}")
     path = resources.files(__package__) / "data" / _SAMPLES[jurisdiction]
+    if additional and jurisdiction != "US":
+        raise KeyError(f"additional duties are built in for the US sample only, not {jurisdiction!r}")
     with resources.as_file(path) as p:
-        return Tariff.from_csv(str(p), name=f"sample:{jurisdiction}:{_SAMPLES[jurisdiction]}")
+        t = Tariff.from_csv(str(p), name=f"sample:{jurisdiction}:{_SAMPLES[jurisdiction]}")
+    if additional:
+        t.name += "+us_additional.toml"
+        attach_us_additional(t)
+    return t
 
 
 __all__ = ["FREE", "AdValorem", "Applicable", "Bounded", "CannotAssess", "Compound", "DayRange", "Expr",
            "HeadingRef", "LoadReport", "Measure", "NoChange", "Resolution", "Seasonal", "Specific", "Tariff",
-           "clear_caches", "parse", "sample", "split_special"]
+           "attach_us_additional", "clear_caches", "parse", "sample", "split_special", "us_additional_duties"]
