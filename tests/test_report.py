@@ -42,6 +42,31 @@ def test_audit_command_writes_report_and_tables(source: tuple[str, dict], tmp_pa
     assert not [n for n in os.listdir(out) if n.endswith(".tmp")]  # written whole, nothing left behind
 
 
+def test_audit_with_dated_rates_and_parquet_tables(source: tuple[str, dict], tmp_path: object) -> None:
+    """--rates FILE (a dated table) gives the same reconciliation as the same rates by --rate, and
+    --tables parquet writes the tables as Parquet with exact integers."""
+    path, planted = source
+    rates = os.path.join(str(tmp_path), "june_rates.csv")
+    with open(rates, "w") as f:  # the rates of the test above, in force over June 2026
+        f.write("currency,valid_from,valid_to,rate\n" + "".join(
+            f"{c},2026-06-01,2026-06-30,{r}\n" for c, r in (("USD", "1.0876"), ("GBP", "0.8530"),
+                                                              ("CNY", "7.8012"), ("JPY", "162.15"))))
+    out = os.path.join(str(tmp_path), "report")
+    code = main(["audit", path, out, "--regime", "EU", "--tariff", "sample:EU", "--on", "2026-06-30",
+                 "--amounts", "minor", "--rates", rates, "--rates-format", "csv", "--tables", "parquet",
+                 "--declared", "duty=declared_duty", "--declared", "vat=declared_vat",
+                 "--declared", "relief=relief_claimed", "--keep", "carrier"])
+    assert code == 0
+    table = pq.read_table(os.path.join(out, "reconciliation_by_class.parquet"))
+    assert table.schema.field("difference").type == pa.int64()
+    rows = {r["class"]: r for r in table.to_pylist()}
+    for kind, consignments in planted.items():
+        assert rows[kind]["consignments"] == len(consignments), kind
+    assert rows["under_declared"]["difference"] > 0 > rows["over_declared"]["difference"]
+    page = open(os.path.join(out, "report.html"), encoding="utf-8").read()
+    assert "reconciliation_by_class.parquet" in page and not [n for n in os.listdir(out) if n.endswith(".csv")]
+
+
 def test_simulate_command(source: tuple[str, dict], tmp_path: object) -> None:
     path, _ = source
     out = os.path.join(str(tmp_path), "sim")

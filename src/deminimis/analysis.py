@@ -28,7 +28,7 @@ from .engine import assess
 from .engine.factorize import factorize_ids
 from .errors import AmountOverflowError
 from .money import INT64_MAX
-from .rates import ExchangeRates
+from .rates import DatedRates, ExchangeRates
 from .regimes.model import Condition, Regime
 from .tariff.table import Tariff
 from .thresholds import BASIS_COLUMN, beyond, limit, replaced_conditions, with_threshold
@@ -60,7 +60,7 @@ class ThresholdCurve:
 
 
 def threshold_curve(items: Any, *, regime: Regime | dict[str, Any] | str, tariff: Tariff,
-                    thresholds: Sequence[Decimal | str | int], rates: ExchangeRates | None = None,
+                    thresholds: Sequence[Decimal | str | int], rates: ExchangeRates | DatedRates | None = None,
                     on: _dt.date | None = None, relief: str | Sequence[str] = "duty_relief",
                     method: str = "auto", currency: str | None = None, amounts: str = "decimal",
                     keep: Sequence[str] = (), n_threads: int | None = 1) -> ThresholdCurve:
@@ -175,7 +175,7 @@ class Comparison:
 
 
 def compare(items: Any, *, regimes: Sequence[Regime | dict[str, Any] | str], tariff: Tariff,
-            rates: ExchangeRates | None = None, on: _dt.date | Sequence[_dt.date] | None = None,
+            rates: ExchangeRates | DatedRates | None = None, on: _dt.date | Sequence[_dt.date] | None = None,
             group_by: str | None = None, keep: Sequence[str] = (), currency: str | None = None,
             amounts: str = "decimal", n_threads: int | None = 1) -> Comparison:
     """The same items under several regimes: total revenue per group (``group_by``: a column or

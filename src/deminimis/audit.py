@@ -30,7 +30,7 @@ from .engine.checks import read_amounts
 from .engine.factorize import factorize_ids
 from .errors import AmountOverflowError
 from .money import INT64_MAX, exponent, to_minor
-from .rates import ExchangeRates
+from .rates import DatedRates, ExchangeRates
 from .regimes.model import Regime
 from .risk import collection_at_sale_above, read_flags
 from .tariff.table import Tariff
@@ -93,7 +93,7 @@ class Reconciliation:
 
 
 def reconcile(items: Any, *, declared: Mapping[str, str], regime: Regime | dict[str, Any] | str, tariff: Tariff,
-              rates: ExchangeRates | None = None, on: _dt.date | None = None,
+              rates: ExchangeRates | DatedRates | None = None, on: _dt.date | None = None,
               tolerance: Decimal | str | int | None = None,
               group_by: Sequence[str] = (), currency: str | None = None, amounts: str = "decimal",
               keep: Sequence[str] = (), errors: str = "raise", n_threads: int | None = 1) -> Reconciliation:

@@ -379,9 +379,8 @@ def _common(args: argparse.Namespace) -> dict[str, Any]:
     """regime, tariff, rates and on of the audit and simulate commands."""
     on = parse_on(args.on)
     regime = regimes.load(args.regime) if args.regime.endswith(".toml") else regimes.get(args.regime, on=on)
-    rates = parse_rates(args.rate)
     return {"regime": regime, "tariff": load_tariff(args.tariff), "on": on, "amounts": args.amounts,
-            "rates": ExchangeRates(rates, base=regime.currency) if rates else None}
+            "rates": exchange_rates(args, regime.currency)}
 
 
 def audit_file(args: argparse.Namespace) -> int:
@@ -404,7 +403,8 @@ def audit_file(args: argparse.Namespace) -> int:
                "values around the thresholds": report.values_figure(rec.assessment.consignments["intrinsic"],
                                                                     thresholds, rec.currency)}
     for path in report.write_report(args.folder, f"Audit of {args.source}", figures, tables,
-                                    {"reconciliation": rec.provenance, "risk": flags.provenance}):
+                                    {"reconciliation": rec.provenance, "risk": flags.provenance},
+                                    table_format=args.tables):
         print(path)
     return 0
 
@@ -417,7 +417,7 @@ def simulate_file(args: argparse.Namespace) -> int:
                                      thresholds=args.thresholds.split(","), keep=args.keep, **kw)
     for path in report.write_report(args.folder, f"Threshold simulation of {args.source}",
                                     {"threshold curve": report.threshold_curve_figure(curve)},
-                                    {"threshold_curve": curve.rows()}, curve.provenance):
+                                    {"threshold_curve": curve.rows()}, curve.provenance, table_format=args.tables):
         print(path)
     return 0
 
@@ -480,16 +480,7 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--regime", required=True, help="built-in regime id or jurisdiction, or a TOML file")
     a.add_argument("--tariff", required=True, help=TARIFF_SPEC)
     a.add_argument("--on", default=None, help="assessment date, YYYY-MM-DD (optional only with a 'date' column)")
-    a.add_argument("--rate", action="append", default=[], metavar="CUR=RATE",
-                   help="exchange rate into the regime's currency (repeat per currency)")
-    a.add_argument("--quote", default="foreign_per_base", choices=["foreign_per_base", "base_per_foreign"])
-    a.add_argument("--rates", action="append", default=[], metavar="FILE",
-                   help="dated exchange rates, converted at the rates of each row's date (or --on): the ECB "
-                        "history eurofxref-hist.csv, HMRC monthly CSVs (repeat per month), a Bank of Canada "
-                        "Valet CSV/JSON, or a CSV currency,valid_from,valid_to,rate (in --quote)")
-    a.add_argument("--rates-format", choices=RATES_FORMATS, help="the --rates file's publication")
-    a.add_argument("--rates-rule", choices=RULES, help="which published rate applies on a day (default: "
-                   "daily for ecb, boc and csv; uk-monthly for hmrc); eu-customs: Art. 146 IR 2015/2447")
+    rate_options(a)
     a.add_argument("--amounts", default="decimal", choices=["decimal", "minor"],
                    help="input amounts in major units (exact decimals) or integer minor units")
     a.add_argument("--input-format", choices=fileio_formats(), help="the source's format (default: by extension)")
@@ -516,8 +507,10 @@ def _parser() -> argparse.ArgumentParser:
         c.add_argument("--regime", required=True)
         c.add_argument("--tariff", required=True, help=TARIFF_SPEC)
         c.add_argument("--on", required=True, help="assessment date, YYYY-MM-DD")
-        c.add_argument("--rate", action="append", default=[], metavar="CUR=RATE")
+        rate_options(c)
         c.add_argument("--amounts", default="decimal", choices=["decimal", "minor"])
+        c.add_argument("--tables", default="csv", choices=report_table_formats(),
+                       help="format of the tables written beside report.html (default csv)")
         c.add_argument("--input-format", choices=fileio_formats())
         c.add_argument("--keep", action="append", default=[], metavar="COL", help="another column of SOURCE")
         c.add_argument("--debug", action="store_true")
@@ -531,6 +524,25 @@ def _parser() -> argparse.ArgumentParser:
             c.add_argument("--thresholds", required=True, help="comma-separated thresholds, e.g. 0,50,100,150")
             c.add_argument("--relief", action="append", default=None, help="rule key (default duty_relief)")
     return p
+
+
+def rate_options(p: argparse.ArgumentParser) -> None:
+    """The exchange-rate options of every command that assesses."""
+    p.add_argument("--rate", action="append", default=[], metavar="CUR=RATE",
+                   help="exchange rate into the regime's currency (repeat per currency)")
+    p.add_argument("--quote", default="foreign_per_base", choices=["foreign_per_base", "base_per_foreign"])
+    p.add_argument("--rates", action="append", default=[], metavar="FILE",
+                   help="dated exchange rates, converted at the rates of each row's date (or --on): the ECB "
+                        "history eurofxref-hist.csv, HMRC monthly CSVs (repeat per month), a Bank of Canada "
+                        "Valet CSV/JSON, or a CSV currency,valid_from,valid_to,rate (in --quote)")
+    p.add_argument("--rates-format", choices=RATES_FORMATS, help="the --rates file's publication")
+    p.add_argument("--rates-rule", choices=RULES, help="which published rate applies on a day (default: "
+                   "daily for ecb, boc and csv; uk-monthly for hmrc); eu-customs: Art. 146 IR 2015/2447")
+
+
+def report_table_formats() -> tuple[str, ...]:
+    from .report import TABLE_FORMATS
+    return TABLE_FORMATS
 
 
 def fileio_formats() -> tuple[str, ...]:

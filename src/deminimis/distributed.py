@@ -36,7 +36,7 @@ from .arguments import candidate_regimes
 from .assessment import ITEM_AMOUNTS, Assessment, exact_sum
 from .errors import DeminimisError, InconsistentConsignmentError, InputError
 from .problems import RowError
-from .rates import ExchangeRates
+from .rates import DatedRates, ExchangeRates
 from .regimes.model import Regime
 from .tariff.table import Tariff
 
@@ -108,7 +108,7 @@ def in_order(table: Any, sequence: str) -> Any:
 
 
 def assess_partition(table: Any, *, regime: Regime | dict[str, Any] | str, tariff: Tariff,
-                     rates: ExchangeRates | None = None, on: _dt.date | None = None,
+                     rates: ExchangeRates | DatedRates | None = None, on: _dt.date | None = None,
                      currency: str | None = None, amounts: str = "decimal", keep: Sequence[str] = (),
                      sequence: str = SEQUENCE) -> tuple[Any, Any]:
     """One part (a pyarrow Table of whole groups of the key, with the sequence column), assessed on one
@@ -184,7 +184,7 @@ class PartitionAssessor:
 
     regime: Regime | dict[str, Any] | str
     tariff: Tariff
-    rates: ExchangeRates | None = None
+    rates: ExchangeRates | DatedRates | None = None
     on: _dt.date | None = None
     currency: str | None = None
     amounts: str = "decimal"
@@ -219,7 +219,7 @@ class Cluster:
         self.sequenced, self.run = sequenced, run
 
     def assess(self, frame: Any, *, regime: Regime | dict[str, Any] | str, tariff: Tariff,
-               rates: ExchangeRates | None = None, on: _dt.date | None = None, currency: str | None = None,
+               rates: ExchangeRates | DatedRates | None = None, on: _dt.date | None = None, currency: str | None = None,
                amounts: str = "decimal", keep: Sequence[str] = (), key: str | None = None,
                order: str | None = None, partitions: int | None = None) -> Any:
         """The item amounts of a frame of items, as a frame of the cluster (lazy).
@@ -242,7 +242,7 @@ class Cluster:
         return self._assessed(frame, 0, assessor, key, order, partitions)
 
     def consignments(self, frame: Any, *, regime: Regime | dict[str, Any] | str, tariff: Tariff,
-                     rates: ExchangeRates | None = None, on: _dt.date | None = None,
+                     rates: ExchangeRates | DatedRates | None = None, on: _dt.date | None = None,
                      currency: str | None = None, amounts: str = "decimal", key: str | None = None,
                      order: str | None = None, partitions: int | None = None) -> Any:
         """The consignment table of the same assessment (it assesses again: cache the input to read it

@@ -86,21 +86,36 @@ def _png(fig: Any) -> str:
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
+TABLE_FORMATS = ("csv", "parquet")
+
+
 def write_table(path: str, rows: list[dict[str, Any]]) -> None:
-    """A CSV file of rows (the keys of the first row are the header), whole or not at all."""
+    """A table of rows (the keys of the first row are the columns) as CSV or, for a path ending in
+    .parquet, Parquet (integers stay int64: exact minor units), whole or not at all."""
+    columns = list(rows[0]) if rows else ["empty"]
+    if path.endswith(".parquet"):
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+        table = pa.table({c: [r[c] for r in rows] for c in columns}) if rows else pa.table({"empty": pa.array([])})
+        with staged(path) as tmp:
+            pq.write_table(table, tmp)
+        return
     with staged(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else ["empty"])
+        writer = csv.DictWriter(f, fieldnames=columns)
         writer.writeheader()
         writer.writerows(rows)
 
 
 def write_report(folder: str, title: str, figures: dict[str, Any], tables: dict[str, list[dict[str, Any]]],
-                 provenance: dict[str, Any]) -> list[str]:
-    """report.html (figures embedded, tables linked) and one CSV per table in `folder`; returns the paths."""
+                 provenance: dict[str, Any], *, table_format: str = "csv") -> list[str]:
+    """report.html (figures embedded, tables linked) and one file per table in `folder` (CSV or
+    Parquet); returns the paths."""
+    if table_format not in TABLE_FORMATS:
+        raise ValueError(f"table_format must be one of {TABLE_FORMATS}, got {table_format!r}")
     os.makedirs(folder, exist_ok=True)
     written = []
     for name, rows in tables.items():
-        path = os.path.join(folder, f"{name}.csv")
+        path = os.path.join(folder, f"{name}.{table_format}")
         write_table(path, rows)
         written.append(path)
     prov = json.dumps(provenance, indent=2, sort_keys=True, default=str)
@@ -111,8 +126,9 @@ def write_report(folder: str, title: str, figures: dict[str, Any], tables: dict[
     for name, rows in tables.items():
         head = list(rows[0]) if rows else []
         body = "".join("<tr>" + "".join(f"<td>{html.escape(str(r[h]))}</td>" for h in head) + "</tr>"
-                       for r in rows[:50])  # the first 50 rows; the CSV has them all
-        parts.append(f"<h2>{html.escape(name)} (<a href='{html.escape(name)}.csv'>{html.escape(name)}.csv</a>, "
+                       for r in rows[:50])  # the first 50 rows; the table's file has them all
+        file = html.escape(f"{name}.{table_format}")
+        parts.append(f"<h2>{html.escape(name)} (<a href='{file}'>{file}</a>, "
                      f"{len(rows)} rows)</h2><table border=1><tr>{''.join(f'<th>{html.escape(h)}</th>' for h in head)}"
                      f"</tr>{body}</table>")
     parts.append(f"<h2>Provenance of every figure</h2><pre>{html.escape(prov)}</pre>")

@@ -24,7 +24,7 @@ from .columns import KNOWN_COLUMNS, read_columns, to_date
 from .engine import assess
 from .engine.checks import check_distinct, read_amounts
 from .engine.factorize import factorize_ids, factorize_list
-from .rates import ExchangeRates
+from .rates import DatedRates, ExchangeRates
 from .regimes.model import Regime
 from .tariff.table import Tariff
 from .thresholds import BASIS_COLUMN, above, beyond, consignment_limits
@@ -49,8 +49,9 @@ class RiskFlags:
         return {k: int(np.count_nonzero(v)) for k, v in self.items.items()}
 
 
-def flags(items: Any, *, regime: Regime | dict[str, Any] | str, tariff: Tariff, rates: ExchangeRates | None = None,
-          on: _dt.date | None = None, window_days: int = 7, robust_z: float = 3.5, min_group: int = 8,
+def flags(items: Any, *, regime: Regime | dict[str, Any] | str, tariff: Tariff,
+          rates: ExchangeRates | DatedRates | None = None, on: _dt.date | None = None, window_days: int = 7,
+          robust_z: float = 3.5, min_group: int = 8,
           reference: Mapping[tuple[str, str], tuple[float, float]] | None = None, band: float = 0.1,
           bunching_ratio: float = 3.0, min_bunched: int = 20, seller: str | None = None,
           currency: str | None = None, amounts: str = "decimal", keep: Sequence[str] = (),
