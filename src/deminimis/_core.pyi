@@ -2,6 +2,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from typing_extensions import disjoint_base
 
 BAD_INDEX: dict[int, tuple[str, str, str | None]]
 OVERFLOW_WHAT: dict[int, str]
@@ -30,9 +31,11 @@ MAX_BANDS: int
 MAX_WAIVERS: int
 MAX_FEES: int
 
+@disjoint_base
 class Rounding:
     def __init__(self, mode: str, level: str, quantum: int) -> None: ...
 
+@disjoint_base
 class Condition:
     @property
     def group(self) -> np.ndarray[Any, Any] | None: ...
@@ -44,6 +47,7 @@ class Condition:
                  group: np.ndarray[Any, Any] | None = None, order: np.ndarray[Any, Any] | None = None,
                  n_groups: int = 0) -> None: ...
 
+@disjoint_base
 class Rule:
     @property
     def conds(self) -> tuple[Condition, ...]: ...
@@ -52,12 +56,15 @@ class Rule:
     def __init__(self, conds: Sequence[Condition], excl_bit: int, requires_flag: bool,
                  cons_ok: np.ndarray[Any, Any] | None = None) -> None: ...
 
+@disjoint_base
 class Band:
     def __init__(self, up_to: int, pct_num: int, pct_den: int, deduction: int) -> None: ...
 
+@disjoint_base
 class Waiver:
     def __init__(self, target: str, per: str, inclusive: bool, threshold: int) -> None: ...
 
+@disjoint_base
 class Fee:
     @property
     def cons_ok(self) -> np.ndarray[Any, Any] | None: ...
@@ -65,6 +72,7 @@ class Fee:
                  maximum: int | None, value_above: int, value_up_to: int,
                  cons_ok: np.ndarray[Any, Any] | None = None) -> None: ...
 
+@disjoint_base
 class Params:
     @property
     def rules(self) -> tuple[Rule | None, ...]: ...
