@@ -190,20 +190,19 @@ class TestMalformedResponses:
                                               "'2057879-duty_expression', which is not in 'included'"):
             Tariff.from_uk_trade_tariff_json(self.write(tmp_path, doc))
 
+    def included(self, doc: dict[str, Any], kind: str, ident: str) -> dict[str, Any]:
+        return next(o for o in doc["included"] if (o["type"], o["id"]) == (kind, ident))
+
     def test_group_without_members(self, tmp_path: Path) -> None:
         doc = json.loads(XI_FILE.read_text())
-        for o in doc["included"]:
-            if (o["type"], o["id"]) == ("geographical_area", "1033"):
-                del o["relationships"]
+        del self.included(doc, "geographical_area", "1033")["relationships"]
         with pytest.raises(TariffError, match="measure 3165873 of 1006101000: geographical area 1033 has no "
                                               "member countries"):
             Tariff.from_uk_trade_tariff_json(self.write(tmp_path, doc))
 
     def test_bad_date(self, tmp_path: Path) -> None:
         doc = json.loads(XI_FILE.read_text())
-        for o in doc["included"]:
-            if (o["type"], o["id"]) == ("measure", "2057879"):
-                o["attributes"]["effective_start_date"] = "1 July 2000"
+        self.included(doc, "measure", "2057879")["attributes"]["effective_start_date"] = "1 July 2000"
         with pytest.raises(TariffError, match="measure 2057879 of 1006101000: effective_start_date must be an "
                                               "ISO date, got '1 July 2000'"):
             Tariff.from_uk_trade_tariff_json(self.write(tmp_path, doc))
@@ -215,11 +214,8 @@ class TestMalformedResponses:
     def test_duty_stated_in_a_condition_is_cannot_assess(self, tmp_path: Path) -> None:
         # a condition that carries its own duty (as entry prices do) makes the measure CannotAssess
         doc = json.loads(XI_FILE.read_text())
-        for o in doc["included"]:
-            if o["type"] == "measure_condition" and o["id"] in {
-                    r["id"] for m in doc["included"] if (m["type"], m["id"]) == ("measure", "3620563")
-                    for r in m["relationships"]["measure_conditions"]["data"]}:
-                o["attributes"]["duty_expression"] = "0.00 %"
+        for ref in self.included(doc, "measure", "3620563")["relationships"]["measure_conditions"]["data"]:
+            self.included(doc, "measure_condition", ref["id"])["attributes"]["duty_expression"] = "0.00 %"
         t = Tariff.from_uk_trade_tariff_json(self.write(tmp_path, doc), currency="EUR")
         assert measure(t, RICE, "142 1006").expr == CannotAssess(R_CONDITIONAL, RICE)
 

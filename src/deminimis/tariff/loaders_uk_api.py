@@ -211,7 +211,8 @@ def _duty_in_conditions(m: dict[str, Any], objects: _Included, where: str) -> bo
     """Whether a condition of the measure carries a duty of its own (entry price, ...)."""
     for ref in objects.related(m, "measure_conditions") or ():
         cond = objects.get("measure_condition", ref.get("id"), where)
-        if (cond.get("attributes") or {}).get("duty_expression") or objects.related(cond, "measure_condition_components"):
+        has_duty = (cond.get("attributes") or {}).get("duty_expression")
+        if has_duty or objects.related(cond, "measure_condition_components"):
             return True
     return False
 
