@@ -59,6 +59,7 @@ from .expr import (
     Specific,
 )
 from .loaders import load_uk_global_tariff_csv, load_usitc_csv
+from .loaders_uk_api import load_uk_trade_tariff_json
 from .parse import parse
 from .report import (
     R_AMBIGUOUS,
@@ -377,6 +378,11 @@ class Tariff:
     def from_uk_global_tariff_csv(cls, path: str, column: str = "ukgt", **kwargs: Any) -> Tariff:
         """The UK Global Tariff CSV (``column="ukgt"`` GBP, or ``"cet"``: the EU CET 2020 in EUR)."""
         return load_uk_global_tariff_csv(path, cls, column=column, **kwargs)
+
+    @classmethod
+    def from_uk_trade_tariff_json(cls, path_or_paths: Any, **kwargs: Any) -> Tariff:
+        """Saved UK Trade Tariff API commodity responses; see ``loaders_uk_api.load_uk_trade_tariff_json``."""
+        return load_uk_trade_tariff_json(path_or_paths, cls, **kwargs)
 
     # ---------------------------------------------------------- views
 
