@@ -110,11 +110,11 @@ def _edition_problem(code: str, edition: str) -> str | None:
 
     if code[:2] in NATIONAL_CHAPTERS or begins_one(edition):
         return None
-    problem = f"{code[:6]} is not a subheading of HS {edition}, the tariff's edition"
+    problem = f"{code[:6]} is not a subheading of HS {edition}"
     others = [e for e in EDITIONS if e != edition and begins_one(e)]
     if others:
-        problem += f" (an HS {others[-1]} code; the tariff is HS {edition})"
-    return problem
+        return problem + f" (an HS {others[-1]} code; the tariff is HS {edition})"
+    return problem + ", the tariff's edition"
 
 
 def _country_problem(x: Any) -> str | None:

@@ -43,7 +43,7 @@ def subheadings(edition: str) -> frozenset[str]:
     """The six-digit subheadings of an HS edition."""
     from importlib import resources
     text = (resources.files(__package__) / "data" / f"hs{edition}_subheadings.txt").read_text(encoding="ascii")
-    return frozenset(line for line in text.split() if not line.startswith("#"))
+    return frozenset(line for line in text.splitlines() if line and not line.startswith("#"))
 
 
 @lru_cache(maxsize=None)
@@ -59,11 +59,11 @@ def code_problem(code: str, edition: str) -> str | None:
     message says when the code is a subheading of another edition."""
     if code.startswith(NATIONAL_CHAPTERS) or code[:6] in _prefixes(edition):
         return None
-    problem = f"{code[:6]} is not a subheading of HS {edition}, the tariff's edition"
+    problem = f"{code[:6]} is not a subheading of HS {edition}"
     other = [e for e in EDITIONS if e != edition and code[:6] in _prefixes(e)]
     if other:
-        problem += f" (an HS {other[-1]} code; the tariff is HS {edition})"
-    return problem
+        return problem + f" (an HS {other[-1]} code; the tariff is HS {edition})"
+    return problem + ", the tariff's edition"
 
 
 def derive(folder: str, edition: str) -> list[str]:
