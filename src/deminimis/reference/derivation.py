@@ -15,7 +15,8 @@ def _reason(inputs: Inputs, i: int) -> str:
     """Why item i's duty could not be assessed: its tariff line's reason, on the day it was assessed."""
     origin = inputs.value("origin", i) if "origin" in inputs.columns else ""
     day = inputs.on if inputs.on is not None else to_date(inputs.value("date", i))
-    found = NaiveTariff(inputs.tariff, inputs.ambiguous).duty(inputs.value("hs_code", i), "" if is_missing(origin) else origin, day)
+    found = NaiveTariff(inputs.tariff, inputs.ambiguous).duty(inputs.value("hs_code", i),
+                                                              "" if is_missing(origin) else origin, day)
     return str(getattr(found, "reason", found))
 
 

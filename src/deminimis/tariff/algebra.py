@@ -1,4 +1,5 @@
-"""The algebra of duty expressions: the lesser (or greater) of several, and additional duties stacked on a rate.
+"""The algebra of duty expressions: the lesser (or greater) of several, and additional duties stacked on
+a rate.
 
 Exact: each result evaluates, on every item, to what the law gives (or is CannotAssess with the reason)."""
 
@@ -9,7 +10,6 @@ from fractions import Fraction
 
 from .expr import AdValorem, Bounded, CannotAssess, Compound, Expr, Specific, is_linear, linear_terms
 from .report import R_HIGHEST_INCOMPARABLE, R_HIGHEST_UNKNOWN, R_SEVERAL_RATES, R_STACK_BOUNDS, R_STACK_LESS
-
 
 Coefficients = dict[tuple[str, ...], Fraction]
 
@@ -75,7 +75,8 @@ def greater_of(exprs: Sequence[Expr], text: str = "") -> Expr:
     return CannotAssess(R_HIGHEST_INCOMPARABLE, text)
 
 
-def _undominated(uniq: Sequence[Expr], better: Callable[[Coefficients, Coefficients], bool]) -> list[Expr] | None:
+def _undominated(uniq: Sequence[Expr],
+                 better: Callable[[Coefficients, Coefficients], bool]) -> list[Expr] | None:
     """The duties no other one is better than on every item (`better(a, b)`: a is at least as good as b
     coefficient by coefficient; of two equally good, the first); None if one is not linear."""
     coefs = [_coefficients(e) for e in uniq]

@@ -17,7 +17,7 @@ from __future__ import annotations
 import csv
 import os
 import sys
-from functools import lru_cache
+from functools import cache
 
 #: the editions built in, oldest first
 EDITIONS = ("2017", "2022")
@@ -38,7 +38,7 @@ def check_edition(edition: object) -> str | None:
     raise ValueError(f"hs_edition must be one of {EDITIONS} or None, got {edition!r}")
 
 
-@lru_cache(maxsize=None)
+@cache
 def subheadings(edition: str) -> frozenset[str]:
     """The six-digit subheadings of an HS edition."""
     from importlib import resources
@@ -46,7 +46,7 @@ def subheadings(edition: str) -> frozenset[str]:
     return frozenset(line for line in text.splitlines() if line and not line.startswith("#"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _prefixes(edition: str) -> frozenset[str]:
     """Every subheading and its first 4 and 5 digits (a heading, or a one-dash subheading)."""
     return frozenset(c[:n] for c in subheadings(edition) for n in (4, 5, 6))
