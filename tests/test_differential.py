@@ -190,8 +190,12 @@ def case(draw: Any) -> dict[str, Any]:
     for c in codes:  # one or two lines on a code's prefixes: the longest in force decides
         for n in draw(st.lists(st.sampled_from([4, 6, 10]), min_size=1, max_size=2, unique=True)):
             records.append({"code": c[:n], "duty": draw(duty_expr(ccy, foreign))})
-    if draw(st.booleans()):  # a sibling line: the first code's 6 and 4 digits may cover lines with different duties
-        records.append({"code": codes[0][:8] + "90", "duty": draw(duty_expr(ccy, foreign))})
+    if draw(st.booleans()):  # lines of one subheading with different duties, declared with 6, 4 or 8 digits
+        simple = st.sampled_from(["0%", "2.7%", "12%", f"1.5 {ccy}/kg + 3%", f"0.4 {ccy}/p/st"])
+        for suffix in draw(st.lists(st.sampled_from(["10", "20", "90"]), min_size=2, max_size=3, unique=True)):
+            duty = draw(st.one_of(simple, simple, duty_expr(ccy, foreign)))
+            records.append({"code": "95030000" + suffix, "duty": duty})
+        codes.append(draw(st.sampled_from(["950300", "9503", "95030000"])))
     seen, unique_records = set(), []
     for r in records:
         if r["code"] not in seen:
