@@ -166,8 +166,8 @@ def cannot_assess(result: dm.Assessment, i: int) -> bool:
 
 class TestAmbiguous:
     """EU 4202.22 (handbags, outer surface of plastic sheeting or textiles): 4202.22.10 9.7%, 4202.22.90 3.7%.
-    US 6402.99 (other footwear, rubber or plastics) covers 6402.99.16 "0.90 USD/pair + 37.5%" and
-    6402.99.?? 48%, among lower ad valorem lines."""
+    US 6402.99 (other footwear, rubber or plastics) covers 6402.99.16 and 6402.99.79 "0.90 USD/pair + 37.5%"
+    and 6402.99.69 48%, among lower ad valorem lines."""
 
     @pytest.mark.parametrize("name", sorted(ENGINES))
     def test_flag_is_todays_behaviour(self, name: str) -> None:
