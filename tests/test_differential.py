@@ -2,7 +2,8 @@
 
 Random regimes (every mechanism, every rounding mode, quantum and level), random
 tariffs (ad valorem, specific per mass/volume/piece/pure alcohol with scales, compound,
-MIN/MAX, a subtracted term, cannot-assess), random exchange rates (both quotations),
+MIN/MAX, a subtracted term, cannot-assess; an HS edition or none; codes shorter than the lines,
+under each `ambiguous` mode), random exchange rates (both quotations),
 specific amounts in a foreign currency, and random
 batches (many consignments, mixed currencies, boundary values at thresholds and
 near the int64 limit, occasional bad input) go through `deminimis.assess` and
@@ -189,6 +190,12 @@ def case(draw: Any) -> dict[str, Any]:
     for c in codes:  # one or two lines on a code's prefixes: the longest in force decides
         for n in draw(st.lists(st.sampled_from([4, 6, 10]), min_size=1, max_size=2, unique=True)):
             records.append({"code": c[:n], "duty": draw(duty_expr(ccy, foreign))})
+    if draw(st.booleans()):  # lines of one subheading with different duties, declared with 6, 4 or 8 digits
+        simple = st.sampled_from(["0%", "2.7%", "12%", f"1.5 {ccy}/kg + 3%", f"0.4 {ccy}/p/st"])
+        for suffix in draw(st.lists(st.sampled_from(["10", "20", "90"]), min_size=2, max_size=3, unique=True)):
+            duty = draw(st.one_of(simple, simple, duty_expr(ccy, foreign)))
+            records.append({"code": "95030000" + suffix, "duty": duty})
+        codes.append(draw(st.sampled_from(["950300", "9503", "95030000"])))
     seen, unique_records = set(), []
     for r in records:
         if r["code"] not in seen:
@@ -206,6 +213,8 @@ def case(draw: Any) -> dict[str, Any]:
     if draw(st.booleans()):  # a line that cannot be assessed (never zero duty)
         unique_records.append({"code": "0101", "duty": dm.tariff.CannotAssess("agricultural component", "EA")})
         codes.append("0101210000")
+    if draw(st.booleans()):  # a code as e-commerce data gives it: 6 or 4 digits
+        codes.append(codes[0][:draw(st.sampled_from([4, 6]))])
     n_cons = draw(st.integers(1, 8))
     all_cur = [ccy] + foreign
     cons_rows = []
@@ -242,7 +251,8 @@ def case(draw: Any) -> dict[str, Any]:
             })
     rows = draw(st.permutations(rows)) if rows else rows  # items of a consignment need not be adjacent
     return {"ccy": ccy, "rates": rate_values, "quote": quote, "records": unique_records,
-            "regime": reg, "rows": rows}
+            "regime": reg, "rows": rows, "ambiguous": draw(st.sampled_from(["flag", "refuse", "highest"])),
+            "hs_edition": draw(st.sampled_from([None, "2017", "2022"]))}
 
 
 def columns(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
@@ -325,10 +335,13 @@ def run_both(items: Any, **kw: Any) -> None:
 
 
 def built(c: dict[str, Any]) -> dict[str, Any]:
-    """The regime, tariff and rates of a drawn case (an invalid random regime is rejected, not passed)."""
+    """The regime, tariff, rates and ambiguous mode of a drawn case (an invalid random regime is rejected,
+    not passed)."""
     try:
-        return dict(regime=dm.Regime.from_dict(c["regime"]), tariff=dm.Tariff.from_records(c["records"]),
-                    rates=dm.ExchangeRates(c["rates"], base=c["ccy"], quote=c["quote"]))
+        tariff = dm.Tariff.from_records(c["records"])
+        tariff.hs_edition = c["hs_edition"]
+        return dict(regime=dm.Regime.from_dict(c["regime"]), tariff=tariff,
+                    rates=dm.ExchangeRates(c["rates"], base=c["ccy"], quote=c["quote"]), ambiguous=c["ambiguous"])
     except DeminimisError:
         assume(False)
         raise

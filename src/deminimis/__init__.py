@@ -16,6 +16,7 @@ from ._version import __version__
 from .assessment import RULES, Assessment
 from .engine import NATIVE, NATIVE_REASON, assess
 from .errors import (
+    AmbiguousCodeError,
     AmountOverflowError,
     DeminimisError,
     InconsistentConsignmentError,
@@ -37,7 +38,7 @@ from .rounding import Rounding
 from .tariff import Tariff
 
 __all__ = [
-    "AmountOverflowError", "Assessment", "DatedRates", "DeminimisError", "ExchangeRates",
+    "AmbiguousCodeError", "AmountOverflowError", "Assessment", "DatedRates", "DeminimisError", "ExchangeRates",
     "InconsistentConsignmentError", "InputError", "InvalidValueError", "LengthMismatchError", "MissingColumnError",
     "MissingRateError", "NATIVE", "NATIVE_REASON",
     "NativeUnavailableError", "RULES", "Regime",

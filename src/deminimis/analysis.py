@@ -63,7 +63,7 @@ def threshold_curve(items: Any, *, regime: Regime | dict[str, Any] | str, tariff
                     thresholds: Sequence[Decimal | str | int], rates: ExchangeRates | DatedRates | None = None,
                     on: _dt.date | None = None, relief: str | Sequence[str] = "duty_relief",
                     method: str = "auto", currency: str | None = None, amounts: str = "decimal",
-                    keep: Sequence[str] = (), n_threads: int | None = 1) -> ThresholdCurve:
+                    keep: Sequence[str] = (), ambiguous: str = "flag", n_threads: int | None = 1) -> ThresholdCurve:
     """Revenue and reliefs for each threshold of the rules named in `relief` (keys of the regime:
     duty_relief, vat_relief, collection_at_sale, flat_duty, vat_reduction), whose conditions per
     consignment are set to the threshold; conditions per item or per consignee keep theirs.
@@ -88,7 +88,7 @@ def threshold_curve(items: Any, *, regime: Regime | dict[str, Any] | str, tariff
 
     def run(r: Regime) -> Assessment:
         return assess(items, regime=r, tariff=tariff, rates=rates, on=on, currency=currency, amounts=amounts,
-                      keep=keep, n_threads=n_threads)
+                      keep=keep, ambiguous=ambiguous, n_threads=n_threads)
 
     cols, _ = read_columns(items, keep_arrow=True, keep=keep)
     cons = factorize_ids(cols["consignment"], "consignment", "a consignment id is missing", wide=True)[0]
@@ -177,7 +177,7 @@ class Comparison:
 def compare(items: Any, *, regimes: Sequence[Regime | dict[str, Any] | str], tariff: Tariff,
             rates: ExchangeRates | DatedRates | None = None, on: _dt.date | Sequence[_dt.date] | None = None,
             group_by: str | None = None, keep: Sequence[str] = (), currency: str | None = None,
-            amounts: str = "decimal", n_threads: int | None = 1) -> Comparison:
+            amounts: str = "decimal", ambiguous: str = "flag", n_threads: int | None = 1) -> Comparison:
     """The same items under several regimes: total revenue per group (``group_by``: a column or
     chapter/heading/subheading/month, joined with ``*`` for several) and the difference between
     the last regime and the first.  `on` is one date, or one per regime (a regime must be in force
@@ -188,7 +188,7 @@ def compare(items: Any, *, regimes: Sequence[Regime | dict[str, Any] | str], tar
     if len(dates) != len(regimes):
         raise ValueError(f"give one date per regime: {len(regimes)} regimes, {len(dates)} dates")
     results = [assess(items, regime=r, tariff=tariff, rates=rates, on=d, currency=currency, amounts=amounts,
-                      keep=keep, n_threads=n_threads) for r, d in zip(regimes, dates)]
+                      keep=keep, ambiguous=ambiguous, n_threads=n_threads) for r, d in zip(regimes, dates)]
     if len({r.currency for r in results}) != 1:
         raise ValueError("the regimes compared must have one currency")
     cols, n = read_columns(items, keep_arrow=True, keep=keep)

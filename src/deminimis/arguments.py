@@ -14,11 +14,11 @@ from .partition import fixed_regime, version_parts
 from .problems import Problems
 from .rates import DatedRates, ExchangeRates
 from .regimes.model import Regime
-from .tariff.table import Tariff
+from .tariff.table import AMBIGUOUS_MODES, Tariff
 
 
 def check_argument_types(*, regime: Any, tariff: Any, rates: Any, on: Any, currency: Any, amounts: Any,
-                         n_threads: Any = None, out: Any = None) -> None:
+                         n_threads: Any = None, out: Any = None, ambiguous: Any = "flag") -> None:
     """A TypeError naming the argument, what it takes and what it got, before any work.
 
     deminimis.assess and deminimis.reference.assess both call it first (the reference has no
@@ -42,6 +42,8 @@ def check_argument_types(*, regime: Any, tariff: Any, rates: Any, on: Any, curre
     if n_threads is not None and (isinstance(n_threads, bool) or not isinstance(n_threads, (int, np.integer))
                                   or n_threads < 1):
         refuse("n_threads", "a positive int or None (all cores)", n_threads)
+    if not isinstance(ambiguous, str) or ambiguous not in AMBIGUOUS_MODES:
+        refuse("ambiguous", " or ".join(map(repr, AMBIGUOUS_MODES)), ambiguous)
     if out is not None and type(out).__name__ != "Buffers":  # deminimis.engine.Buffers (native: not imported here)
         refuse("out", "a deminimis.engine.Buffers or None", out)
 

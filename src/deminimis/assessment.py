@@ -139,7 +139,7 @@ class Inputs:
 
     def __init__(self, columns: dict[str, Any], consignment_index: np.ndarray, regime: Any, tariff: Any,
                  rates: Any, on: Any, currency: str | None, amounts: str,
-                 factorized: dict[str, tuple[np.ndarray, list[Any]]] | None = None) -> None:
+                 factorized: dict[str, tuple[np.ndarray, list[Any]]] | None = None, ambiguous: str = "flag") -> None:
         # a numpy column the encoder factorized is kept as its (private) codes and distinct values
         factorized = factorized or {}
         self.columns = {name: _Decoded(*factorized[name]) if isinstance(col, np.ndarray) and name in factorized
@@ -147,7 +147,7 @@ class Inputs:
         self.consignment_index = np.asarray(consignment_index, dtype=np.int64)  # the assessment's own codes
         self.consignment_index.flags.writeable = False
         self.regime, self.tariff, self.rates, self.on = regime, tariff, rates, on
-        self.currency, self.amounts = currency, amounts
+        self.currency, self.amounts, self.ambiguous = currency, amounts, ambiguous
         self._groups: dict[str, _Groups] = {}
 
     @classmethod
@@ -191,7 +191,7 @@ class Inputs:
         per_line = Counter(zip(codes, ("" if is_missing(o) else o for o in origins)))
         reasons: Counter[str] = Counter()
         for (code, origin), count in per_line.items():
-            found = self.tariff.lookup(code, origin, on=self.on)
+            found = self.tariff.lookup(code, origin, on=self.on, ambiguous=self.ambiguous)
             expr = found[0] if found is not None else None
             reasons[str(getattr(expr, "reason", expr))] += count  # a CannotAssess line's reason
         return dict(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])))
@@ -271,12 +271,13 @@ def rule_names(bits: int) -> list[str]:
     return [name for bit, name in RULES.items() if bits & bit]
 
 
-def make_provenance(regime: Any, tariff: Any, rates: Any, on: Any, *, engine: str) -> dict[str, Any]:
+def make_provenance(regime: Any, tariff: Any, rates: Any, on: Any, *, engine: str,
+                    ambiguous: str = "flag") -> dict[str, Any]:
     from ._version import __version__
     return {
         "library": "deminimis", "version": __version__, "engine": engine,
         "regime": regime.id, "regime_hash": regime.content_hash,
-        "tariff_hash": tariff.content_hash,
+        "tariff_hash": tariff.content_hash, "hs_edition": tariff.hs_edition, "ambiguous": ambiguous,
         "rates_hash": rates.content_hash if rates is not None else None,
         "assessment_date": on.isoformat() if isinstance(on, (_dt.date, _dt.datetime)) else on,
         "currency": regime.currency,

@@ -96,7 +96,8 @@ def reconcile(items: Any, *, declared: Mapping[str, str], regime: Regime | dict[
               rates: ExchangeRates | DatedRates | None = None, on: _dt.date | None = None,
               tolerance: Decimal | str | int | None = None,
               group_by: Sequence[str] = (), currency: str | None = None, amounts: str = "decimal",
-              keep: Sequence[str] = (), errors: str = "raise", n_threads: int | None = 1) -> Reconciliation:
+              keep: Sequence[str] = (), errors: str = "raise", ambiguous: str = "flag",
+              n_threads: int | None = 1) -> Reconciliation:
     """Recompute `items` and classify each item and consignment against what was declared.
 
     declared : which column holds each declared amount: keys among DECLARABLE (amounts per item, in
@@ -120,7 +121,7 @@ def reconcile(items: Any, *, declared: Mapping[str, str], regime: Regime | dict[
              and name not in grouping.DERIVED]
     keep_all = list(dict.fromkeys([*keep, *extra]))
     result = assess(items, regime=regime, tariff=tariff, rates=rates, on=on, currency=currency, amounts=amounts,
-                    keep=keep_all, errors=errors, n_threads=n_threads)
+                    keep=keep_all, errors=errors, ambiguous=ambiguous, n_threads=n_threads)
     cols, n = read_columns(items, keep_arrow=True, keep=keep_all)
     cons, _, _ = factorize_ids(cols["consignment"], "consignment", "a consignment id is missing", wide=True)
     cur = result.currency

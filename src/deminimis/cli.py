@@ -40,6 +40,8 @@ from .money import CURRENCY_EXPONENTS, exponent
 from .rates import RULES, DatedRates, ExchangeRates
 from .regimes import Regime
 from .tariff import Tariff, sample
+from .tariff.nomenclature import EDITIONS
+from .tariff.table import AMBIGUOUS_MODES
 
 
 def synthetic_batch(n_items: int, tariff: Tariff, destinations: Sequence[str], *, seed: int = 0,
@@ -348,14 +350,14 @@ def assess_file(args: argparse.Namespace) -> int:
     regime: Any = regimes.load(args.regime) if args.regime.endswith(".toml") else (
         regimes.get(args.regime, on=on) if on is not None else args.regime)
     currency = candidate_regimes(regime, on)[0].currency
-    tariff = load_tariff(args.tariff)
+    tariff = tariff_of(args)
     exchange = exchange_rates(args, currency)
     try:
         summary = stream.assess_file(args.source, args.destination, regime=regime, tariff=tariff, rates=exchange,
                                      on=on, amounts=args.amounts, batch_rows=batch_rows, n_threads=threads,
                                      progress=not args.quiet, input_format=args.input_format,
                                      output_format=args.format, keep=args.keep, major_units=args.major_units,
-                                     errors=args.errors)
+                                     errors=args.errors, ambiguous=args.ambiguous)
     except InputError as exc:  # rows below are 0-based positions; the user counts data rows from 1
         raise stream.shift_rows(exc, 1) from exc
     print("\n".join(_fmt_summary(summary, summary["provenance"].get("regime", ""))))
@@ -379,8 +381,8 @@ def _common(args: argparse.Namespace) -> dict[str, Any]:
     """regime, tariff, rates and on of the audit and simulate commands."""
     on = parse_on(args.on)
     regime = regimes.load(args.regime) if args.regime.endswith(".toml") else regimes.get(args.regime, on=on)
-    return {"regime": regime, "tariff": load_tariff(args.tariff), "on": on, "amounts": args.amounts,
-            "rates": exchange_rates(args, regime.currency)}
+    return {"regime": regime, "tariff": tariff_of(args), "on": on, "amounts": args.amounts,
+            "rates": exchange_rates(args, regime.currency), "ambiguous": args.ambiguous}
 
 
 def audit_file(args: argparse.Namespace) -> int:
@@ -494,6 +496,7 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--threads", default="1", help="threads for the native core")
     a.add_argument("--quiet", action="store_true", help="no progress line")
     a.add_argument("--debug", action="store_true", help="print the traceback of an error too")
+    code_options(a)
     a.add_argument("--errors", choices=["raise", "flag"], default="raise",
                    help="raise: stop at the first bad row (default); flag: assess the valid consignments and "
                         "write every problem to DEST.errors.csv")
@@ -508,6 +511,7 @@ def _parser() -> argparse.ArgumentParser:
         c.add_argument("--tariff", required=True, help=TARIFF_SPEC)
         c.add_argument("--on", required=True, help="assessment date, YYYY-MM-DD")
         rate_options(c)
+        code_options(c)
         c.add_argument("--amounts", default="decimal", choices=["decimal", "minor"])
         c.add_argument("--tables", default="csv", choices=report_table_formats(),
                        help="format of the tables written beside report.html (default csv)")
@@ -524,6 +528,24 @@ def _parser() -> argparse.ArgumentParser:
             c.add_argument("--thresholds", required=True, help="comma-separated thresholds, e.g. 0,50,100,150")
             c.add_argument("--relief", action="append", default=None, help="rule key (default duty_relief)")
     return p
+
+
+def code_options(p: argparse.ArgumentParser) -> None:
+    """How item codes meet the tariff, for every command that assesses."""
+    p.add_argument("--ambiguous", choices=AMBIGUOUS_MODES, default="flag",
+                   help="a code that covers tariff lines with different duties: flag it not assessed (default), "
+                        "refuse it (an error naming the lines), or take the highest duty (docs/semantics.md, 5)")
+    p.add_argument("--hs-edition", choices=[*EDITIONS, "none"], default=None,
+                   help="the HS edition of the tariff's codes: item codes are checked against it (default: the "
+                        "sample's edition; none for a file)")
+
+
+def tariff_of(args: argparse.Namespace) -> Tariff:
+    """--tariff, with the HS edition --hs-edition gives it."""
+    tariff = load_tariff(args.tariff)
+    if args.hs_edition is not None:
+        tariff.hs_edition = None if args.hs_edition == "none" else args.hs_edition
+    return tariff
 
 
 def rate_options(p: argparse.ArgumentParser) -> None:

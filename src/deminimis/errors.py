@@ -131,6 +131,10 @@ class UnknownCodeError(InputError):
     """An hs_code that the tariff does not cover (no prefix matches)."""
 
 
+class AmbiguousCodeError(UnknownCodeError):
+    """An hs_code that covers tariff lines with different duties, under ambiguous="refuse"."""
+
+
 class InconsistentConsignmentError(InputError):
     """Items of one consignment disagree on a consignment-level field."""
 

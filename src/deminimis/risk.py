@@ -54,7 +54,7 @@ def flags(items: Any, *, regime: Regime | dict[str, Any] | str, tariff: Tariff,
           robust_z: float = 3.5, min_group: int = 8,
           reference: Mapping[tuple[str, str], tuple[float, float]] | None = None, band: float = 0.1,
           bunching_ratio: float = 3.0, min_bunched: int = 20, seller: str | None = None,
-          currency: str | None = None, amounts: str = "decimal", keep: Sequence[str] = (),
+          currency: str | None = None, amounts: str = "decimal", keep: Sequence[str] = (), ambiguous: str = "flag",
           result: Assessment | None = None) -> RiskFlags:
     """Flag the batch.
 
@@ -78,7 +78,7 @@ def flags(items: Any, *, regime: Regime | dict[str, Any] | str, tariff: Tariff,
     keep = list(dict.fromkeys([*keep, *([seller] if seller is not None and seller not in KNOWN_COLUMNS else [])]))
     if result is None:
         result = assess(items, regime=regime, tariff=tariff, rates=rates, on=on, currency=currency, amounts=amounts,
-                        keep=keep)
+                        keep=keep, ambiguous=ambiguous)
     cols, n = read_columns(items, keep_arrow=True, keep=keep)
     cons, first, _ = factorize_ids(cols["consignment"], "consignment", "a consignment id is missing", wide=True)
     limits = consignment_limits(reg)

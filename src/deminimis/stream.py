@@ -198,7 +198,7 @@ def assess_file(source: str, destination: str | None = None, *, regime: Any, tar
                 batch_rows: int = 1_000_000, n_threads: int | None = 1, progress: bool = True,
                 input_format: str | None = None, output_format: str | None = None,
                 keep: Sequence[str] = (), major_units: bool = False, errors: str = "raise",
-                temp_dir: str | None = None) -> dict[str, Any]:
+                temp_dir: str | None = None, ambiguous: str = "flag") -> dict[str, Any]:
     """Assess a file of items (Parquet, CSV or JSON Lines) in batches; write the item amounts to
     `destination` whole or not at all.  Returns the summary over all items: counts and revenue
     totals in minor units, with ``intrinsic_cannot_assess`` (the value of the items whose duty
@@ -213,7 +213,7 @@ def assess_file(source: str, destination: str | None = None, *, regime: Any, tar
     and exact decimal text in CSV and JSON Lines) and ``rule``.  Its provenance goes into the
     Parquet key-value metadata (key ``deminimis``, JSON), or beside a CSV or JSON Lines output in
     ``DEST.provenance.json`` (with the output's SHA-256).  Formats follow the extensions unless
-    named (fileio).  The destination must not be the source.
+    named (fileio).  The destination must not be the source.  ``ambiguous`` is ``deminimis.assess``'s.
 
     Reading, assessing and writing overlap (pipeline: a reader and a writer thread beside the
     assessing one).  Under a regime that aggregates per consignee (a consignee column given), the
@@ -247,7 +247,7 @@ def assess_file(source: str, destination: str | None = None, *, regime: Any, tar
         found: list[Any] = []  # errors="flag": every problem, rows of the whole input (0-based)
         timings: dict[str, float] = {}  # seconds: where the time went (not in the provenance: it varies)
         kwargs = dict(tariff=tariff, rates=rates, on=on, currency=currency, amounts=amounts, n_threads=n_threads,
-                      keep=keep, errors=errors)
+                      keep=keep, errors=errors, ambiguous=ambiguous)
         by_consignee = aggregates_per_consignee(regime, on) and items.columns is not None \
             and {"consignment", "consignee"} <= set(items.columns)
 
@@ -326,7 +326,7 @@ def assess_file(source: str, destination: str | None = None, *, regime: Any, tar
             timings.update({"total": time.perf_counter() - t0, "read": chunks.busy, "waited_for_read": chunks.waited,
                             "write": out.busy if out else 0.0, "waited_for_write": out.waited if out else 0.0})
             if not provenance:  # no rows: the provenance the engine would have given
-                provenance.update(make_provenance(reg, tariff, rates, on, engine="native"))
+                provenance.update(make_provenance(reg, tariff, rates, on, engine="native", ambiguous=ambiguous))
             provenance.update({"input": os.path.basename(source), "input_format": items.format,
                                "input_sha256": items.sha256, "rows": rows,
                                "amounts": "major units" if major_units else "minor units",

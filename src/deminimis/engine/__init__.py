@@ -73,7 +73,7 @@ def assess(items: Any, *, regime: Regime | dict | str, tariff: Tariff,
            rates: ExchangeRates | DatedRates | None = None,
            on: _dt.date | None = None, currency: str | None = None, amounts: str = "decimal",
            keep: Sequence[str] = (), errors: str = "raise", n_threads: int | None = 1,
-           out: Buffers | None = None) -> Assessment:
+           out: Buffers | None = None, ambiguous: str = "flag") -> Assessment:
     """Assess a batch of items under a regime and tariff, exactly, with the native core.
 
     Parameters
@@ -99,6 +99,10 @@ def assess(items: Any, *, regime: Regime | dict | str, tariff: Tariff,
         carry a status in ``result.status``; the rest are assessed)
     n_threads : threads for the core (None: all cores); the result never depends on it
     out : Buffers to write the result into instead of fresh arrays
+    ambiguous : what an item gets whose code covers tariff lines with different duties (a 6-digit
+        code against 8- or 10-digit lines): "flag" (not assessed: rule bit ``cannot_assess``),
+        "refuse" (an AmbiguousCodeError naming the row, the code and the lines) or "highest" (the
+        highest of those lines' duties, where one is highest on every item; docs/semantics.md, 5)
 
     Returns an Assessment; ``result.timings`` holds the seconds spent encoding the
     input and in the native core.  Raises NativeUnavailableError when the native core
@@ -107,7 +111,7 @@ def assess(items: Any, *, regime: Regime | dict | str, tariff: Tariff,
     require_native()
     t0 = time.perf_counter()
     check_argument_types(regime=regime, tariff=tariff, rates=rates, on=on, currency=currency, amounts=amounts,
-                         n_threads=n_threads, out=out)
+                         n_threads=n_threads, out=out, ambiguous=ambiguous)
     items = as_items(items)  # read once: a RecordBatchReader is read whole here
     _arrow.check_items(items)  # corrupt Arrow buffers are refused before any Arrow kernel reads them
     check_errors_mode(errors)
@@ -124,12 +128,13 @@ def assess(items: Any, *, regime: Regime | dict | str, tariff: Tariff,
     def validate(part: dict[str, Any], m: int, reg: Regime, rates_: Any, on_: Any, part_sink: Problems) -> None:
         table, minor = checked(reg, rates_)
         prepare(part, m, regime=reg, tariff=tariff, rates=table, currency=currency, minor=minor, on=on_,
-                sink=part_sink)
+                sink=part_sink, ambiguous=ambiguous)
 
     def assess_part(part: dict[str, Any], m: int, reg: Regime, rates_: Any, on_: Any) -> Assessment:
         t1 = time.perf_counter()
         table, minor = checked(reg, rates_)
-        enc = prepare(part, m, regime=reg, tariff=tariff, rates=table, currency=currency, minor=minor, on=on_)
+        enc = prepare(part, m, regime=reg, tariff=tariff, rates=table, currency=currency, minor=minor, on=on_,
+                      ambiguous=ambiguous)
         assert enc is not None
         nn, nc = enc["n"], enc["n_cons"]
         if out is not None:
@@ -144,13 +149,15 @@ def assess(items: Any, *, regime: Regime | dict | str, tariff: Tariff,
         timings["encode"] += t2 - t1
         timings["core"] += time.perf_counter() - t2
         return Assessment(items=out_items, consignment_ids=enc["cons_ids"], consignments=out_cons,
-                          currency=reg.currency, provenance=make_provenance(reg, tariff, rates_, on_, engine="native"),
+                          currency=reg.currency,
+                          provenance=make_provenance(reg, tariff, rates_, on_, engine="native", ambiguous=ambiguous),
                           inputs=Inputs(part, enc["items"]["cons"], reg, tariff, rates_, on_, currency, amounts,
-                                        factorized=enc["factorized"]))
+                                        factorized=enc["factorized"], ambiguous=ambiguous))
 
     result = run(cols, n, parts=parts, on=on, sink=sink, validate=validate, assess=assess_part, engine="native",
                  tariff=tariff, rates=rates, currency=currency)
     result.kept = {k: cols[k] for k in keep}
+    result.provenance["ambiguous"] = ambiguous  # also where the parts were stitched into one result
     result.explained_by(explain)  # the reference derives each amount, from the snapshot
     result.timings = timings
     timings["encode"] = time.perf_counter() - t0 - timings["core"]

@@ -14,6 +14,7 @@ from ..arguments import check_arguments, resolve_regime
 from ..assessment import ConsignmentIds, to_list
 from ..columns import VOCABULARIES, date_problem, is_missing, read_columns, to_date
 from ..errors import (
+    AmbiguousCodeError,
     AmountOverflowError,
     InputError,
     InvalidValueError,
@@ -28,7 +29,8 @@ from ..rates import ExchangeRates
 from ..regimes.model import Regime
 from ..tariff.compile import compile_measures
 from ..tariff.expr import FREE, QUANTITY_COLUMNS, Expr, quantities_used
-from ..tariff.table import Tariff
+from ..tariff.nomenclature import code_problem
+from ..tariff.table import Tariff, is_ambiguous
 from .checks import (
     bool_problem,
     check_distinct,
@@ -47,10 +49,11 @@ from .params import conversion_factor, core_params, effective_vat_rate, rule_slo
 
 def prepare(cols: dict[str, Any], n: int, *, regime: Regime, tariff: Tariff, rates: ExchangeRates,
             currency: str | None, minor: bool, on: _dt.date | None,
-            sink: Problems | None = None) -> dict[str, Any] | None:
+            sink: Problems | None = None, ambiguous: str = "flag") -> dict[str, Any] | None:
     """Validate and encode a batch for the core (see module docstring).
 
     `on` None: each item's tariff line is the one in force on its consignment's date.
+    `ambiguous`: what a code that covers lines with different duties gets (docs/semantics.md, 5).
     With a sink (errors="flag"), every bad row is reported to it and nothing is encoded
     (returns None): the caller then assesses the good consignments alone.
     """
@@ -65,7 +68,9 @@ def prepare(cols: dict[str, Any], n: int, *, regime: Regime, tariff: Tariff, rat
     # hs codes
     code_idx, codes = factorize_list(cols["hs_code"])
     factorized = {"hs_code": (code_idx, codes)}  # kept by the result for explain, instead of a copy
-    code_bad = check_distinct("hs_code", code_idx, codes, hs_problem, sink=sink)
+    edition = tariff.hs_edition
+    code_bad = check_distinct("hs_code", code_idx, codes, hs_problem if edition is None else (
+        lambda c: hs_problem(c) or code_problem(c, edition)), sink=sink)
 
     # currency per item
     if "currency" in cols:
@@ -203,10 +208,14 @@ def prepare(cols: dict[str, Any], n: int, *, regime: Regime, tariff: Tariff, rat
     item_flags_pair = np.zeros(len(pairs), dtype=np.uint16)  # bit r: excluded from rule slot r
     slots = rule_slots(regime)
     unknown = np.zeros(len(pairs), dtype=bool)
+    refused: dict[int, str] = {}  # pair -> the lines its ambiguous code covers (ambiguous="refuse")
     for p, key in enumerate(pairs):
         code, (origin, day) = codes[key // n_place], place_of[key % n_place]
         found = (None if code_bad[key // n_place] or (on is None and day is None)
-                 else tariff.lookup(code, origin, on=day))
+                 else tariff.lookup(code, origin, on=day, ambiguous=ambiguous))
+        if found is not None and ambiguous == "refuse" and is_ambiguous(found[0]):
+            refused[p] = ", ".join(f"{line} ({e})" for line, e in tariff.covered(code, origin, on=day))
+            found = None
         if found is None:
             unknown[p] = not code_bad[key // n_place] and not (on is None and day is None)
             measure_of_pair[p] = 0
@@ -221,9 +230,13 @@ def prepare(cols: dict[str, Any], n: int, *, regime: Regime, tariff: Tariff, rat
         for q, waiver in enumerate(regime.waivers):
             if code.startswith(waiver.excluded_codes) and waiver.excluded_codes:
                 item_flags_pair[p] |= 1 << (_core.N_RULES + q)
-    report(sink, rows_of(pair_idx, unknown, skip),
-           lambda row: UnknownCodeError("no tariff line covers this code", column="hs_code", row=row,
-                                        value=codes[int(code_idx[row])]))
+    def no_line(row: int) -> InputError:
+        code, lines = codes[int(code_idx[row])], refused.get(int(pair_idx[row]))
+        if lines is None:
+            return UnknownCodeError("no tariff line covers this code", column="hs_code", row=row, value=code)
+        return AmbiguousCodeError(f"the code covers tariff lines with different duties: {lines}; declare more "
+                                  "digits (ambiguous='refuse')", column="hs_code", row=row, value=code)
+    report(sink, rows_of(pair_idx, unknown, skip), no_line)
 
     # quantities the measures need must be present on those items
     for kind, col in QUANTITY_COLUMNS.items():
@@ -354,12 +367,14 @@ def pure_alcohol(strength: tuple[np.ndarray | None, np.ndarray | None],
 
 
 def encode(items: Any, *, regime: Regime | dict | str, tariff: Tariff, on: _dt.date | None,
-           rates: ExchangeRates | None = None, currency: str | None = None, amounts: str = "decimal") -> dict[str, Any]:
+           rates: ExchangeRates | None = None, currency: str | None = None, amounts: str = "decimal",
+           ambiguous: str = "flag") -> dict[str, Any]:
     """The core's input for a batch under the regime in force `on` (for profiling and direct
     ``_core.assess`` calls): read, validated, encoded; the first problem raises."""
     cols, n = read_columns(items, keep_arrow=True)
     reg = resolve_regime(regime, on)
     rates_, minor = check_arguments(reg, rates, amounts)
-    enc = prepare(cols, n, regime=reg, tariff=tariff, rates=rates_, currency=currency, minor=minor, on=on)
+    enc = prepare(cols, n, regime=reg, tariff=tariff, rates=rates_, currency=currency, minor=minor, on=on,
+                  ambiguous=ambiguous)
     assert enc is not None
     return enc

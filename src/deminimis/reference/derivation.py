@@ -15,7 +15,8 @@ def _reason(inputs: Inputs, i: int) -> str:
     """Why item i's duty could not be assessed: its tariff line's reason, on the day it was assessed."""
     origin = inputs.value("origin", i) if "origin" in inputs.columns else ""
     day = inputs.on if inputs.on is not None else to_date(inputs.value("date", i))
-    found = NaiveTariff(inputs.tariff).duty(inputs.value("hs_code", i), "" if is_missing(origin) else origin, day)
+    found = NaiveTariff(inputs.tariff, inputs.ambiguous).duty(inputs.value("hs_code", i),
+                                                              "" if is_missing(origin) else origin, day)
     return str(getattr(found, "reason", found))
 
 
@@ -35,7 +36,7 @@ def explain(inputs: Inputs, i: int, stored: Assessment | None = None) -> str:
     at = int(np.searchsorted(rows, i))  # item i among the rows recomputed
     trace = Trace(at)
     result = assess(inputs.take(rows), regime=reg, tariff=inputs.tariff, rates=inputs.rates, on=inputs.on,
-                    currency=inputs.currency, amounts=inputs.amounts, _trace=trace)
+                    currency=inputs.currency, amounts=inputs.amounts, ambiguous=inputs.ambiguous, _trace=trace)
     cons = inputs.value("consignment", i)
     lines = [f"item {i} (consignment {cons!r}, code {inputs.value('hs_code', i)}) under {reg.id}, "
              f"amounts in minor units of {reg.currency}:"]

@@ -13,8 +13,11 @@ rules of src/deminimis/tariff/table.py's docstring, restated here:
   item, the lesser of two as MIN/MAX, or else cannot be assessed.  Several base
   measures giving different duties cannot be assessed.
 - No rate on any prefix: if lines with a rate lie under the code (a code shorter than
-  the tariff's lines), their duty when they all give the same one, else "declare more
-  digits".
+  the tariff's lines), their duty when they all give the same one, else the code is
+  ambiguous: "declare more digits" (ambiguous "flag" and "refuse": the reading refuses
+  it), or with ambiguous "highest" the highest of the duties of those lines that give
+  one: the duty never below any other on any item, or the greater of two as MIN/MAX;
+  else it cannot be assessed (also when one of those lines cannot be).
 - Every ``additional`` measure on a prefix of the code that applies to the origin is
   added to the rate, longest prefix first: into each clause of a MIN/MAX rate; with
   the ad valorem parts summed into one.  Only additional measures and no rate: cannot
@@ -57,6 +60,9 @@ APPLICABLE_ALONE = ("refers to the duty of the applicable subheading (US chapter
                     "code, with this measure as an additional duty")
 HEADING = "given by another heading of the tariff, subject to its conditions (quota, note)"
 AMBIGUOUS = "the code covers tariff lines with different duties: declare more digits"
+HIGHEST_UNKNOWN = "ambiguous='highest': a line the code covers cannot be assessed, so neither can the highest"
+HIGHEST_INCOMPARABLE = ("ambiguous='highest': no duty of the lines the code covers is the highest on every item, "
+                        "nor is the highest the greater of two of them: declare more digits")
 SEVERAL_RATES = "several rates of the same kind are in force and none is lower on every item"
 SEVERAL_DATED = "several dated rates: pass the assessment date (lookup(..., on=date))"
 STACK_BOUNDS = "two duties with MIN/MAX bounds cannot be stacked exactly"
@@ -82,9 +88,14 @@ def names_origin(m: Measure, origin: str) -> bool:
 
 
 class NaiveTariff:
-    """A tariff read as a plain list of measures; each (code, origin, day) found once per assessment."""
+    """A tariff read as a plain list of measures; each (code, origin, day) found once per assessment.
 
-    def __init__(self, tariff: Tariff) -> None:
+    `ambiguous` ("flag", "refuse" or "highest") is what a code covering lines with different duties
+    gets; ``chosen`` holds, per (code, origin, day) that took the highest, the sentence saying so."""
+
+    def __init__(self, tariff: Tariff, ambiguous: str = "flag") -> None:
+        self.ambiguous = ambiguous
+        self.chosen: dict[tuple[str, str, _dt.date | None], str] = {}
         # every code of a line or an item has at least two digits: a line can only cover an item code
         # (or lie under it) when they begin with the same two, so each scan reads that chapter's measures
         self.chapters: dict[str, list[Measure]] = {}
@@ -104,13 +115,19 @@ class NaiveTariff:
     def _find(self, code: str, origin: str, day: _dt.date | None) -> Expr | None:
         rate = self._rate(code, origin, day)
         if rate is None:
-            under = sorted({m.code for m in self.chapters.get(code[:2], ()) if m.kind in ("base", "origin")
-                            and m.code.startswith(code) and m.code != code})
+            under = self._under(code)
             if under:
                 duties = [self.duty(c, origin, day) for c in under]
                 if None not in duties and len(set(duties)) == 1:
                     return duties[0]
-                return CannotAssess(AMBIGUOUS, code)
+                lines = [(c, d) for c, d in zip(under, duties) if d is not None]
+                if self.ambiguous != "highest" or not lines:
+                    return CannotAssess(AMBIGUOUS, code)
+                listed = ", ".join(f"{c} ({d})" for c, d in lines)
+                chosen = highest([d for _, d in lines], listed)
+                self.chosen[(code, origin, day)] = (f"ambiguous='highest': code {code} covers {listed}; "
+                                                    f"the highest: {chosen}")
+                return chosen
         additions = []
         covered = rate is not None
         for m in sorted(self._on_prefixes(code, "additional", day), key=lambda m: -len(m.code)):
@@ -125,6 +142,17 @@ class NaiveTariff:
         if rate is None:
             return CannotAssess(NO_BASE, code)
         return add_up(rate, additions)
+
+    def _under(self, code: str) -> list[str]:
+        """The codes of the lines with a rate that lie under the code, in order."""
+        return sorted({m.code for m in self.chapters.get(code[:2], ()) if m.kind in ("base", "origin")
+                       and m.code.startswith(code) and m.code != code})
+
+    def covered(self, code: str, origin: str, day: _dt.date | None) -> list[tuple[str, Expr]]:
+        """The lines under a code no line covers, with their duties (for ambiguous="refuse"'s message)."""
+        if self._rate(code, origin, day) is not None:
+            return []
+        return [(c, d) for c in self._under(code) if (d := self.duty(c, origin, day)) is not None]
 
     def _on_prefixes(self, code: str, kind: str, day: _dt.date | None) -> list[Measure]:
         """Measures of a kind in force on the day whose code begins the item's code, in tariff order."""
@@ -265,6 +293,27 @@ def _never_more(a: dict[str, Fraction], b: dict[str, Fraction]) -> bool:
     return all(rate == 0 or rate <= b.get(key, Fraction(0)) for key, rate in a.items())
 
 
+def _unbeaten(distinct: list[Expr], wins: Any) -> list[Expr] | None:
+    """The duties no other one beats on every item (`wins(a, b)`: a's per-unit rates are each at least as
+    good as b's); None when one has MIN/MAX bounds (no exact comparison)."""
+    try:
+        rates = [_per_unit_rates(d) for d in distinct]
+    except TypeError:  # a MIN/MAX duty
+        return None
+    candidates = []
+    for i, mine in enumerate(rates):
+        beaten = False
+        for j, other in enumerate(rates):
+            if j == i or not wins(other, mine):
+                continue
+            # the other is as good everywhere; it beats this one unless they are the same duty and this comes first
+            if not wins(mine, other) or j < i:
+                beaten = True
+        if not beaten:
+            candidates.append(distinct[i])
+    return candidates
+
+
 def lowest(duties: Sequence[Expr], text: str) -> Expr:
     """The lower of several duties on every item, exactly: the one never above the others, the lesser of
     two as MIN/MAX (main, no minimum, the other as maximum), or else cannot be assessed."""
@@ -274,23 +323,26 @@ def lowest(duties: Sequence[Expr], text: str) -> Expr:
     unassessable = [d for d in distinct if isinstance(d, CannotAssess)]
     if unassessable:
         return CannotAssess(_reasons(unassessable), text)
-    try:
-        rates = [_per_unit_rates(d) for d in distinct]
-    except TypeError:  # a MIN/MAX duty: no exact lesser of it and another
-        return CannotAssess(SEVERAL_RATES, text)
-    candidates = []
-    for i, mine in enumerate(rates):
-        beaten = False
-        for j, other in enumerate(rates):
-            if j == i or not _never_more(other, mine):
-                continue
-            # the other is never more; it beats this one unless they are the same duty and this comes first
-            if not _never_more(mine, other) or j < i:
-                beaten = True
-        if not beaten:
-            candidates.append(distinct[i])
-    if len(candidates) == 1:
+    candidates = _unbeaten(distinct, _never_more)
+    if candidates is not None and len(candidates) == 1:
         return candidates[0]
-    if len(candidates) == 2:
+    if candidates is not None and len(candidates) == 2:
         return Bounded(candidates[0], None, candidates[1])
     return CannotAssess(SEVERAL_RATES, text)
+
+
+def highest(duties: Sequence[Expr], text: str) -> Expr:
+    """The higher of several duties on every item, exactly (ambiguous="highest"): the one never below the
+    others, the greater of two as MIN/MAX (main, the other as minimum, no maximum), or else cannot be
+    assessed, as when one of them cannot."""
+    distinct = _distinct(list(duties))
+    if len(distinct) == 1:
+        return distinct[0]
+    if any(isinstance(d, CannotAssess) for d in distinct):
+        return CannotAssess(HIGHEST_UNKNOWN, text)
+    candidates = _unbeaten(distinct, lambda a, b: _never_more(b, a))
+    if candidates is not None and len(candidates) == 1:
+        return candidates[0]
+    if candidates is not None and len(candidates) == 2:
+        return Bounded(candidates[0], candidates[1], None)
+    return CannotAssess(HIGHEST_INCOMPARABLE, text)

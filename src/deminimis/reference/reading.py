@@ -16,6 +16,7 @@ import numpy as np
 
 from ..columns import RULE_COLUMN_DEFAULTS, UNHASHABLE_ID, VOCABULARIES, date_problem, id_key, is_missing, to_date
 from ..errors import (
+    AmbiguousCodeError,
     AmountOverflowError,
     InconsistentConsignmentError,
     InputError,
@@ -30,10 +31,11 @@ from ..money import CURRENCY_EXPONENTS
 from ..problems import Problems, report
 from ..rates import ExchangeRates
 from ..regimes.model import Regime
-from ..tariff.expr import QUANTITY_COLUMNS, Expr
+from ..tariff.expr import QUANTITY_COLUMNS, CannotAssess, Expr
+from ..tariff.nomenclature import EDITIONS, NATIONAL_CHAPTERS, subheadings
 from ..tariff.table import Tariff
 from .amounts import INT64_MAX
-from .lookup import NaiveTariff
+from .lookup import AMBIGUOUS, NaiveTariff
 from .measures import check_compilable, quantities_needed
 from .rules import every_rule, restricted_columns, sums_per, vat_category
 from .versions import in_force_some_time_of
@@ -99,6 +101,22 @@ def _is_code(x: Any) -> bool:
     return isinstance(x, str) and 4 <= len(x) <= 10 and x.isdigit() and x.isascii()
 
 
+def _edition_problem(code: str, edition: str) -> str | None:
+    """An item code of 4 to 10 digits against the HS edition of the tariff: outside the chapters left to
+    national use, its first six digits (all of a shorter code) must begin one of the edition's
+    subheadings; the message names the other edition where they do."""
+    def begins_one(e: str) -> bool:
+        return any(s.startswith(code[:6]) for s in subheadings(e))
+
+    if code[:2] in NATIONAL_CHAPTERS or begins_one(edition):
+        return None
+    problem = f"{code[:6]} is not a subheading of HS {edition}"
+    others = [e for e in EDITIONS if e != edition and begins_one(e)]
+    if others:
+        return problem + f" (an HS {others[-1]} code; the tariff is HS {edition})"
+    return problem + ", the tariff's edition"
+
+
 def _country_problem(x: Any) -> str | None:
     if is_missing(x) or x == "" or (isinstance(x, str) and len(x) == 2 and x.isascii() and x.isalpha()
                                     and x.isupper()):
@@ -120,6 +138,7 @@ class Batch:
     qty: dict[str, list[int | None]]
     percons: dict[str, dict[Any, Any]]
     exprs: list[Expr]
+    chosen: list[str | None]
     vat_rate: list[Fraction]
 
     def consignment_value(self, col: str, c: int) -> Any:
@@ -130,9 +149,10 @@ class Batch:
 
 
 def read_batch(cols: dict[str, Any], n: int, reg: Regime, tariff: Tariff, rates: ExchangeRates, minor: bool,
-               on: _dt.date | None, currency: str | None, sink: Problems | None) -> Batch | None:
+               on: _dt.date | None, currency: str | None, sink: Problems | None,
+               ambiguous: str = "flag") -> Batch | None:
     """The part's columns read and validated in the specified order; with a sink, None once every
-    problem is reported."""
+    problem is reported.  `ambiguous`: what a code covering lines with different duties gets."""
     bad = sink.bad if sink is not None else [False] * n
     exp = CURRENCY_EXPONENTS[reg.currency]
 
@@ -194,8 +214,17 @@ def read_batch(cols: dict[str, Any], n: int, reg: Regime, tariff: Tariff, rates:
     cons, b.cons_ids = numbered("consignment", cons_raw)  # from here on a consignment is its number
     scan("consignment", cons_raw, lambda x: "a consignment id is missing" if is_missing(x) else None)
     codes = as_list(cols["hs_code"])
-    scan("hs_code", codes, lambda x: None if _is_code(x) else "an hs_code must be a string of 4 to 10 digits")
-    code_ok = [_is_code(x) for x in codes]
+    edition = tariff.hs_edition
+    code_problems: dict[str, str | None] = {}  # each distinct code checked once
+
+    def code_problem(x: Any) -> str | None:
+        if not _is_code(x):
+            return "an hs_code must be a string of 4 to 10 digits"
+        if edition is not None and x not in code_problems:
+            code_problems[x] = _edition_problem(x, edition)
+        return code_problems.get(x)
+    scan("hs_code", codes, code_problem)
+    code_ok = [code_problem(x) is None for x in codes]
     # 1. Inputs, validation order 3: currencies
     if "currency" in cols:
         curs = as_list(cols["currency"])
@@ -288,18 +317,29 @@ def read_batch(cols: dict[str, Any], n: int, reg: Regime, tariff: Tariff, rates:
 
     # 1. Inputs, validation order 7: tariff lines in force on `on`, or on the consignment's date;
     # the quantities they need
-    lines = NaiveTariff(tariff)
+    lines = NaiveTariff(tariff, ambiguous)
     exprs: list[Expr | None] = []
+    chosen: list[str | None] = []
     for i in range(n):
         day = on if on is not None else percons["date"][cons[i]]
         if not code_ok[i] or (on is None and date_problem(day) is not None):
             exprs.append(None)
+            chosen.append(None)
             continue
-        found = lines.duty(codes[i], origins[i], on if on is not None else to_date(day))
-        if found is None and not bad[i]:
+        day = on if on is not None else to_date(day)
+        found = lines.duty(codes[i], origins[i], day)
+        if ambiguous == "refuse" and isinstance(found, CannotAssess) and found.reason == AMBIGUOUS:
+            if not bad[i]:
+                listed = ", ".join(f"{c} ({d})" for c, d in lines.covered(codes[i], origins[i], day))
+                report(sink, [i], lambda row, listed=listed: AmbiguousCodeError(  # type: ignore[misc]
+                    f"the code covers tariff lines with different duties: {listed}; declare more digits "
+                    "(ambiguous='refuse')", column="hs_code", row=row, value=codes[row]))
+            found = None
+        elif found is None and not bad[i]:
             report(sink, [i], lambda row: UnknownCodeError("no tariff line covers this code", column="hs_code",
                                                            row=row, value=codes[row]))
         exprs.append(found)
+        chosen.append(lines.chosen.get((codes[i], origins[i], day)))
     for kind, col in QUANTITY_COLUMNS.items():
         for i in range(n):
             e = exprs[i]
@@ -339,6 +379,7 @@ def read_batch(cols: dict[str, Any], n: int, reg: Regime, tariff: Tariff, rates:
             raise MissingColumnError(f"regime {reg.id} has {col} conditions; give {col}", column=col)
 
     b.cons, b.codes, b.curs, b.origins, b.qty, b.percons = cons, codes, curs, origins, qty, percons
+    b.chosen = chosen
     b.values = [v if v is not None else Decimal(0) for v in values]  # value is required: never None here
     b.exprs = [e for e in exprs if e is not None]  # without a sink every item has its line (else raised)
     if len(b.exprs) != n:

@@ -44,9 +44,11 @@ class Trace:
 def assess(items: Any, *, regime: Regime | dict | str, tariff: Tariff,
            rates: ExchangeRates | DatedRates | None = None,
            on: _dt.date | None = None, currency: str | None = None, amounts: str = "decimal",
-           keep: Sequence[str] = (), errors: str = "raise", _trace: Trace | None = None) -> Assessment:
+           keep: Sequence[str] = (), errors: str = "raise", ambiguous: str = "flag",
+           _trace: Trace | None = None) -> Assessment:
     """Same signature and result as deminimis.assess, computed item by item."""
-    check_argument_types(regime=regime, tariff=tariff, rates=rates, on=on, currency=currency, amounts=amounts)
+    check_argument_types(regime=regime, tariff=tariff, rates=rates, on=on, currency=currency, amounts=amounts,
+                         ambiguous=ambiguous)
     check_errors_mode(errors)
     items = as_items(items)  # read once: a RecordBatchReader is read whole here
     cols, n = read_columns(items, keep=keep)
@@ -57,17 +59,19 @@ def assess(items: Any, *, regime: Regime | dict | str, tariff: Tariff,
         parts = list(version_parts(regime, cols, n, sink, regimes.by_id, version_in_force))
 
     def validate(part: dict[str, Any], m: int, reg: Regime, rates_: Any, on_: Any, part_sink: Problems) -> None:
-        read_batch(part, m, reg, tariff, *check_arguments(reg, rates_, amounts), on_, currency, part_sink)
+        read_batch(part, m, reg, tariff, *check_arguments(reg, rates_, amounts), on_, currency, part_sink, ambiguous)
 
     def assess_part(part: dict[str, Any], m: int, reg: Regime, rates_: Any, on_: Any) -> Assessment:
         table, minor = check_arguments(reg, rates_, amounts)
-        batch = read_batch(part, m, reg, tariff, table, minor, on_, currency, None)
+        batch = read_batch(part, m, reg, tariff, table, minor, on_, currency, None, ambiguous)
         assert batch is not None
-        return _compute(batch, part, m, reg, tariff, table, rates_, on_, currency, amounts, _trace or Trace(None))
+        return _compute(batch, part, m, reg, tariff, table, rates_, on_, currency, amounts, _trace or Trace(None),
+                        ambiguous)
 
     result = run(cols, n, parts=parts, on=on, sink=sink, validate=validate, assess=assess_part, engine="reference",
                  tariff=tariff, rates=rates, currency=currency)
     result.kept = {k: cols[k] for k in keep}
+    result.provenance["ambiguous"] = ambiguous  # also where the parts were stitched into one result
     return result
 
 
@@ -92,7 +96,7 @@ def _regime_amounts(reg: Regime) -> None:
 
 def _compute(b: Batch, cols: dict[str, Any], n: int, reg: Regime, tariff: Tariff, rates: ExchangeRates,
              rates_given: ExchangeRates | None, on: _dt.date | None, currency: str | None, amounts: str,
-             trace: Trace) -> Assessment:
+             trace: Trace, ambiguous: str) -> Assessment:
     """Sections 2 to 8 on a part read and validated, and its Assessment (section 11)."""
     _regime_amounts(reg)
     exp, ccy = CURRENCY_EXPONENTS[reg.currency], reg.currency
@@ -208,6 +212,8 @@ def _compute(b: Batch, cols: dict[str, Any], n: int, reg: Regime, tariff: Tariff
         simple: list[int] = []
         tariff_groups: dict[Expr, list[int]] = {}
         for i in idx:
+            if b.chosen[i] is not None:
+                trace(i, str(b.chosen[i]))
             if applies("flat_duty", c, i, customs[i]):
                 rule[i] |= BIT["flat_duty"]
                 assert reg.flat_duty is not None
@@ -345,6 +351,6 @@ def _compute(b: Batch, cols: dict[str, Any], n: int, reg: Regime, tariff: Tariff
         items={k: np.array(v, dtype=np.int32 if k == "rule" else np.int64) for k, v in out.items()},
         consignment_ids=b.cons_ids,
         consignments={k: np.array(v, dtype=np.int64) for k, v in cons_out.items()},
-        currency=ccy, provenance=make_provenance(reg, tariff, rates_given, on, engine="reference"),
+        currency=ccy, provenance=make_provenance(reg, tariff, rates_given, on, engine="reference", ambiguous=ambiguous),
         inputs=Inputs(cols, np.array([position[c] for c in cons], dtype=np.int64), reg, tariff, rates_given, on,
-                      currency, amounts))
+                      currency, amounts, ambiguous=ambiguous))

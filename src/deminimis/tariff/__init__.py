@@ -31,6 +31,8 @@ from .table import Measure, Resolution, Tariff
 
 _SAMPLES = {"EU": "eu_cet_2020_sample.csv", "UK": "uk_global_tariff_2021_sample.csv",
             "US": "us_hts_2026r3_sample.csv"}
+#: the HS edition of each sample's source (the CN 2020 and UK tariff of 2021: HS 2017; the HTS 2026: HS 2022)
+_EDITIONS = {"EU": "2017", "UK": "2017", "US": "2022"}
 
 
 def clear_caches() -> None:
@@ -61,6 +63,7 @@ def sample(jurisdiction: str = "EU", *, additional: bool = False) -> Tariff:
         raise KeyError(f"additional duties are built in for the US sample only, not {jurisdiction!r}")
     with resources.as_file(path) as p:
         t = Tariff.from_csv(str(p), name=f"sample:{jurisdiction}:{_SAMPLES[jurisdiction]}")
+    t.hs_edition = _EDITIONS[jurisdiction]
     if additional:
         t.name += "+us_additional.toml"
         attach_us_additional(t)

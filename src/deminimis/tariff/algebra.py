@@ -1,17 +1,20 @@
-"""The algebra of duty expressions: the lesser of several, and additional duties stacked on a rate.
+"""The algebra of duty expressions: the lesser (or greater) of several, and additional duties stacked on
+a rate.
 
 Exact: each result evaluates, on every item, to what the law gives (or is CannotAssess with the reason)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from fractions import Fraction
 
 from .expr import AdValorem, Bounded, CannotAssess, Compound, Expr, Specific, is_linear, linear_terms
-from .report import R_SEVERAL_RATES, R_STACK_BOUNDS, R_STACK_LESS
+from .report import R_HIGHEST_INCOMPARABLE, R_HIGHEST_UNKNOWN, R_SEVERAL_RATES, R_STACK_BOUNDS, R_STACK_LESS
+
+Coefficients = dict[tuple[str, ...], Fraction]
 
 
-def _coefficients(expr: Expr) -> dict[tuple[str, ...], Fraction] | None:
+def _coefficients(expr: Expr) -> Coefficients | None:
     """Per-unit coefficients of a linear expression, for comparing duties; None if not linear."""
     if not is_linear(expr):
         return None
@@ -27,7 +30,7 @@ def _coefficients(expr: Expr) -> dict[tuple[str, ...], Fraction] | None:
     return out
 
 
-def _leq(a: dict[tuple[str, ...], Fraction], b: dict[tuple[str, ...], Fraction]) -> bool:
+def _leq(a: Coefficients, b: Coefficients) -> bool:
     return all(v <= b.get(k, Fraction(0)) for k, v in a.items() if v)
 
 
@@ -43,20 +46,49 @@ def lesser_of(exprs: Sequence[Expr], text: str = "") -> Expr:
     bad = [e for e in uniq if isinstance(e, CannotAssess)]
     if bad:
         return CannotAssess("; ".join(dict.fromkeys(e.reason for e in bad)), text or " | ".join(map(str, uniq)))
+    keep = _undominated(uniq, _leq)
+    if keep is not None and len(keep) == 1:
+        return keep[0]
+    if keep is not None and len(keep) == 2:
+        return Bounded(keep[0], None, keep[1])
+    return CannotAssess(R_SEVERAL_RATES, text or " | ".join(map(str, uniq)))
+
+
+def greater_of(exprs: Sequence[Expr], text: str = "") -> Expr:
+    """The higher of several duties for every item, exactly, or CannotAssess (ambiguous='highest').
+
+    A duty that is at least every other on every item wins; two linear duties neither of which
+    dominates give ``Bounded(a, minimum=b)`` = max(a, b); a duty that cannot be assessed, a MIN/MAX
+    duty or three such duties cannot be compared without the item.
+    """
+    uniq = list(dict.fromkeys(exprs))
+    if len(uniq) == 1:
+        return uniq[0]
+    text = text or " | ".join(map(str, uniq))
+    if any(isinstance(e, CannotAssess) for e in uniq):
+        return CannotAssess(R_HIGHEST_UNKNOWN, text)
+    keep = _undominated(uniq, lambda a, b: _leq(b, a))
+    if keep is not None and len(keep) == 1:
+        return keep[0]
+    if keep is not None and len(keep) == 2:
+        return Bounded(keep[0], keep[1], None)
+    return CannotAssess(R_HIGHEST_INCOMPARABLE, text)
+
+
+def _undominated(uniq: Sequence[Expr],
+                 better: Callable[[Coefficients, Coefficients], bool]) -> list[Expr] | None:
+    """The duties no other one is better than on every item (`better(a, b)`: a is at least as good as b
+    coefficient by coefficient; of two equally good, the first); None if one is not linear."""
     coefs = [_coefficients(e) for e in uniq]
     if any(c is None for c in coefs):
-        return CannotAssess(R_SEVERAL_RATES, text or " | ".join(map(str, uniq)))
+        return None
     keep = []
     for i, ci in enumerate(coefs):
-        dominated = any(j != i and _leq(cj, ci) and (not _leq(ci, cj) or j < i)  # type: ignore[arg-type]
+        dominated = any(j != i and better(cj, ci) and (not better(ci, cj) or j < i)  # type: ignore[arg-type]
                         for j, cj in enumerate(coefs))
         if not dominated:
             keep.append(uniq[i])
-    if len(keep) == 1:
-        return keep[0]
-    if len(keep) == 2:
-        return Bounded(keep[0], None, keep[1])
-    return CannotAssess(R_SEVERAL_RATES, text or " | ".join(map(str, uniq)))
+    return keep
 
 
 def _sum(parts: Sequence[Expr]) -> Expr:

@@ -18,6 +18,10 @@ R_HEADING = "given by another heading of the tariff, subject to its conditions (
 
 R_AMBIGUOUS = "the code covers tariff lines with different duties: declare more digits"
 
+R_HIGHEST_UNKNOWN = "ambiguous='highest': a line the code covers cannot be assessed, so neither can the highest"
+R_HIGHEST_INCOMPARABLE = ("ambiguous='highest': no duty of the lines the code covers is the highest on every item, "
+                          "nor is the highest the greater of two of them: declare more digits")
+
 R_SEVERAL_RATES = "several rates of the same kind are in force and none is lower on every item"
 
 R_SEVERAL_DATED = "several dated rates: pass the assessment date (lookup(..., on=date))"

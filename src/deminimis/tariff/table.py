@@ -28,6 +28,12 @@ Lookup order for an item code (e.g. ``6109100010``):
    code against 8-digit lines), the lines under the code: when they all give the same duty,
    that duty; otherwise CannotAssess ("declare more digits");
 3. every ``additional`` measure in force for the origin on any prefix of the code stacks.
+
+A code of step 2 whose lines differ is *ambiguous*; ``lookup(..., ambiguous="highest")`` gives the
+highest of their duties instead when one exists without the item (``algebra.greater_of``), and
+``covered`` lists those lines.  ``hs_edition`` ("2017", "2022" or None) names the HS edition of the
+tariff's codes: the item codes assessed against it are checked against that nomenclature
+(nomenclature.py).
 """
 
 from __future__ import annotations
@@ -43,7 +49,7 @@ from functools import lru_cache
 from typing import Any
 
 from ..errors import TariffError, TariffSyntaxError
-from .algebra import lesser_of, stack
+from .algebra import greater_of, lesser_of, stack
 from .expr import (
     FREE,
     AdValorem,
@@ -60,6 +66,7 @@ from .expr import (
 )
 from .loaders import load_uk_global_tariff_csv, load_usitc_csv
 from .loaders_uk_api import load_uk_trade_tariff_json
+from .nomenclature import check_edition
 from .parse import parse
 from .report import (
     R_AMBIGUOUS,
@@ -76,6 +83,8 @@ from .report import (
 )
 
 MEASURE_KINDS = ("base", "origin", "additional")
+#: what an assessment does with an ambiguous code (docs/semantics.md, section 5)
+AMBIGUOUS_MODES = ("flag", "refuse", "highest")
 RECORD_KEYS = ("code", "duty", "measure", "origin", "origins", "program", "valid_from", "valid_to", "units",
                "description", "source")
 
@@ -207,9 +216,11 @@ class Tariff:
 
     def __init__(self, lines: Mapping[str, Any] | None = None,
                  by_origin: Mapping[tuple[str, str], Any] | None = None,
-                 texts: Mapping[tuple[str, str], str] | None = None, name: str = "") -> None:
+                 texts: Mapping[tuple[str, str], str] | None = None, name: str = "",
+                 hs_edition: str | None = None) -> None:
         self.name = name
         self.report: LoadReport | None = None
+        self._hs_edition = _edition(hs_edition)
         self._measures: dict[str, list[Measure]] = {}
         self._units: dict[str, tuple[str, ...]] = {}
         self._descriptions: dict[str, str] = {}
@@ -227,6 +238,7 @@ class Tariff:
             return  # nothing cached since the last change
         self._pristine = True
         self._cache: dict[tuple[str, str, _dt.date | None], tuple[Expr, str] | None] = {}
+        self._highest: dict[tuple[str, str, _dt.date | None], tuple[Expr, str]] = {}
         self._base_memo: dict[tuple[str, _dt.date | None], tuple[Expr, str] | None] = {}
         self._index: _Index | None = None
         self._hash: str | None = None
@@ -442,6 +454,17 @@ class Tariff:
     def __repr__(self) -> str:
         return f"Tariff({self.name!r}, {len(self)} lines, {sum(map(len, self._measures.values()))} measures)"
 
+    @property
+    def hs_edition(self) -> str | None:
+        """The HS edition of the codes ("2017", "2022"), or None: item codes are not checked against it."""
+        return self._hs_edition
+
+    @hs_edition.setter
+    def hs_edition(self, edition: str | None) -> None:
+        self._hs_edition = _edition(edition)
+        self._pristine = False
+        self._clear()
+
     # ---------------------------------------------------------- records and hash
 
     def to_records(self) -> list[dict[str, str]]:
@@ -459,7 +482,10 @@ class Tariff:
     @property
     def content_hash(self) -> str:
         if self._hash is None:
-            blob = json.dumps(self.to_records(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+            records: Any = self.to_records()
+            if self._hs_edition is not None:  # (a tariff without one keeps the hash it always had)
+                records = {"hs_edition": self._hs_edition, "records": records}
+            blob = json.dumps(records, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
             self._hash = hashlib.sha256(blob.encode()).hexdigest()
             self._pristine = False
         return self._hash
@@ -489,16 +515,20 @@ class Tariff:
             self._pristine = False
         return self._index
 
-    def lookup(self, code: str, origin: str | None = None, *, on: _dt.date | None = None) -> tuple[Expr, str] | None:
+    def lookup(self, code: str, origin: str | None = None, *, on: _dt.date | None = None,
+               ambiguous: str = "flag") -> tuple[Expr, str] | None:
         """The duty expression (core nodes only) for an item code and origin, and the line it came from.
 
         ``on`` (the assessment date) selects measures in force and seasonal rates; without it,
         validity dates are ignored and a seasonal rate cannot be assessed.  None when no line covers
-        the code.
+        the code.  An ambiguous code is CannotAssess ("declare more digits"), or with
+        ``ambiguous="highest"`` the highest duty of the lines it covers (``covered``), line: the code.
         """
         if isinstance(on, _dt.datetime):
             on = on.date()
         key = (code, origin or "", on)
+        if ambiguous != "flag":
+            return self._lookup_ambiguous(key, ambiguous)
         try:
             return self._cache[key]
         except KeyError:
@@ -512,6 +542,36 @@ class Tariff:
         self._cache[key] = found
         self._pristine = False
         return found
+
+    def _lookup_ambiguous(self, key: tuple[str, str, _dt.date | None], ambiguous: str) -> tuple[Expr, str] | None:
+        """lookup with ambiguous "refuse" (as "flag": the caller refuses) or "highest"."""
+        if ambiguous not in AMBIGUOUS_MODES:
+            raise ValueError(f"ambiguous must be one of {AMBIGUOUS_MODES}, got {ambiguous!r}")
+        code, origin, on = key
+        found = self.lookup(code, origin, on=on)
+        if ambiguous == "refuse" or found is None or not is_ambiguous(found[0]):
+            return found
+        if key not in self._highest:
+            lines = self.covered(code, origin, on=on)
+            text = ", ".join(f"{line} ({e})" for line, e in lines)
+            self._highest[key] = (greater_of([e for _, e in lines], text) if lines else found[0]), code
+            self._pristine = False
+        return self._highest[key]
+
+    def covered(self, code: str, origin: str | None = None, *,
+                on: _dt.date | None = None) -> list[tuple[str, Expr]]:
+        """The lines under a code that no line covers (a code shorter than the tariff's), each with its
+        duty for the origin on the day, in code order; [] when a line covers the code."""
+        code = _check_code(code)
+        ix = self._index or self._build_index()
+        if self._rate(code, origin or "", on, ix) is not None:
+            return []
+        out = []
+        for c in self._under(code, ix.rated):
+            found = self.lookup(c, origin, on=on)
+            if found is not None:
+                out.append((c, found[0]))
+        return out
 
     def _lookup(self, code: str, origin: str, on: _dt.date | None) -> tuple[Expr, str] | None:
         ix = self._index or self._build_index()
@@ -679,6 +739,18 @@ class Tariff:
 _CORE = frozenset({AdValorem, Specific, Compound, Bounded, CannotAssess})
 
 
+def is_ambiguous(expr: Expr) -> bool:
+    """The duty of a code that covers lines with different duties (lookup's "declare more digits")."""
+    return isinstance(expr, CannotAssess) and expr.reason == R_AMBIGUOUS
+
+
+def _edition(edition: Any) -> str | None:
+    try:
+        return check_edition(edition)
+    except ValueError as exc:
+        raise TariffError(str(exc)) from None
+
+
 def _code_keys(codes: Any) -> Any:
     """Digit strings -> int64 keys (value * 16 + length), without sorting strings; None if not all digits."""
     import numpy as np
@@ -732,4 +804,5 @@ def _overlap(a: Measure, b: Measure) -> bool:
     return lo < hi
 
 
-__all__ = ["FREE", "LoadReport", "Measure", "Resolution", "Tariff", "lesser_of", "stack", "unevaluable_reason"]
+__all__ = ["AMBIGUOUS_MODES", "FREE", "LoadReport", "Measure", "Resolution", "Tariff", "greater_of", "is_ambiguous",
+           "lesser_of", "stack", "unevaluable_reason"]
