@@ -513,7 +513,7 @@ def _parser() -> argparse.ArgumentParser:
         rate_options(c)
         code_options(c)
         c.add_argument("--amounts", default="decimal", choices=["decimal", "minor"])
-        c.add_argument("--tables", default="csv", choices=report_table_formats(),
+        c.add_argument("--tables", default="csv", choices=table_formats(),
                        help="format of the tables written beside report.html (default csv)")
         c.add_argument("--input-format", choices=fileio_formats())
         c.add_argument("--keep", action="append", default=[], metavar="COL", help="another column of SOURCE")
@@ -562,14 +562,14 @@ def rate_options(p: argparse.ArgumentParser) -> None:
                    "daily for ecb, boc and csv; uk-monthly for hmrc); eu-customs: Art. 146 IR 2015/2447")
 
 
-def report_table_formats() -> tuple[str, ...]:
-    from .report import TABLE_FORMATS
-    return TABLE_FORMATS
-
-
 def fileio_formats() -> tuple[str, ...]:
     from .fileio import FORMATS
     return FORMATS
+
+
+def table_formats() -> tuple[str, ...]:
+    from .fileio import TABLE_FORMATS
+    return TABLE_FORMATS
 
 
 if __name__ == "__main__":

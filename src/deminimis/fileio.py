@@ -35,6 +35,8 @@ from .errors import DeminimisError, InvalidValueError
 
 EXTENSIONS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 FORMATS = ("parquet", "csv", "jsonl")
+#: the formats of the tables the audit and simulate reports write beside report.html
+TABLE_FORMATS = ("csv", "parquet")
 BOOLEAN_COLUMNS = ("collected_at_sale",)
 TRUE, FALSE = ("true", "1"), ("false", "0")
 

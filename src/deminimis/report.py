@@ -21,7 +21,7 @@ import numpy as np
 
 from .analysis import ThresholdCurve
 from .audit import CLASSES, Reconciliation
-from .fileio import staged
+from .fileio import TABLE_FORMATS, staged
 from .money import exponent
 
 
@@ -84,9 +84,6 @@ def _png(fig: Any) -> str:
     fig.savefig(buf, format="png", dpi=90)
     _pyplot().close(fig)
     return base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-TABLE_FORMATS = ("csv", "parquet")
 
 
 def write_table(path: str, rows: list[dict[str, Any]]) -> None:
