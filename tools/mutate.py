@@ -105,6 +105,15 @@ MUTANTS: list[Mutant] = [
     # --- the C kernel
     M("c-threshold-inclusive", KERNEL, "return inclusive ? x <= thr : x < thr;",
       "return inclusive ? x < thr : x < thr;", "inclusive threshold compared with <"),
+    M("c-threshold-by-destination", KERNEL, "return cd->thresholds ? cd->thresholds[c] : cd->threshold;",
+      "return cd->threshold;", "a condition's thresholds per destination ignored (M14)"),
+    M("c-surtax-on-total", KERNEL, "if (dm_round_mul_div(vat, t->num, t->den, t->rounding.mode, t->rounding.quantum, &s) "
+      "|| dm_add(*out, s, out))", "if (dm_round_mul_div(*out, t->num, t->den, t->rounding.mode, t->rounding.quantum, &s) "
+      "|| dm_add(*out, s, out))", "a VAT surtax computed on the VAT plus the earlier surtaxes (M11)"),
+    M("params-threshold-by-destination", ENGINE + "params.py",
+      "table = np.array([by_dest.get(d, default) for d in dests] or [0], dtype=np.int64)",
+      "table = np.array([default for d in dests] or [0], dtype=np.int64)",
+      "the encoder gives every consignment the default threshold (M14)"),
     M("c-threshold-exclusive", KERNEL, "return inclusive ? x <= thr : x < thr;",
       "return inclusive ? x <= thr : x <= thr;", "exclusive threshold compared with <="),
     M("c-remainder-tie", ALLOCATE, "(dm_u128_eq(a->rem, b->rem) && a->pos < b->pos)",
