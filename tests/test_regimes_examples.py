@@ -853,5 +853,6 @@ def test_ch_gifts_of_100_francs_free_except_alcohol() -> None:
     items = {"consignment": ["g", "s", "g2", "w"], "hs_code": ["6109100010"] * 3 + ["2204210000"],
              "value": ["100", "100", "101", "100"], "currency": ["CHF"] * 4,
              "nature": ["gift", "sale", "gift", "gift"]}
-    res = both(items, "CH", dt.date(2025, 11, 28), T([{"code": "6109", "duty": "Free"}, {"code": "2204", "duty": "Free"}]))
+    free = T([{"code": "6109", "duty": "Free"}, {"code": "2204", "duty": "Free"}])
+    res = both(items, "CH", dt.date(2025, 11, 28), free)
     assert cols(res, "duty", "vat") == {"duty": [0, 0, 0, 0], "vat": [0, 810, 820, 810]}

@@ -107,9 +107,10 @@ MUTANTS: list[Mutant] = [
       "return inclusive ? x < thr : x < thr;", "inclusive threshold compared with <"),
     M("c-threshold-by-destination", KERNEL, "return cd->thresholds ? cd->thresholds[c] : cd->threshold;",
       "return cd->threshold;", "a condition's thresholds per destination ignored (M14)"),
-    M("c-surtax-on-total", KERNEL, "if (dm_round_mul_div(vat, t->num, t->den, t->rounding.mode, t->rounding.quantum, &s) "
-      "|| dm_add(*out, s, out))", "if (dm_round_mul_div(*out, t->num, t->den, t->rounding.mode, t->rounding.quantum, &s) "
-      "|| dm_add(*out, s, out))", "a VAT surtax computed on the VAT plus the earlier surtaxes (M11)"),
+    M("c-surtax-on-total", KERNEL,
+      "if (dm_round_mul_div(vat, t->num, t->den, t->rounding.mode, t->rounding.quantum, &s) || dm_add(*out, s, out))",
+      "if (dm_round_mul_div(*out, t->num, t->den, t->rounding.mode, t->rounding.quantum, &s) || dm_add(*out, s, out))",
+      "a VAT surtax computed on the VAT plus the earlier surtaxes (M11)"),
     M("params-threshold-by-destination", ENGINE + "params.py",
       "table = np.array([by_dest.get(d, default) for d in dests] or [0], dtype=np.int64)",
       "table = np.array([default for d in dests] or [0], dtype=np.int64)",
