@@ -87,10 +87,9 @@ def test_mixed_bases_use_full_assessments_or_refuse() -> None:
 
 
 def test_no_condition_to_vary_is_an_error() -> None:
-    # no de minimis after 29 Aug 2025; the gift relief's condition is per consignee and day
-    regime = dm.regimes.get("US", on=dt.date(2026, 8, 1))
+    regime = dm.regimes.get("SG", on=dt.date(2026, 8, 1))  # a GST relief, no duty relief
     with pytest.raises(ValueError, match="no condition per consignment"):
-        analysis.threshold_curve(_eu_items(), regime=regime, tariff=dm.tariff.sample("US"), on=dt.date(2026, 8, 1),
+        analysis.threshold_curve(_eu_items(), regime=regime, tariff=dm.tariff.sample("EU"), on=dt.date(2026, 8, 1),
                                  thresholds=["150"])
 
 
