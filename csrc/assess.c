@@ -73,6 +73,12 @@ static inline int dm_cmp_threshold(int64_t x, int64_t thr, int inclusive)
     return inclusive ? x <= thr : x < thr;
 }
 
+/* A condition's threshold for consignment c: its destination's, where the regime gives one per destination. */
+static inline int64_t dm_threshold(const dm_cond *cd, int64_t c)
+{
+    return cd->thresholds ? cd->thresholds[c] : cd->threshold;
+}
+
 /* Consignment-level part of a rule: eligibility and every non-item condition.
  * A per-consignment condition reads the consignment's own values; a group or
  * cumulative one its aggregate (agg[k], filled between the phases). */
@@ -88,20 +94,20 @@ DM_INLINE int dm_rule_cons(const dm_rule *r, int64_t c, const uint8_t *flag, int
         if (cd->per == DM_PER_ITEM) continue;
         if (cd->per == DM_PER_CONSIGNMENT) x = cd->basis == DM_BASIS_INTRINSIC ? c_intr : c_cust;
         else x = agg[k][c];
-        if (!dm_cmp_threshold(x, cd->threshold, cd->inclusive)) return 0;
+        if (!dm_cmp_threshold(x, dm_threshold(cd, c), cd->inclusive)) return 0;
     }
     return 1;
 }
 
-/* Item-level part of a rule. */
-DM_INLINE int dm_rule_item(const dm_rule *r, uint16_t item_flags, int64_t intrinsic, int64_t customs)
+/* Item-level part of a rule, for an item of consignment c. */
+DM_INLINE int dm_rule_item(const dm_rule *r, int64_t c, uint16_t item_flags, int64_t intrinsic, int64_t customs)
 {
     if (item_flags & r->excl_bit) return 0;
     for (int k = 0; k < r->n_conds; k++) {
         const dm_cond *cd = &r->conds[k];
         if (cd->per != DM_PER_ITEM) continue;
         int64_t x = cd->basis == DM_BASIS_INTRINSIC ? intrinsic : customs;
-        if (!dm_cmp_threshold(x, cd->threshold, cd->inclusive)) return 0;
+        if (!dm_cmp_threshold(x, dm_threshold(cd, c), cd->inclusive)) return 0;
     }
     return 1;
 }
@@ -360,6 +366,20 @@ DM_INLINE int dm_base(int enabled, const dm_rounding *r, int64_t v, int64_t *out
     return dm_round_div_u(dm_u128_of((uint64_t)v), 1, r->mode, r->quantum, out);
 }
 
+/* The VAT on a base at an effective rate, with its surtaxes, each rounded on its own. */
+DM_INLINE int dm_vat_amount(const dm_params *p, int64_t base, int64_t num, int64_t den, int64_t *out)
+{
+    int64_t vat, s;
+    if (dm_round_mul_div(base, num, den, p->vat.mode, p->vat.quantum, &vat)) return 1;
+    *out = vat;
+    for (int q = 0; q < p->n_surtaxes; q++) {
+        const dm_surtax *t = &p->surtaxes[q];
+        if (dm_round_mul_div(vat, t->num, t->den, t->rounding.mode, t->rounding.quantum, &s) || dm_add(*out, s, out))
+            return 1;
+    }
+    return 0;
+}
+
 /* Packed (key << 32 | j) values sorted by dm_sort_keys: the end of the run of v[s]'s key. */
 static inline int64_t dm_group_end(const int64_t *v, int64_t n, int64_t s)
 {
@@ -414,7 +434,7 @@ DM_INLINE int dm_consignment_impl(const dm_shared *sh, int64_t c, int64_t k, dm_
         x->flags = in->item_flags[x->row];
         x->rule = 0;
         x->duty = x->dsale = x->vat = x->vsale = x->fee = 0;
-        x->sale = (uint8_t)(at_sale_c && dm_rule_item(&R[DM_R_AT_SALE], x->flags, x->intr, x->cv));
+        x->sale = (uint8_t)(at_sale_c && dm_rule_item(&R[DM_R_AT_SALE], c, x->flags, x->intr, x->cv));
     }
 
     /* 4b. duty: flat per distinct key, simplified by value band, relief, or the tariff measure;
@@ -425,11 +445,11 @@ DM_INLINE int dm_consignment_impl(const dm_shared *sh, int64_t c, int64_t k, dm_
         const int64_t i = x->row;
         int relieved = 0;
         for (int r = DM_R_DUTY_RELIEF; any_duty_relief && r < DM_R_DUTY_RELIEF + DM_MAX_RELIEFS && !relieved; r++)
-            relieved = relief_c[r] && dm_rule_item(&R[r], x->flags, x->intr, x->cv);
-        if (flat_c && dm_rule_item(&R[DM_R_FLAT], x->flags, x->intr, x->cv)) {
+            relieved = relief_c[r] && dm_rule_item(&R[r], c, x->flags, x->intr, x->cv);
+        if (flat_c && dm_rule_item(&R[DM_R_FLAT], c, x->flags, x->intr, x->cv)) {
             x->rule |= DM_RULE_FLAT_DUTY;
             keys[nflat++] = ((int64_t)in->flat_key[i] << 32) | j;
-        } else if (band && dm_rule_item(&R[DM_R_SIMPLIFIED], x->flags, x->intr, x->cv)) {
+        } else if (band && dm_rule_item(&R[DM_R_SIMPLIFIED], c, x->flags, x->intr, x->cv)) {
             x->rule |= DM_RULE_SIMPLIFIED_DUTY;
             nsimple++;
         } else if (relieved) {
@@ -500,21 +520,21 @@ DM_INLINE int dm_consignment_impl(const dm_shared *sh, int64_t c, int64_t k, dm_
             DM_FAIL(i, DM_W_VAT);
         int relieved = 0;
         for (int r = DM_R_VAT_RELIEF; any_vat_relief && r < DM_R_VAT_RELIEF + DM_MAX_RELIEFS && !relieved; r++)
-            relieved = relief_c[r] && dm_rule_item(&R[r], x->flags, x->intr, x->cv);
+            relieved = relief_c[r] && dm_rule_item(&R[r], c, x->flags, x->intr, x->cv);
         if (!x->sale && relieved) {
             x->rule |= DM_RULE_VAT_RELIEF;
             continue;
         }
         if (x->sale) x->rule |= DM_RULE_VAT_AT_SALE;
         int32_t rate = in->vat_rate[i];
-        if (reduce_c && dm_rule_item(&R[DM_R_VAT_REDUCTION], x->flags, x->intr, x->cv)) {
+        if (reduce_c && dm_rule_item(&R[DM_R_VAT_REDUCTION], c, x->flags, x->intr, x->cv)) {
             rate = in->vat_rate_reduced[i];
             x->rule |= DM_RULE_VAT_REDUCED;
         }
         if (vat_per_item) {
             int64_t base, v;
             if (dm_base(!lean && p->vat_base_rounded, &p->vat_base, x->base, &base) ||
-                dm_round_mul_div(base, in->vat_num[rate], in->vat_den[rate], p->vat.mode, p->vat.quantum, &v))
+                dm_vat_amount(p, base, in->vat_num[rate], in->vat_den[rate], &v))
                 DM_FAIL(i, DM_W_VAT);
             if (x->sale) x->vsale = v; else x->vat = v;
         } else {
@@ -530,7 +550,7 @@ DM_INLINE int dm_consignment_impl(const dm_shared *sh, int64_t c, int64_t k, dm_
         for (int64_t t = s; t < e; t++)
             if (dm_add(sb, it[DM_J(keys[t])].base, &sb)) DM_FAIL(it[DM_J(keys[t])].row, DM_W_VAT);
         if (dm_base(p->vat_base_rounded, &p->vat_base, sb, &sb) ||
-            dm_round_mul_div(sb, in->vat_num[key >> 1], in->vat_den[key >> 1], p->vat.mode, p->vat.quantum, &amount))
+            dm_vat_amount(p, sb, in->vat_num[key >> 1], in->vat_den[key >> 1], &amount))
             DM_FAIL(it[DM_J(keys[s])].row, DM_W_VAT);
         dm_share(amount, S, keys + s, e - s, DM_OFF(base), (key & 1) ? DM_OFF(vsale) : DM_OFF(vat));
     }

@@ -26,6 +26,7 @@
 #define DM_MAX_CONDS 4
 #define DM_MAX_WAIVERS 4
 #define DM_MAX_FEES 8
+#define DM_MAX_SURTAXES 2
 
 /* What every function of the kernel returns (as an int). */
 typedef enum { DM_OK = 0, DM_OVERFLOW = 1, DM_NOMEM = 2, DM_BADARG = 3, DM_CANCELLED = 4 } dm_status;
@@ -87,6 +88,7 @@ typedef struct {
 typedef struct {
     int32_t basis, per, inclusive, pad_;
     int64_t threshold;
+    const int64_t *thresholds; /* per consignment (by its destination), or NULL: threshold for all */
     const int64_t *group;  /* DM_PER_GROUP / CUMULATIVE: group id per consignment */
     const int64_t *order;  /* DM_PER_CUMULATIVE: consignments in date order */
     int64_t n_groups;
@@ -137,11 +139,17 @@ typedef struct {
     int64_t n_conv, n_measures, n_vat;    /* the tables' lengths: every index is checked against them */
 } dm_input;
 
+/* A tax on the VAT amount, added to it: round(vat * num / den) with its own rounding (JP: the local
+ * consumption tax, 22/78 of the national consumption tax) */
+typedef struct { int64_t num, den; dm_rounding rounding; } dm_surtax;
+
 typedef struct {
     int32_t cif, vat_adds_transport, at_sale_includes_duty, simplified_basis;
     dm_rounding conv, duty, vat, fee;
     int32_t duty_base_rounded, vat_base_rounded;   /* round the value duty / VAT is computed on */
     dm_rounding duty_base, vat_base;
+    int32_t n_surtaxes, pad2_;
+    dm_surtax surtaxes[DM_MAX_SURTAXES];
     dm_rule rules[DM_N_RULES];
     int64_t flat_amount;
     int32_t n_bands, pad_;

@@ -87,7 +87,7 @@ def test_mixed_bases_use_full_assessments_or_refuse() -> None:
 
 
 def test_no_condition_to_vary_is_an_error() -> None:
-    regime = dm.regimes.get("EU", on=dt.date(2026, 8, 1))  # no duty relief after 1 July 2026
+    regime = dm.regimes.get("SG", on=dt.date(2026, 8, 1))  # a GST relief, no duty relief
     with pytest.raises(ValueError, match="no condition per consignment"):
         analysis.threshold_curve(_eu_items(), regime=regime, tariff=dm.tariff.sample("EU"), on=dt.date(2026, 8, 1),
                                  thresholds=["150"])

@@ -175,6 +175,16 @@ def regime(draw: Any, ccy: str) -> dict[str, Any]:
             fee["transports"] = draw(st.lists(st.sampled_from(TRANSPORTS), min_size=1, max_size=2))
         fees.append(fee)
     reg["fees"] = fees
+    for key in ("duty_relief", "vat_relief", "collection_at_sale", "vat_reduction", "flat_duty", "simplified_duty"):
+        rules = reg.get(key, [])
+        for r in rules if isinstance(rules, list) else [rules]:  # thresholds by destination (M14)
+            for cond in r["conditions"]:
+                if draw(st.integers(0, 2)) == 0:
+                    chosen = draw(st.lists(st.sampled_from(dests), min_size=1, unique=True))
+                    cond["thresholds_by_destination"] = {
+                        d: draw(decimal_amount(exp, 40_000 * 10**exp // 100)) for d in chosen}
+    reg["vat"]["surtaxes"] = draw(st.lists(st.fixed_dictionaries({  # taxes on the VAT (M11)
+        "fraction": st.sampled_from(["22/78", "0.5", "1/3"]), "rounding": rounding_of(exp, False)}), max_size=2))
     return reg
 
 

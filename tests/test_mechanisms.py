@@ -975,3 +975,66 @@ def test_totals_duty_vat_and_fees():
           fees=[105, 45], total=[909, 388], rule=[FEE, FEE],
           cons={"intrinsic": [3345], "customs_value": [3445], "duty": [414], "vat": [733], "fees": [150],
                 "total": [1297]})
+
+
+# ================================================================ 4. thresholds by destination (M14)
+
+
+def test_relief_threshold_per_destination():
+    """vat_relief <= EUR 22, but EUR 10 for FR (a member state's lower import VAT exemption); VAT 20%."""
+    reg = regime(vat=vat_regime({"DE": {"standard": "20"}, "FR": {"standard": "20"}}),
+                 vat_relief={"conditions": [{"threshold": "22", "thresholds_by_destination": {"FR": "10"}}]})
+    items = batch({"consignment": "A", "value": "15", "destination": "DE"},
+                  {"consignment": "B", "value": "15", "destination": "FR"},
+                  {"consignment": "C", "value": "10", "destination": "FR"},
+                  {"consignment": "D", "value": "22.01", "destination": "DE"}, hs_code=TSHIRT, currency="EUR")
+    # A: 1500 <= 2200 relieved; B: 1500 > 1000: 20% = 300; C: 1000 <= 1000 relieved;
+    # D: 2201 > 2200: 20% = 440.2 -> 440
+    check(items, reg, ZERO, vat=[0, 300, 0, 440], rule=[VAT_RELIEF, 0, VAT_RELIEF, 0])
+
+
+def test_item_threshold_per_destination():
+    """A per-item condition reads its consignment's destination too: FR items <= EUR 5, others <= EUR 50."""
+    reg = regime(vat=vat_regime({"DE": {"standard": "20"}, "FR": {"standard": "20"}}),
+                 vat_relief={"conditions": [{"threshold": "50", "per": "item",
+                                             "thresholds_by_destination": {"FR": "5"}}]})
+    items = batch({"consignment": "A", "value": "6", "destination": "DE"},
+                  {"consignment": "B", "value": "6", "destination": "FR"},
+                  {"consignment": "B", "value": "5", "destination": "FR"}, hs_code=TSHIRT, currency="EUR")
+    # A: 600 <= 5000 relieved; B: 600 > 500: 120; 500 <= 500 relieved
+    check(items, reg, ZERO, vat=[0, 120, 0])
+
+
+def test_threshold_for_a_destination_without_rates_is_refused():
+    with pytest.raises(dm.RegimeError, match="no VAT rates for destinations"):
+        regime(vat_relief={"conditions": [{"threshold": "22", "thresholds_by_destination": {"FR": "10"}}]})
+
+
+# ================================================================ 6. VAT surtaxes (M11)
+
+
+def test_vat_surtax_rounded_on_its_own():
+    """JP-like: national 7.8% rounded down to EUR 1, local 22/78 of it rounded down to EUR 1."""
+    reg = regime(vat={"rates": {"DE": {"standard": "7.8"}},
+                      "surtaxes": [{"fraction": "22/78", "rounding": {"mode": "down", "quantum": "1"}}]},
+                 rounding={"vat": {"mode": "down", "quantum": "1", "level": "item"}})
+    items = batch({"value": "160"}, consignment="A", hs_code=TSHIRT, currency="EUR")
+    # 16000 x 7.8% = 1248 -> 1200; 1200 x 22/78 = 338.46 -> 300; 1500 (not 10% x 160 = 16)
+    check(items, reg, ZERO, vat=[1500])
+
+
+def test_two_surtaxes_on_a_consignment_level_vat():
+    """Each surtax is a fraction of the VAT itself (not of the VAT plus the earlier surtax)."""
+    reg = regime(vat={"rates": {"DE": {"standard": "7.8"}},
+                      "surtaxes": [{"fraction": "22/78", "rounding": {"mode": "down", "quantum": "1"}},
+                                   {"fraction": "0.5", "rounding": {"mode": "half_up", "quantum": "0.01"}}]},
+                 rounding={"vat": {"mode": "down", "quantum": "1", "level": "consignment"}})
+    items = batch({"value": "80"}, {"value": "80"}, consignment="A", hs_code=TSHIRT, currency="EUR")
+    # summed base 16000 x 7.8% = 1248 -> 1200; + 300 (22/78) + 600 (half) = 2100, shared 1050 / 1050
+    check(items, reg, ZERO, vat=[1050, 1050], cons={"vat": [2100]})
+
+
+def test_surtax_fraction_is_checked():
+    with pytest.raises(dm.RegimeError, match="surtax"):
+        regime(vat={"rates": {"DE": {"standard": "7.8"}}, "surtaxes": [{"fraction": "1/0",
+                                                                         "rounding": {"quantum": "1"}}]})

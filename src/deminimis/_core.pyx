@@ -192,19 +192,20 @@ cdef class Condition:
     """A dm_cond: the value on `basis` summed `per` ... is under `threshold` (<= if inclusive).
 
     per consignee_day / consignee_year: group (the group of each consignment, n_groups of them);
-    consignee_year also order (the consignments in cumulative order)."""
+    consignee_year also order (the consignments in cumulative order). thresholds: each consignment's
+    own threshold (by its destination), or None: `threshold` for all."""
     cdef dm_cond c
-    cdef readonly object group, order
+    cdef readonly object group, order, thresholds
 
     def __init__(self, str basis, str per, bint inclusive, int64_t threshold, group=None, order=None,
-                 int64_t n_groups=0):
+                 int64_t n_groups=0, thresholds=None):
         self.c.basis = BASES[basis]
         self.c.per = PERS[per]
         self.c.inclusive, self.c.threshold = inclusive, threshold
         self.c.n_groups = n_groups
         if (group is None) != (self.c.per < DM_PER_GROUP) or (order is None) != (self.c.per != DM_PER_CUMULATIVE):
             raise ValueError(f"a condition per {per} takes group and order arrays as csrc/assess.h says")
-        self.group, self.order = group, order
+        self.group, self.order, self.thresholds = group, order, thresholds
 
     @property
     def n_groups(self) -> int:
@@ -274,6 +275,16 @@ cdef class Fee:
         self.cons_ok = cons_ok
 
 
+cdef class Surtax:
+    """A dm_surtax: a tax of num / den of the VAT amount, added to it, rounded on its own."""
+    cdef dm_surtax c
+
+    def __init__(self, int64_t num, int64_t den, Rounding rounding not None):
+        if num < 0 or den <= 0:
+            raise ValueError("a surtax's fraction must not be negative and its divisor must be positive")
+        self.c.num, self.c.den, self.c.rounding = num, den, rounding.c
+
+
 cdef class Params:
     """dm_params: everything the kernel takes from the regime (deminimis.engine.params builds it).
 
@@ -283,7 +294,8 @@ cdef class Params:
 
     def __init__(self, *, bint cif, bint vat_adds_transport, bint at_sale_includes_duty, str simplified_basis,
                  Rounding conv not None, Rounding duty not None, Rounding vat not None, Rounding fee not None,
-                 Rounding duty_base, Rounding vat_base, rules, int64_t flat_amount, bands, waivers, fees):
+                 Rounding duty_base, Rounding vat_base, rules, int64_t flat_amount, bands, waivers, fees,
+                 surtaxes=()):
         cdef Py_ssize_t k
         self.c.cif, self.c.vat_adds_transport = cif, vat_adds_transport
         self.c.at_sale_includes_duty = at_sale_includes_duty
@@ -295,6 +307,12 @@ cdef class Params:
         self.c.vat_base_rounded = vat_base is not None
         if vat_base is not None:
             self.c.vat_base = vat_base.c
+        surtaxes = tuple(surtaxes)
+        if len(surtaxes) > DM_MAX_SURTAXES:
+            raise ValueError(f"at most {DM_MAX_SURTAXES} surtaxes")
+        self.c.n_surtaxes = len(surtaxes)
+        for k, surtax in enumerate(surtaxes):
+            self.c.surtaxes[k] = (<Surtax?>surtax).c
         self.rules = tuple(rules)
         if len(self.rules) != DM_N_RULES:
             raise ValueError(f"expected {DM_N_RULES} rule slots, got {len(self.rules)}")
@@ -332,6 +350,8 @@ cdef int _bind(dm_params *p, Params params, Py_ssize_t n_cons) except -1:
                 p.rules[r].conds[k].group = _i64(cd.group, n_cons, "group")
             if cd.order is not None:
                 p.rules[r].conds[k].order = _i64(cd.order, n_cons, "order")
+            if cd.thresholds is not None:
+                p.rules[r].conds[k].thresholds = _i64(cd.thresholds, n_cons, "thresholds")
     for k, obj in enumerate(params.fees):
         p.fees[k].cons_ok = _u8((<Fee>obj).cons_ok, n_cons, "fee cons_ok")
     return 0

@@ -11,7 +11,7 @@ cdef extern from "checked.h":
     int dm_round_div_parts(int64_t hi, uint64_t lo, int64_t d, int mode, int64_t quantum, int64_t *out) nogil
 
 cdef extern from "assess.h":
-    enum: DM_MAX_CONDS, DM_MAX_WAIVERS, DM_MAX_FEES, DM_N_RULES, DM_MAX_BANDS
+    enum: DM_MAX_CONDS, DM_MAX_WAIVERS, DM_MAX_FEES, DM_N_RULES, DM_MAX_BANDS, DM_MAX_SURTAXES
     enum: DM_OK, DM_OVERFLOW, DM_NOMEM, DM_BADARG, DM_CANCELLED
     enum: DM_B_CONS, DM_B_CUR, DM_B_MEASURE, DM_B_VAT_RATE, DM_B_VAT_REDUCED, DM_B_FLAT_KEY, DM_B_FREIGHT_CUR
     enum: DM_B_GROUP, DM_B_ORDER
@@ -39,6 +39,7 @@ cdef extern from "assess.h":
     ctypedef struct dm_cond:
         int32_t basis, per, inclusive
         int64_t threshold
+        const int64_t *thresholds
         const int64_t *group
         const int64_t *order
         int64_t n_groups
@@ -57,6 +58,9 @@ cdef extern from "assess.h":
         int32_t per, when_due, has_min, has_max
         int64_t fixed, adv_num, adv_den, min, max, value_above, value_up_to
         const uint8_t *cons_ok
+    ctypedef struct dm_surtax:
+        int64_t num, den
+        dm_rounding rounding
     ctypedef struct dm_input:
         int64_t n_items, n_cons
         const int64_t *cons
@@ -86,6 +90,8 @@ cdef extern from "assess.h":
         dm_rounding conv, duty, vat, fee
         int32_t duty_base_rounded, vat_base_rounded
         dm_rounding duty_base, vat_base
+        int32_t n_surtaxes
+        dm_surtax surtaxes[DM_MAX_SURTAXES]
         dm_rule rules[DM_N_RULES]
         int64_t flat_amount
         int32_t n_bands

@@ -82,6 +82,7 @@ def with_threshold(regime: Regime, keys: Sequence[str], threshold: Decimal | str
             for c in rule["conditions"]:
                 if c["per"] == "consignment":
                     c["threshold"] = str(threshold)
+                    c.pop("thresholds_by_destination", None)  # the one threshold for every destination
                     if inclusive is not None:
                         c["inclusive"] = inclusive
     return Regime.from_dict(d)

@@ -154,13 +154,15 @@ def prepare(cols: dict[str, Any], n: int, *, regime: Regime, tariff: Tariff, rat
         dst_allowed = sorted(vat.rates)
         check_distinct("destination", dst_idx, dsts, vocabulary_problem("destination", dst_allowed),
                        sink=sink, make=unknown_value("destination", dst_allowed))
-        per_consignment("destination", dst_idx, cons, first, sink)  # the VAT key below is per item
+        dst_cons = per_consignment("destination", dst_idx, cons, first, sink)  # the VAT key below is per item
     elif vat.default_destination is not None:
         dst_idx, dsts = np.zeros(n, dtype=np.int32), [vat.default_destination]
+        dst_cons = np.zeros(n_cons, dtype=np.int32)
     else:
         raise MissingColumnError(f"regime {regime.id} has VAT rates for several destinations "
                                  "and no default_destination", column="destination")
 
+    percons["destination"] = (dst_cons, dsts)  # thresholds by destination (engine/params.py)
     for col in ("transport", "nature", "shipped_from", "consignee", "date"):
         if col in cols:
             if col == "consignee":  # an id, like the consignment's

@@ -14,7 +14,7 @@ from ..columns import RULE_COLUMN_DEFAULTS, to_date
 from ..errors import MissingColumnError, RegimeError
 from ..money import INT64_MAX
 from ..rates import ExchangeRates
-from ..regimes.model import Band, Condition, Fee, Regime, Rule
+from ..regimes.model import Band, Condition, Fee, Regime, Rule, Surtax
 from .factorize import factorize
 
 
@@ -107,13 +107,24 @@ def core_params(regime: Regime, percons: dict[str, tuple[np.ndarray, list[Any]]]
             ok = ok & m
         return np.ascontiguousarray(ok, dtype=np.uint8)
 
+    def thresholds(c: Condition) -> np.ndarray | None:
+        """Each consignment's threshold, by its destination, where the condition gives them per destination."""
+        if not c.thresholds_by_destination:
+            return None
+        by_dest = {d: regime.amount_minor(t, "threshold") for d, t in c.thresholds_by_destination}
+        code, dests = percons["destination"]
+        default = regime.amount_minor(c.threshold, "threshold")
+        table = np.array([by_dest.get(d, default) for d in dests] or [0], dtype=np.int64)
+        return np.ascontiguousarray(table[code])
+
     def condition(c: Condition) -> _core.Condition:
         threshold = regime.amount_minor(c.threshold, "threshold")
         if c.per not in groups:
-            return _core.Condition(c.basis, c.per, c.inclusive, threshold)
+            return _core.Condition(c.basis, c.per, c.inclusive, threshold, thresholds=thresholds(c))
         group, order, n_groups = groups[c.per]
         return _core.Condition(c.basis, c.per, c.inclusive, threshold, group=group,
-                               order=order if c.per == "consignee_year" else None, n_groups=n_groups)
+                               order=order if c.per == "consignee_year" else None, n_groups=n_groups,
+                               thresholds=thresholds(c))
 
     def rule(r: Rule | None, bit: int) -> _core.Rule | None:
         if r is None:
@@ -133,6 +144,12 @@ def core_params(regime: Regime, percons: dict[str, tuple[np.ndarray, list[Any]]]
                          cast(int, amount(f.value_up_to, "fee value_up_to", -1)),
                          cons_ok=column_ok("transport", f.transports))
 
+    def surtax(t: Surtax) -> _core.Surtax:
+        if t.fraction.numerator > INT64_MAX or t.fraction.denominator > INT64_MAX:
+            raise RegimeError(f"VAT surtax {t.name}: {t.fraction} has too many digits for 64-bit arithmetic")
+        return _core.Surtax(t.fraction.numerator, t.fraction.denominator,
+                            _core.Rounding(t.rounding.mode, "item", t.rounding.quantum_minor(exp)))
+
     def band(b: Band) -> _core.Band:
         pct = Fraction(b.percent) / 100
         return _core.Band(regime.amount_minor(b.up_to, "band up_to"), pct.numerator, pct.denominator,
@@ -151,4 +168,5 @@ def core_params(regime: Regime, percons: dict[str, tuple[np.ndarray, list[Any]]]
         waivers=[_core.Waiver(w.target, w.per, w.inclusive, regime.amount_minor(w.threshold, "waiver threshold"))
                  for w in regime.waivers],
         fees=[fee(f) for f in regime.fees],
+        surtaxes=[surtax(t) for t in regime.vat.surtaxes],
     )

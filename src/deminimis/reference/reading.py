@@ -140,6 +140,7 @@ class Batch:
     exprs: list[Expr]
     chosen: list[str | None]
     vat_rate: list[Fraction]
+    destination: dict[int, str]   # per consignment
 
     def consignment_value(self, col: str, c: int) -> Any:
         """A consignment's value of a consignment-level column (its default when the column is absent)."""
@@ -385,4 +386,5 @@ def read_batch(cols: dict[str, Any], n: int, reg: Regime, tariff: Tariff, rates:
     if len(b.exprs) != n:
         raise AssertionError("an item without a tariff line reached the computation")
     b.vat_rate = vat_rate
+    b.destination = {c: destination(c) for c in cons}
     return b

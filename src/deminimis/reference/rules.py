@@ -79,6 +79,9 @@ class RuleTest:
         self.rules = rules_by_kind(reg)
         self.threshold = {id(c): regime_minor(c.threshold, "threshold", reg)
                           for rs in self.rules.values() for r in rs for c in r.conditions}
+        self.threshold_at = {(id(c), dest): regime_minor(t, "threshold", reg)
+                             for rs in self.rules.values() for r in rs for c in r.conditions
+                             for dest, t in c.thresholds_by_destination}
 
         def aggregate(cond: Condition) -> dict[int, int]:
             """The condition's value per consignment: its own, or summed over its consignee's."""
@@ -106,6 +109,10 @@ class RuleTest:
         self.aggregates = {id(r): [aggregate(cd) if cd.per != "item" else None for cd in r.conditions]
                            for rs in self.rules.values() for r in rs}
 
+    def _threshold(self, cd: Condition, c: int) -> int:
+        """The condition's threshold for consignment c: its destination's, if the condition names it."""
+        return self.threshold_at.get((id(cd), self.batch.destination[c]), self.threshold[id(cd)])
+
     def _consignment_qualifies(self, r: Rule, c: int) -> bool:
         for col, values in restricted_columns(r):
             if self.batch.consignment_value(col, c) not in values:
@@ -113,21 +120,21 @@ class RuleTest:
         if r.requires_collected_at_sale and not self.batch.percons.get("collected_at_sale", {}).get(c, False):
             return False
         for cd, agg in zip(r.conditions, self.aggregates[id(r)]):
-            if agg is not None and not holds(agg[c], cd, self.threshold[id(cd)]):
+            if agg is not None and not holds(agg[c], cd, self._threshold(cd, c)):
                 return False
         return True
 
-    def _item_qualifies(self, r: Rule, i: int, customs: int) -> bool:
+    def _item_qualifies(self, r: Rule, c: int, i: int, customs: int) -> bool:
         if excluded(r, self.batch.codes[i], self.batch.origins[i]):
             return False
         for cd in r.conditions:
             if cd.per == "item":
                 x = self.intrinsic[i] if cd.basis == "intrinsic" else customs
-                if not holds(x, cd, self.threshold[id(cd)]):
+                if not holds(x, cd, self._threshold(cd, c)):
                     return False
         return True
 
     def applies(self, kind: str, c: int, i: int, customs: int) -> bool:
         """Some rule of that kind applies to item i (of consignment c, customs value `customs`)."""
-        return any(self._consignment_qualifies(r, c) and self._item_qualifies(r, i, customs)
+        return any(self._consignment_qualifies(r, c) and self._item_qualifies(r, c, i, customs)
                    for r in self.rules[kind])

@@ -81,6 +81,8 @@ def _regime_amounts(reg: Regime) -> None:
     for r in every_rule(reg):
         for c in r.conditions:
             regime_minor(c.threshold, "threshold", reg)
+            for _, t in c.thresholds_by_destination:
+                regime_minor(t, "threshold", reg)
     for f in reg.fees:
         for amount in (f.amount, f.minimum, f.maximum, f.value_above, f.value_up_to):
             if amount is not None:
@@ -189,6 +191,12 @@ def _compute(b: Batch, cols: dict[str, Any], n: int, reg: Regime, tariff: Tariff
     cons_out: dict[str, list[int]] = {k: [] for k in ("intrinsic", "customs_value", "duty", "duty_at_sale", "vat",
                                                      "vat_at_sale", "fees", "total", "items")}
     rd, rv, rf = reg.rounding["duty"], reg.rounding["vat"], reg.rounding["fee"]
+
+    def vat_amount(exact: Fraction, row: int) -> int:
+        """The VAT, rounded, plus each surtax on it (a fraction of that VAT, rounded on its own)."""
+        vat = fits(rounded(exact, rv, exp), "VAT", row)
+        return fits(vat + sum(rounded(vat * t.fraction, t.rounding, exp) for t in reg.vat.surtaxes), "VAT", row)
+
     sd = reg.simplified_duty
     for c in cons_order:
         idx = members[c]
@@ -286,14 +294,14 @@ def _compute(b: Batch, cols: dict[str, Any], n: int, reg: Regime, tariff: Tariff
                 rule[i] |= BIT["vat_reduced"]
             if rv.level == "item":
                 b_r = base_rounded("vat_base", base[i])
-                v = fits(rounded(b_r * rate, rv, exp), "VAT", i)
+                v = vat_amount(b_r * rate, i)
                 (vat_sale if sale[i] else vat_b)[i] = v
                 trace(i, f"VAT base {b_r} x {rate} -> {v}" + (" collected at sale" if sale[i] else ""))
             else:
                 vat_groups.setdefault((rate, sale[i]), []).append(i)
         for (rate, s), g in vat_groups.items():
             sb = base_rounded("vat_base", fits(sum(base[i] for i in g), "VAT", g[0]))
-            amount = fits(rounded(sb * rate, rv, exp), "VAT", g[0])
+            amount = vat_amount(sb * rate, g[0])
             for i, p in zip(g, allocate(amount, [base[i] for i in g])):
                 (vat_sale if s else vat_b)[i] = p
                 trace(i, f"VAT on the consignment's summed base {sb} x {rate} -> {amount}; item's share {p}")

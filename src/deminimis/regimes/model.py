@@ -15,6 +15,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -91,20 +92,28 @@ def _vocabulary(xs: Any, key: str, what: str) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class Condition:
-    """A value threshold: the basis, aggregated `per`, compared `<=` (or `<`) with the threshold."""
+    """A value threshold: the basis, aggregated `per`, compared `<=` (or `<`) with the threshold.
+
+    thresholds_by_destination: the threshold of a consignment to one of these destinations (EU member
+    states' import VAT exemption, EUR 10 to 22 before July 2021); `threshold` for any other."""
 
     threshold: Decimal
     basis: str = "intrinsic"
     per: str = "consignment"
     inclusive: bool = True
+    thresholds_by_destination: tuple[tuple[str, Decimal], ...] = ()
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Condition:
-        _keys(d, {"threshold", "basis", "per", "inclusive"}, "condition")
+        _keys(d, {"threshold", "basis", "per", "inclusive", "thresholds_by_destination"}, "condition")
         if "threshold" not in d:
             raise RegimeError("condition: 'threshold' is required")
+        by_dest = dict(d.get("thresholds_by_destination") or {})
+        _vocabulary(by_dest, "destinations", "condition.thresholds_by_destination")
         c = cls(threshold=_dec(d["threshold"], "condition threshold"), basis=d.get("basis", "intrinsic"),
-                per=d.get("per", "consignment"), inclusive=bool(d.get("inclusive", True)))
+                per=d.get("per", "consignment"), inclusive=bool(d.get("inclusive", True)),
+                thresholds_by_destination=tuple(
+                    (dest, _dec(t, f"condition threshold for destination {dest}")) for dest, t in by_dest.items()))
         if c.basis not in BASES:
             raise RegimeError(f"condition basis {c.basis!r} is not one of {BASES}")
         if c.per not in PERS:
@@ -112,7 +121,15 @@ class Condition:
         return c
 
     def to_dict(self) -> dict[str, Any]:
-        return {"threshold": str(self.threshold), "basis": self.basis, "per": self.per, "inclusive": self.inclusive}
+        d: dict[str, Any] = {"threshold": str(self.threshold), "basis": self.basis, "per": self.per,
+                             "inclusive": self.inclusive}
+        if self.thresholds_by_destination:
+            d["thresholds_by_destination"] = {dest: str(t) for dest, t in self.thresholds_by_destination}
+        return d
+
+    def threshold_for(self, destination: str) -> Decimal:
+        """The threshold of a consignment to this destination."""
+        return dict(self.thresholds_by_destination).get(destination, self.threshold)
 
 
 @dataclass(frozen=True)
@@ -259,6 +276,31 @@ class VatReduction:
 
 
 @dataclass(frozen=True)
+class Surtax:
+    """A tax of `fraction` of the VAT amount, added to it and rounded on its own (JP: the local
+    consumption tax, 22/78 of the national consumption tax, rounded down to JPY 100)."""
+
+    name: str
+    fraction: Fraction
+    rounding: Rounding
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Surtax:
+        _keys(d, {"name", "fraction", "rounding"}, "vat surtax")
+        for k in ("fraction", "rounding"):
+            if k not in d:
+                raise RegimeError(f"vat surtax: {k!r} is required")
+        text = str(d["fraction"])
+        num, _, den = text.partition("/")
+        fraction = Fraction(_dec(num, "vat surtax fraction")) / Fraction(_dec(den or 1, "vat surtax fraction",
+                                                                              positive=True))
+        return cls(name=str(d.get("name", "surtax")), fraction=fraction, rounding=Rounding.from_dict(d["rounding"]))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "fraction": str(self.fraction), "rounding": self.rounding.to_dict()}
+
+
+@dataclass(frozen=True)
 class VatSpec:
     """VAT/GST rates by destination and goods category, and how the tax is computed."""
 
@@ -268,10 +310,12 @@ class VatSpec:
     method: str = "exclusive"
     factor: Decimal = Decimal(1)
     adds_transport: bool = False
+    surtaxes: tuple[Surtax, ...] = ()   # taxes on the VAT amount, added to it (JP local consumption tax)
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> VatSpec:
-        _keys(d, {"rates", "categories", "default_destination", "method", "factor", "adds_transport"}, "vat")
+        _keys(d, {"rates", "categories", "default_destination", "method", "factor", "adds_transport", "surtaxes"},
+              "vat")
         rates = {str(dest): {str(cat): _dec(r, f"vat rate {dest}/{cat}") for cat, r in cats.items()}
                  for dest, cats in dict(d.get("rates", {})).items()}
         if not rates:
@@ -290,7 +334,10 @@ class VatSpec:
             raise RegimeError(f"vat: default_destination {default!r} has no rates")
         v = cls(rates=rates, categories=categories, default_destination=default,
                 method=d.get("method", "exclusive"), factor=_dec(d.get("factor", 1), "vat factor"),
-                adds_transport=bool(d.get("adds_transport", False)))
+                adds_transport=bool(d.get("adds_transport", False)),
+                surtaxes=tuple(Surtax.from_dict(t) for t in d.get("surtaxes", ())))
+        if len(v.surtaxes) > 2:
+            raise RegimeError("vat: at most 2 surtaxes")
         if v.method not in VAT_METHODS:
             raise RegimeError(f"vat method {v.method!r} is not one of {VAT_METHODS}")
         return v
@@ -299,7 +346,8 @@ class VatSpec:
         return {"rates": {d: {c: str(r) for c, r in cats.items()} for d, cats in self.rates.items()},
                 "categories": {k: list(v) for k, v in self.categories.items()},
                 "default_destination": self.default_destination, "method": self.method,
-                "factor": str(self.factor), "adds_transport": self.adds_transport}
+                "factor": str(self.factor), "adds_transport": self.adds_transport,
+                **({"surtaxes": [t.to_dict() for t in self.surtaxes]} if self.surtaxes else {})}
 
     def category_of(self, code: str) -> str:
         """The goods category of a code: the longest matching prefix wins; else 'standard'."""
@@ -468,6 +516,12 @@ class Regime:
                 unverified=tuple(d.get("unverified", ())), notes=str(d.get("notes", "")))
         if r.valuation not in VALUATIONS:
             raise RegimeError(f"valuation {r.valuation!r} is not one of {VALUATIONS}")
+        for t in r.vat.surtaxes:
+            t.rounding.quantum_minor(exp)  # raises if not whole minor units
+        for c in (c for rule in r.rules() for c in rule.conditions):
+            unknown = sorted(dest for dest, _ in c.thresholds_by_destination if dest not in r.vat.rates)
+            if unknown:
+                raise RegimeError(f"condition thresholds_by_destination: no VAT rates for destinations {unknown}")
         if len(r.waivers) > 4 or len(r.fees) > 8:
             raise RegimeError("at most 4 waivers and 8 fees")
         if r.valid_from and r.valid_to and r.valid_to <= r.valid_from:
