@@ -9,10 +9,12 @@ from pathlib import Path
 
 import pytest
 
+import deminimis.regimes
 from deminimis.regimes.model import read_toml
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT / "src" / "deminimis" / "regimes" / "data"
+# the regime files as installed (the wheel's tests run without the source tree)
+DATA = Path(deminimis.regimes.__file__).resolve().parent / "data"
 REGIME_FILES = sorted(DATA.glob("*.toml")) + sorted(DATA.glob("vat/*.toml"))
 DOCS = sorted((ROOT / "docs").glob("*.md")) + [ROOT / "README.md", ROOT / "CHANGELOG.md"]
 
