@@ -32,7 +32,12 @@ def _files() -> list[Path]:
     return REGIME_FILES + [p for p in DOCS if p.exists()]
 
 
-@pytest.mark.parametrize("path", _files(), ids=lambda p: str(p.relative_to(ROOT)))
+def _name(path: Path) -> str:
+    """A test id: the path in the clone, or the regime file's name when installed elsewhere."""
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else f"regimes/data/{path.relative_to(DATA)}"
+
+
+@pytest.mark.parametrize("path", _files(), ids=_name)
 def test_no_citation_points_outside_the_project(path: Path) -> None:
     bad = [f"line {i}: {m.group(0)!r}" for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
            for m in OUTSIDE.finditer(line)]
